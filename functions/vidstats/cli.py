@@ -1,0 +1,106 @@
+"""The `vidstats` command: operate the product from a terminal (migrate, run locally, ...)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import psycopg
+
+from vidstats.migrations import MigrationError, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DATA_DIR = PROJECT_ROOT / ".dev" / "pgdata"
+LOCAL_DATABASE = "vidstats"
+
+
+def _database_url_from_env() -> str | None:
+    url = os.environ.get("DATABASE_URL")
+    return url or None
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    url = args.database_url or _database_url_from_env()
+    if not url:
+        print("vidstats migrate: set DATABASE_URL or pass --database-url.", file=sys.stderr)
+        return 2
+    try:
+        applied = migrate(url, Path(args.migrations_dir) if args.migrations_dir else None)
+    except MigrationError as exc:
+        print(f"vidstats migrate: {exc}", file=sys.stderr)
+        return 1
+    if applied:
+        for migration in applied:
+            print(f"applied {migration.version}_{migration.name}")
+    else:
+        print("nothing to apply: the database is up to date")
+    return 0
+
+
+def start_local_database(data_dir: Path) -> tuple[object, str]:
+    """The embedded server on a persistent folder, set up like a Supabase project, migrated."""
+    from vidstats.local.embedded import PROJECT_OWNER, apply_supabase_roles, start_embedded, with_login
+
+    server = start_embedded(data_dir, delete_on_exit=False)
+    superuser_url = server.get_uri()
+    apply_supabase_roles(superuser_url)
+    with psycopg.connect(superuser_url, autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", (LOCAL_DATABASE,)).fetchone()
+        if not exists:
+            conn.execute(f"create database {LOCAL_DATABASE} owner {PROJECT_OWNER}".encode())
+    url = with_login(superuser_url, user=PROJECT_OWNER, dbname=LOCAL_DATABASE)
+    migrate(url)
+    return server, url
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    external = _database_url_from_env()
+    if external:
+        migrate(external)
+        print("PostgreSQL: DATABASE_URL (migrated)")
+        server = None
+    else:
+        server, url = start_local_database(Path(args.data_dir).resolve())
+        print(f"PostgreSQL (embedded, data in {args.data_dir}): {url}")
+        print(f"  psql '{url}'")
+    print("Press Ctrl-C to stop; the data is kept for the next start.", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    if server is not None:
+        server.cleanup()  # type: ignore[attr-defined]
+    print("stopped")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vidstats", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    migrate_parser = commands.add_parser(
+        "migrate", help="apply pending supabase/migrations to DATABASE_URL (Supabase CLI compatible)")
+    migrate_parser.add_argument("--database-url", help="defaults to $DATABASE_URL")
+    migrate_parser.add_argument("--migrations-dir", help="defaults to supabase/migrations of this checkout")
+    migrate_parser.set_defaults(handler=cmd_migrate)
+
+    dev_parser = commands.add_parser(
+        "dev", help="run locally: the embedded PostgreSQL (persistent) with migrations applied")
+    dev_parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
+                            help="where the embedded server keeps its data (default: .dev/pgdata)")
+    dev_parser.set_defaults(handler=cmd_dev)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

