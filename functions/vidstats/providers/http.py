@@ -1,0 +1,298 @@
+"""The one HTTP path to RapidAPI: pacing, quota/budget guards, bounded retries, error classification.
+
+Status codes and bodies per the RapidAPI proxy (reference §2): 401/403 bad key / not subscribed / blocked,
+429 either the per-second limit or the DAILY/MONTHLY quota (told apart by the message), 404 either an
+unknown endpoint (our configuration) or an unknown resource, 502 gateway, 5xx provider.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from vidstats.platforms import Platform
+from vidstats.providers.config import ProviderConfig
+from vidstats.providers.errors import (
+    BudgetExhaustedError,
+    NotFoundError,
+    ProviderAuthError,
+    ProviderConfigError,
+    ProviderError,
+    ProviderResponseError,
+    ProviderUnavailableError,
+    QuotaExhaustedError,
+    RateLimitedError,
+)
+from vidstats.providers.ratelimit import RateLimiter, shared_limiter
+
+log = logging.getLogger(__name__)
+
+# A reset header above this is an epoch timestamp, below it a number of seconds (docs allow both).
+_EPOCH_THRESHOLD = 1_000_000_000
+
+
+class RapidApiClient:
+    """Sends GETs to one RapidAPI host with the key, and remembers quota state between calls.
+
+    The quota block and the observed remaining budget live on this instance: keep one per platform for
+    the lifetime of the process (a warm Lambda) so a spent quota is not hit again on the next message.
+    """
+
+    def __init__(
+        self,
+        config: ProviderConfig,
+        client: httpx.Client,
+        *,
+        limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self._client = client
+        self._limiter = limiter or shared_limiter(config.host, config.requests_per_second)
+        self._sleep = sleep
+        self._clock = clock
+        self.blocked_until: float | None = None  # epoch seconds; set by a quota 429
+        self.remaining: int | None = None  # lowest x-ratelimit-*-remaining seen (plan quota)
+        self.requests_sent = 0
+
+    @property
+    def platform(self) -> Platform:
+        return self.config.platform
+
+    def get_json(self, path_name: str, params: Mapping[str, str]) -> Any:
+        """The decoded JSON body of a successful GET, retrying 429/5xx/timeouts a bounded number of times."""
+        path = self.config.path(path_name)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._attempt(path_name, path, params)
+            except ProviderError as error:
+                delay = self._retry_delay(error, attempt)
+                if delay is None:
+                    raise
+                log.warning("%s%s: %s; retry %d in %.1fs", self.config.host, path, type(error).__name__, attempt, delay)
+                if delay > 0:
+                    self._sleep(delay)
+
+    def _attempt(self, path_name: str, path: str, params: Mapping[str, str]) -> Any:
+        self._check_quota_and_budget()
+        self._limiter.acquire()
+        self.requests_sent += 1
+        try:
+            response = self._client.get(
+                f"https://{self.config.host}{path}",
+                params=dict(params),
+                headers={
+                    "X-RapidAPI-Key": self.config.key.get_secret_value(),
+                    "X-RapidAPI-Host": self.config.host,
+                    "Accept": "application/json",
+                },
+                timeout=self.config.timeout_s,
+                follow_redirects=False,
+            )
+        except httpx.TimeoutException as exc:
+            raise ProviderUnavailableError(
+                self.platform, f"{path} timed out after {self.config.timeout_s:g}s ({type(exc).__name__})"
+            ) from None
+        except httpx.TransportError as exc:
+            raise ProviderUnavailableError(
+                self.platform, f"{path}: connection failed ({type(exc).__name__})"
+            ) from None
+        self._observe_budget(response.headers)
+        if response.status_code == 200:
+            try:
+                return response.json()
+            except ValueError:
+                raise ProviderUnavailableError(
+                    self.platform, f"{path} answered 200 with a body that is not JSON"
+                ) from None
+        raise self._classify(response, path_name, path)
+
+    def _retry_delay(self, error: ProviderError, attempt: int) -> float | None:
+        if not error.retryable or attempt >= self.config.max_attempts:
+            return None
+        if isinstance(error, RateLimitedError) and error.retry_after is not None:
+            if error.retry_after > self.config.max_retry_after_s:
+                return None  # the caller re-queues; waiting that long here would burn the Lambda's time
+            return error.retry_after
+        return float(self.config.backoff_s * 2 ** (attempt - 1))
+
+    # --- quota and budget -------------------------------------------------------------------------
+
+    def _check_quota_and_budget(self) -> None:
+        now = self._clock()
+        if self.blocked_until is not None:
+            if now < self.blocked_until:
+                raise QuotaExhaustedError(
+                    self.platform,
+                    f"quota of {self.config.host} exhausted; not calling it again before "
+                    f"{_iso(self.blocked_until)}",
+                    reset_at=datetime.fromtimestamp(self.blocked_until, tz=UTC),
+                )
+            self.blocked_until = None
+            self.remaining = None  # a new period: the old count no longer applies
+        if self.remaining is not None and self.remaining <= self.config.budget_reserve:
+            raise BudgetExhaustedError(
+                self.platform,
+                f"{self.config.host} has {self.remaining} plan requests left, at or below the reserve of "
+                f"{self.config.budget_reserve} ({self.config.setting_name('BUDGET_RESERVE')}); stopping before "
+                "overage charges",
+                remaining=self.remaining,
+            )
+        if self.config.max_requests is not None and self.requests_sent >= self.config.max_requests:
+            raise BudgetExhaustedError(
+                self.platform,
+                f"request cap of {self.config.max_requests} for this run reached "
+                f"({self.config.setting_name('MAX_REQUESTS')})",
+                remaining=self.remaining,
+            )
+
+    def _observe_budget(self, headers: httpx.Headers) -> None:
+        """Lowest plan quota left, from ``x-ratelimit-requests-remaining`` and per-unit variants.
+
+        The bare ``x-ratelimit-remaining`` is the 60-second window, not the plan, so it is not budget.
+        """
+        values = []
+        for name, value in headers.items():
+            name = name.lower()
+            if name.startswith("x-ratelimit-") and name.endswith("-remaining") and name != "x-ratelimit-remaining":
+                number = _int_or_none(value)
+                if number is not None:
+                    values.append(number)
+        if values:
+            self.remaining = min(values)
+
+    def _quota_reset(self, headers: httpx.Headers) -> float | None:
+        """Epoch seconds when the plan quota resets, from ``x-ratelimit-requests-reset`` (or a unit variant)."""
+        candidates = [headers.get("x-ratelimit-requests-reset")]
+        candidates += [
+            value
+            for name, value in headers.items()
+            if name.lower().startswith("x-ratelimit-") and name.lower().endswith("-reset")
+            and name.lower() not in ("x-ratelimit-reset", "x-ratelimit-requests-reset")
+        ]
+        for value in candidates:
+            number = _int_or_none(value)
+            if number is not None:
+                return float(number) if number > _EPOCH_THRESHOLD else self._clock() + number
+        return None
+
+    # --- classification ---------------------------------------------------------------------------
+
+    def _classify(self, response: httpx.Response, path_name: str, path: str) -> ProviderError:
+        status = response.status_code
+        message = self._body_message(response)
+        lowered = message.lower()
+        shown = f" ({message})" if message else ""
+        host = self.config.host
+        if status in (401, 403):
+            if "not subscribed" in lowered or "does not include" in lowered:
+                hint = (f"subscribe the key to {host} on RapidAPI, or set {self.config.setting_name('HOST')} "
+                        "to an API the key is subscribed to")
+            elif "blocked" in lowered:
+                hint = (f"the API provider blocked this account; use another key "
+                        f"({self.config.setting_name('KEY')}) or another API ({self.config.setting_name('HOST')})")
+            else:
+                hint = f"check RAPIDAPI_KEY / {self.config.setting_name('KEY')}"
+            return ProviderAuthError(self.platform, f"HTTP {status} from {host}{shown}: {hint}")
+        if status == 429:
+            if "quota" in lowered or _header_is_zero(response.headers, "x-ratelimit-requests-remaining"):
+                return self._quota_exhausted(response, shown)
+            return RateLimitedError(
+                self.platform, f"rate limited by {host}{shown}", retry_after=_retry_after(response.headers)
+            )
+        if status == 404:
+            if lowered.startswith("endpoint") and "does not exist" in lowered:
+                return ProviderConfigError(
+                    self.platform,
+                    f"{path} does not exist on {host}{shown}: check "
+                    f"{self.config.setting_name('PATH_' + path_name.upper())} and {self.config.setting_name('HOST')}",
+                )
+            return NotFoundError(self.platform, f"{path}: not found{shown}")
+        if status >= 500 or status == 408:
+            return ProviderUnavailableError(self.platform, f"HTTP {status} from {host}{path}{shown}")
+        return ProviderResponseError(self.platform, f"unexpected HTTP {status} from {host}{path}{shown}")
+
+    def _quota_exhausted(self, response: httpx.Response, shown: str) -> QuotaExhaustedError:
+        reset = self._quota_reset(response.headers)
+        self.blocked_until = reset if reset is not None else self._clock() + self.config.quota_block_s
+        reset_at = datetime.fromtimestamp(reset, tz=UTC) if reset is not None else None
+        when = f"until {_iso(reset)}" if reset is not None else f"for {self.config.quota_block_s:g}s (no reset header)"
+        return QuotaExhaustedError(
+            self.platform, f"plan quota of {self.config.host} exhausted{shown}; calls stopped {when}", reset_at=reset_at
+        )
+
+    def _body_message(self, response: httpx.Response) -> str:
+        """The provider's own error text, trimmed, with the key scrubbed in case a provider echoes it."""
+        try:
+            body = response.json()
+        except ValueError:
+            text = response.text.strip()
+        else:
+            text = error_message(body) or ""
+        text = " ".join(text.split())[:300]
+        secret = self.config.key.get_secret_value()
+        return text.replace(secret, "***") if secret else text
+
+
+def error_message(body: Any) -> str | None:
+    """The message of an error body, whatever the provider calls it."""
+    if not isinstance(body, dict):
+        return None
+    for key in ("message", "msg", "errorMessage", "error_message", "error", "detail"):
+        value = body.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        if isinstance(value, dict):
+            nested = error_message(value)
+            if nested:
+                return nested
+    return None
+
+
+def _int_or_none(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        try:
+            return int(float(value.strip()))
+        except ValueError:
+            return None
+
+
+def _header_is_zero(headers: httpx.Headers, name: str) -> bool:
+    return _int_or_none(headers.get(name)) == 0
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds to wait from Retry-After (seconds or HTTP date), else from an exhausted 60-second window."""
+    value = headers.get("retry-after")
+    if value is not None:
+        seconds = _int_or_none(value)
+        if seconds is not None:
+            return float(max(seconds, 0))
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None:
+            return max((when - datetime.now(tz=UTC)).total_seconds(), 0.0)
+    if _header_is_zero(headers, "x-ratelimit-remaining"):
+        reset = _int_or_none(headers.get("x-ratelimit-reset"))
+        if reset is not None:
+            return float(max(reset - time.time(), 0) if reset > _EPOCH_THRESHOLD else reset)
+    return None
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="seconds")

@@ -1,0 +1,54 @@
+"""Client-side pacing: stay under a plan's per-second limit instead of collecting 429s."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+
+class RateLimiter:
+    """Interval pacing: at most ``rate`` acquisitions per second, evenly spaced. Thread-safe.
+
+    Each caller reserves the next free slot under the lock and sleeps outside it, so concurrent
+    threads queue up in slot order without holding the lock while they wait.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self._interval = 1.0 / rate
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._next_slot: float | None = None
+
+    def acquire(self) -> float:
+        """Blocks until the caller may send; returns the seconds waited."""
+        with self._lock:
+            now = self._clock()
+            slot = now if self._next_slot is None else max(now, self._next_slot)
+            self._next_slot = slot + self._interval
+        wait = slot - now
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+
+_shared: dict[str, RateLimiter] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_limiter(key: str, rate: float) -> RateLimiter:
+    """One limiter per host per process, so every provider instance in a warm Lambda shares the pace."""
+    with _shared_lock:
+        limiter = _shared.get(key)
+        if limiter is None or limiter._interval != 1.0 / rate:
+            limiter = _shared[key] = RateLimiter(rate)
+        return limiter

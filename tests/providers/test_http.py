@@ -1,0 +1,290 @@
+"""RapidAPI status/body classification, retries, quota stop and request budget (shared by all providers).
+
+Driven through the TikTok provider (one request per video), so every path is exercised the way the queue
+processor will call it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from vidstats.platforms import Platform
+from vidstats.providers.base import VideoCounters
+from vidstats.providers.errors import (
+    BudgetExhaustedError,
+    ProviderAuthError,
+    ProviderConfigError,
+    ProviderUnavailableError,
+    QuotaExhaustedError,
+    RateLimitedError,
+    VideoGoneError,
+)
+from vidstats.providers.tiktok import TikTokProvider
+
+from tests.providers.conftest import KEY, FakeClock, Sleeps, build, load, url
+
+VIDEO_URL = url(Platform.TIKTOK, "video")
+VIDEO_ID = "7367927569280240901"
+
+
+def ok() -> httpx.Response:
+    return httpx.Response(200, json=load("tiktok/video.json"))
+
+
+def video_body(video_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = load("tiktok/video.json")
+    body["data"]["id"] = video_id
+    return body
+
+
+def test_request_carries_key_and_host_headers(router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps
+                                              ) -> None:
+    route = router.get(VIDEO_URL).mock(return_value=ok())
+    build(TikTokProvider, http_client, sleeps).fetch_videos([VIDEO_ID])
+    request = route.calls.last.request
+    assert request.headers["X-RapidAPI-Key"] == KEY
+    assert request.headers["X-RapidAPI-Host"] == "tiktok-scraper7.p.rapidapi.com"
+    assert request.url.params["url"] == VIDEO_ID
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "hint"),
+    [
+        (401, "Invalid API key. Go to https://docs.rapidapi.com/docs/keys for more info.", "RAPIDAPI_KEY"),
+        (403, "Invalid API key. Go to https://docs.rapidapi.com/docs/keys for more info.", "RAPIDAPI_TIKTOK_KEY"),
+        (403, "You are not subscribed to this API.", "RAPIDAPI_TIKTOK_HOST"),
+        (401, "Blocked User. Please contact your API provider.", "blocked this account"),
+    ],
+)
+def test_auth_errors_fail_fast_with_the_setting_to_fix(
+    router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps, status: int, message: str, hint: str
+) -> None:
+    route = router.get(VIDEO_URL).mock(return_value=httpx.Response(status, json={"message": message}))
+    provider = build(TikTokProvider, http_client, sleeps, max_attempts=5)
+    with pytest.raises(ProviderAuthError) as info:
+        provider.fetch_videos([VIDEO_ID, "7367927569280240902"])
+    assert hint in str(info.value)
+    assert message.split(".")[0] in str(info.value)
+    assert KEY not in str(info.value)
+    assert route.call_count == 1  # no retry, and the batch stops at the first video
+    assert sleeps.calls == []
+
+
+def test_key_echoed_by_a_provider_is_scrubbed(router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps
+                                              ) -> None:
+    router.get(VIDEO_URL).mock(return_value=httpx.Response(401, json={"message": f"key {KEY} is invalid"}))
+    with pytest.raises(ProviderAuthError) as info:
+        build(TikTokProvider, http_client, sleeps).fetch_videos([VIDEO_ID])
+    assert KEY not in str(info.value)
+    assert "***" in str(info.value)
+
+
+def test_rate_limit_without_headers_retries_with_backoff_then_raises(
+    router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps
+) -> None:
+    body = {"message": "You have exceeded the rate limit per second for your plan, BASIC, by the API provider"}
+    route = router.get(VIDEO_URL).mock(return_value=httpx.Response(429, json=body))
+    provider = build(TikTokProvider, http_client, sleeps, max_attempts=3, backoff_s=0.5)
+    with pytest.raises(RateLimitedError) as info:
+        provider.fetch_videos([VIDEO_ID])
+    assert info.value.retry_after is None
+    assert route.call_count == 3
+    assert sleeps.calls == [0.5, 1.0]  # exponential, bounded by max_attempts
+
+
+def test_rate_limit_retry_after_header_is_honoured(router: respx.MockRouter, http_client: httpx.Client,
+                                                   sleeps: Sleeps) -> None:
+    router.get(VIDEO_URL).mock(
+        side_effect=[httpx.Response(429, json={"message": "Too many requests"}, headers={"Retry-After": "2"}), ok()]
+    )
+    result = build(TikTokProvider, http_client, sleeps, backoff_s=0.5).fetch_videos([VIDEO_ID])
+    assert isinstance(result[VIDEO_ID], VideoCounters)
+    assert sleeps.calls == [2.0]
+
+
+def test_rate_limit_window_headers_give_retry_after(router: respx.MockRouter, http_client: httpx.Client,
+                                                    sleeps: Sleeps) -> None:
+    headers = {"x-ratelimit-limit": "60", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "7"}
+    router.get(VIDEO_URL).mock(return_value=httpx.Response(429, json={"message": "Too many requests"}, headers=headers))
+    with pytest.raises(RateLimitedError) as info:
+        build(TikTokProvider, http_client, sleeps, max_attempts=2).fetch_videos([VIDEO_ID])
+    assert info.value.retry_after == 7.0
+    assert sleeps.calls == [7.0]
+
+
+def test_long_retry_after_is_not_waited_for(router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps
+                                            ) -> None:
+    route = router.get(VIDEO_URL).mock(
+        return_value=httpx.Response(429, json={"message": "Too many requests"}, headers={"Retry-After": "120"})
+    )
+    with pytest.raises(RateLimitedError) as info:
+        build(TikTokProvider, http_client, sleeps, max_retry_after_s=30).fetch_videos([VIDEO_ID])
+    assert info.value.retry_after == 120.0
+    assert route.call_count == 1
+    assert sleeps.calls == []
+
+
+def test_monthly_quota_stops_calls_until_reset(router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps
+                                               ) -> None:
+    clock = FakeClock(1_760_000_000.0)
+    quota = httpx.Response(
+        429,
+        json={"message": "You have exceeded the MONTHLY quota for Requests on your current plan, BASIC. Upgrade your "
+                         "plan at https://rapidapi.com/tikwm-tikwm-default/api/tiktok-scraper7"},
+        headers={"x-ratelimit-requests-limit": "300", "x-ratelimit-requests-remaining": "0",
+                 "x-ratelimit-requests-reset": "2163603"},
+    )
+    route = router.get(VIDEO_URL).mock(side_effect=[quota, ok()])
+    provider = build(TikTokProvider, http_client, sleeps, clock)
+
+    with pytest.raises(QuotaExhaustedError) as info:
+        provider.fetch_videos([VIDEO_ID])
+    expected_reset = datetime.fromtimestamp(1_760_000_000 + 2163603, tz=UTC)
+    assert info.value.reset_at == expected_reset
+    assert route.call_count == 1  # a quota 429 is never retried
+
+    clock.now += 3600
+    with pytest.raises(QuotaExhaustedError) as again:
+        provider.fetch_videos([VIDEO_ID])
+    assert again.value.reset_at == expected_reset
+    assert route.call_count == 1  # refused locally: the platform is not called before the reset
+
+    clock.now = 1_760_000_000 + 2163603 + 1
+    assert isinstance(provider.fetch_videos([VIDEO_ID])[VIDEO_ID], VideoCounters)
+    assert route.call_count == 2
+
+
+def test_daily_quota_without_reset_header_blocks_for_the_default_period(
+    router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps
+) -> None:
+    clock = FakeClock()
+    route = router.get(VIDEO_URL).mock(
+        return_value=httpx.Response(429, json={"message": "You have exceeded the DAILY quota for Requests on your "
+                                                          "current plan, BASIC."})
+    )
+    provider = build(TikTokProvider, http_client, sleeps, clock, quota_block_s=600)
+    with pytest.raises(QuotaExhaustedError) as info:
+        provider.fetch_videos([VIDEO_ID])
+    assert info.value.reset_at is None
+    clock.now += 599
+    with pytest.raises(QuotaExhaustedError):
+        provider.fetch_videos([VIDEO_ID])
+    assert route.call_count == 1
+    clock.now += 2
+    with pytest.raises(QuotaExhaustedError):
+        provider.fetch_videos([VIDEO_ID])
+    assert route.call_count == 2  # tried again after the block
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(502, json={"message": "Oops, an error in the gateway has occurred."}),
+        httpx.Response(500, json={"status": False, "message": "Instagram returned an error"}),
+        httpx.Response(503, text="<html>Service Unavailable</html>"),
+    ],
+)
+def test_gateway_and_provider_5xx_are_retried_then_unavailable(
+    router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps, response: httpx.Response
+) -> None:
+    route = router.get(VIDEO_URL).mock(return_value=response)
+    with pytest.raises(ProviderUnavailableError) as info:
+        build(TikTokProvider, http_client, sleeps, max_attempts=3).fetch_videos([VIDEO_ID])
+    assert info.value.retryable
+    assert route.call_count == 3
+    assert str(response.status_code) in str(info.value)
+
+
+def test_transient_5xx_then_success(router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps) -> None:
+    router.get(VIDEO_URL).mock(side_effect=[httpx.Response(502, json={"message": "Oops"}), ok()])
+    result = build(TikTokProvider, http_client, sleeps).fetch_videos([VIDEO_ID])
+    assert isinstance(result[VIDEO_ID], VideoCounters)
+
+
+@pytest.mark.parametrize("error", [httpx.ReadTimeout("read timed out"), httpx.ConnectTimeout("connect timed out")])
+def test_timeouts_are_retried_then_unavailable(router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps,
+                                               error: Exception) -> None:
+    route = router.get(VIDEO_URL).mock(side_effect=error)
+    with pytest.raises(ProviderUnavailableError, match="timed out"):
+        build(TikTokProvider, http_client, sleeps, max_attempts=2, timeout_s=3).fetch_videos([VIDEO_ID])
+    assert route.call_count == 2
+
+
+def test_connection_error_is_unavailable(router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps
+                                         ) -> None:
+    router.get(VIDEO_URL).mock(side_effect=httpx.ConnectError("refused"))
+    with pytest.raises(ProviderUnavailableError, match="connection failed"):
+        build(TikTokProvider, http_client, sleeps, max_attempts=1).fetch_videos([VIDEO_ID])
+
+
+def test_non_json_200_is_unavailable(router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps) -> None:
+    router.get(VIDEO_URL).mock(return_value=httpx.Response(200, text="<html>captcha</html>"))
+    with pytest.raises(ProviderUnavailableError, match="not JSON"):
+        build(TikTokProvider, http_client, sleeps, max_attempts=1).fetch_videos([VIDEO_ID])
+
+
+def test_unknown_endpoint_404_is_a_configuration_error(router: respx.MockRouter, http_client: httpx.Client,
+                                                       sleeps: Sleeps) -> None:
+    router.get(VIDEO_URL).mock(return_value=httpx.Response(404, json={"message": "Endpoint '/' does not exist"}))
+    with pytest.raises(ProviderConfigError, match="RAPIDAPI_TIKTOK_PATH_VIDEO"):
+        build(TikTokProvider, http_client, sleeps).fetch_videos([VIDEO_ID])
+
+
+def test_resource_404_is_a_gone_video_not_a_batch_failure(router: respx.MockRouter, http_client: httpx.Client,
+                                                          sleeps: Sleeps) -> None:
+    gone = "7000000000000000001"
+    router.get(VIDEO_URL, params={"url": gone}).mock(return_value=httpx.Response(404, json={"message": "Not Found"}))
+    router.get(VIDEO_URL, params={"url": VIDEO_ID}).mock(return_value=ok())
+    result = build(TikTokProvider, http_client, sleeps).fetch_videos([gone, VIDEO_ID])
+    assert isinstance(result[gone], VideoGoneError)
+    assert isinstance(result[VIDEO_ID], VideoCounters)
+
+
+def test_budget_stops_before_overage(router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps) -> None:
+    ids = ["7000000000000000001", "7000000000000000002", "7000000000000000003"]
+    remaining = iter(["1", "0"])
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=video_body(request.url.params["url"]),
+                              headers={"x-ratelimit-requests-limit": "300",
+                                       "x-ratelimit-requests-remaining": next(remaining)})
+
+    route = router.get(VIDEO_URL).mock(side_effect=respond)
+    provider = build(TikTokProvider, http_client, sleeps)
+    with pytest.raises(BudgetExhaustedError) as info:
+        provider.fetch_videos(ids)
+    assert route.call_count == 2  # the third request would have been overage
+    assert info.value.remaining == 0
+    assert set(info.value.partial) == set(ids[:2])
+    assert all(isinstance(v, VideoCounters) for v in info.value.partial.values())
+
+
+def test_budget_reserve_and_unit_headers(router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps) -> None:
+    # Real header block from the notes: requests remaining is high, api-units remaining is the binding one.
+    headers = {"x-ratelimit-api-units-limit": "60000", "x-ratelimit-api-units-remaining": "15920",
+               "x-ratelimit-requests-limit": "240000", "x-ratelimit-requests-remaining": "205676",
+               "x-ratelimit-remaining": "0"}
+    route = router.get(VIDEO_URL).mock(return_value=httpx.Response(200, json=load("tiktok/video.json"),
+                                                                   headers=headers))
+    provider = build(TikTokProvider, http_client, sleeps, budget_reserve=15920)
+    provider.fetch_videos([VIDEO_ID])
+    with pytest.raises(BudgetExhaustedError, match="RAPIDAPI_TIKTOK_BUDGET_RESERVE"):
+        provider.fetch_videos([VIDEO_ID])
+    assert route.call_count == 1
+
+    relaxed = build(TikTokProvider, http_client, sleeps, budget_reserve=15919)
+    relaxed.fetch_videos([VIDEO_ID])
+    relaxed.fetch_videos([VIDEO_ID])
+    assert route.call_count == 3
+
+
+def test_max_requests_cap(router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps) -> None:
+    router.get(VIDEO_URL).mock(
+        side_effect=lambda request: httpx.Response(200, json=video_body(request.url.params["url"])))
+    provider = build(TikTokProvider, http_client, sleeps, max_requests=2)
+    with pytest.raises(BudgetExhaustedError, match="RAPIDAPI_TIKTOK_MAX_REQUESTS"):
+        provider.fetch_videos(["7000000000000000001", "7000000000000000002", "7000000000000000003"])
