@@ -30,9 +30,28 @@ EXPECTED_RELATION_GRANTS = {
     ("video_statistics", INGEST): {"INSERT"},
     ("video_statistics", REFRESH): {"SELECT"},
     ("video_statistics_id_seq", INGEST): {"USAGE"},
+    # The read model: maintained only through refresh_materialized_views() (security definer).
+    ("mv_video_daily_increments", READER): {"SELECT"},
+    ("mv_video_daily_increments", REFRESH): {"SELECT"},
+    ("mv_video_weekly_increments", READER): {"SELECT"},
+    ("mv_video_weekly_increments", REFRESH): {"SELECT"},
+    ("video_latest_statistics", READER): {"SELECT"},
+    ("video_latest_statistics", REFRESH): {"SELECT"},
+    ("videos_with_statistics_fast", READER): {"SELECT"},
+    ("videos_with_statistics_fast", REFRESH): {"SELECT"},
+    ("read_model_state", READER): {"SELECT"},
+    ("read_model_state", REFRESH): {"SELECT"},
+    ("video_daily_increments_reference", REFRESH): {"SELECT"},
+    ("video_weekly_increments_reference", REFRESH): {"SELECT"},
 }
 EXPECTED_FUNCTION_GRANTS = {
     ("create_video_statistics_partitions", REFRESH): {"EXECUTE"},
+    ("refresh_materialized_views", REFRESH): {"EXECUTE"},
+    ("video_daily_increments_upto", REFRESH): {"EXECUTE"},
+    ("video_weekly_increments_upto", REFRESH): {"EXECUTE"},
+    ("verify_read_model", REFRESH): {"EXECUTE"},
+    ("refresh_status", REFRESH): {"EXECUTE"},
+    ("refresh_status", READER): {"EXECUTE"},
 }
 
 

@@ -1,0 +1,137 @@
+"""The read model's maintenance and freshness: the Wolf's domain logic, free of Lambda concerns.
+
+The SQL lives in the migrations (``analytics.refresh_materialized_views()`` and friends); this module runs
+it under the refresh role, loops its bounded steps until caught up or out of time, and shapes the results.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel
+
+from vidstats.db import Database, Role
+
+
+class RefreshStep(BaseModel):
+    """What one call of analytics.refresh_materialized_views() did."""
+
+    status: str  # "ok", or "busy" when another refresh held the lock and this call did nothing
+    caught_up: bool
+    rows: int = 0
+    videos: int = 0
+    late_videos: int = 0
+    watermark: int | None = None
+    duration_ms: float = 0.0
+    message: str | None = None
+
+
+class RefreshOutcome(BaseModel):
+    status: str  # "caught_up", "busy" or "out_of_time"
+    steps: int
+    rows: int
+    videos: int
+    late_videos: int
+    watermark: int | None
+    duration_ms: float
+    partitions_created: list[str]
+
+
+class ReadModelStatus(BaseModel):
+    watermark: int
+    last_run_at: datetime | None
+    last_success_at: datetime | None
+    last_rows: int
+    last_duration_ms: float
+    oldest_pending_at: datetime | None  # the first snapshot not reflected yet, None when caught up
+    lag_seconds: float
+
+
+class VerifyReport(BaseModel):
+    watermark: int
+    daily_rows: int
+    daily_mismatches: int
+    weekly_rows: int
+    weekly_mismatches: int
+    latest_rows: int
+    latest_mismatches: int
+
+    @property
+    def ok(self) -> bool:
+        return self.daily_mismatches == self.weekly_mismatches == self.latest_mismatches == 0
+
+
+def refresh_step(db: Database, *, max_rows: int) -> RefreshStep:
+    with db.transaction(Role.REFRESH) as conn:
+        row = conn.execute("select analytics.refresh_materialized_views(%s)", (max_rows,)).fetchone()
+    assert row is not None
+    return RefreshStep.model_validate(row[0])
+
+
+def create_partitions(db: Database, *, months_ahead: int = 3) -> list[str]:
+    with db.transaction(Role.REFRESH) as conn:
+        rows = conn.execute("select analytics.create_video_statistics_partitions(%s)", (months_ahead,)).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def refresh_read_model(
+    db: Database,
+    *,
+    max_rows_per_step: int = 100_000,
+    time_left_s: Callable[[], float] | None = None,
+    min_time_for_a_step_s: float = 5.0,
+    months_ahead: int = 3,
+) -> RefreshOutcome:
+    """Creates partitions ahead, then refreshes step by step until caught up, busy, or out of time.
+
+    ``time_left_s`` tells how much time the caller has left (a Lambda's remaining time); a step is started
+    only while at least ``min_time_for_a_step_s`` remain. Each step commits on its own, so work done before
+    a timeout is kept.
+    """
+    started = time.monotonic()
+    partitions = create_partitions(db, months_ahead=months_ahead)
+    steps: list[RefreshStep] = []
+    status = "out_of_time"
+    while time_left_s is None or time_left_s() >= min_time_for_a_step_s:
+        step = refresh_step(db, max_rows=max_rows_per_step)
+        if step.status == "busy":
+            status = "busy"
+            break
+        steps.append(step)
+        if step.caught_up:
+            status = "caught_up"
+            break
+    return RefreshOutcome(
+        status=status,
+        steps=len(steps),
+        rows=sum(s.rows for s in steps),
+        videos=sum(s.videos for s in steps),
+        late_videos=sum(s.late_videos for s in steps),
+        watermark=steps[-1].watermark if steps else None,
+        duration_ms=round((time.monotonic() - started) * 1000, 1),
+        partitions_created=partitions,
+    )
+
+
+def read_model_status(db: Database, role: Role = Role.READER) -> ReadModelStatus:
+    with db.transaction(role) as conn:
+        row = conn.execute(
+            "select watermark, last_run_at, last_success_at, last_rows, last_duration_ms, oldest_pending_at,"
+            "       lag_seconds from analytics.refresh_status()"
+        ).fetchone()
+    assert row is not None
+    values = dict(zip(ReadModelStatus.model_fields, row, strict=True))
+    for key in ("last_duration_ms", "lag_seconds"):
+        value = values[key]
+        values[key] = float(value) if isinstance(value, Decimal) else value
+    return ReadModelStatus.model_validate(values)
+
+
+def verify_read_model(db: Database) -> VerifyReport:
+    with db.transaction(Role.REFRESH) as conn:
+        row = conn.execute("select analytics.verify_read_model()").fetchone()
+    assert row is not None
+    return VerifyReport.model_validate(row[0])

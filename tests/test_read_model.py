@@ -1,0 +1,261 @@
+"""The incrementally maintained read model equals a full recompute, whatever order snapshots arrive in,
+and a refresh never skips a snapshot, never blocks readers and never runs twice at once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from vidstats.db import Database, Role
+from vidstats.read_model import RefreshStep, read_model_status, refresh_read_model, refresh_step, verify_read_model
+
+from tests.conftest import IsolatedDatabase
+from tests.factories import insert_snapshots, make_video
+from tests.increments_oracle import Snapshot, daily_increments, weekly_increments
+
+READ_RELATIONS = (
+    "analytics.mv_video_daily_increments",
+    "analytics.mv_video_weekly_increments",
+    "analytics.videos_with_statistics_fast",
+    "analytics.video_latest_statistics",
+)
+# A Sunday evening at the end of October: histories cross a week and a month (partition) boundary.
+BASE = datetime(2026, 10, 25, 20, 0, tzinfo=UTC)
+
+counter = st.one_of(st.none(), st.integers(min_value=0, max_value=1_000))
+snapshot = st.tuples(
+    st.integers(min_value=0, max_value=2),  # which video
+    st.one_of(st.sampled_from([0, 1, 4, 5, 29]), st.integers(min_value=0, max_value=24 * 12)),  # hour offset
+    st.tuples(counter, counter, counter, counter, counter),
+)
+# A history: batches of inserts, each followed by a refresh in steps of a given size.
+history = st.lists(
+    st.tuples(st.lists(snapshot, min_size=0, max_size=8), st.sampled_from([1, 2, 3, 1000])),
+    min_size=1, max_size=5,
+)
+
+
+def _reset(database: IsolatedDatabase) -> None:
+    with database.connect_owner() as conn:
+        conn.execute(
+            "truncate analytics.video_statistics, analytics.mv_video_daily_increments,"
+            " analytics.mv_video_weekly_increments, analytics.video_latest_statistics")
+        conn.execute("update analytics.read_model_state set watermark = 0")
+
+
+def _maintained(conn: psycopg.Connection, table: str, key: str) -> dict[tuple[str, date], tuple[int, ...]]:
+    rows = conn.execute(
+        f"select video_id::text, {key}, views_delta, likes_delta, comments_delta, reposts_delta, saves_delta,"
+        f" snapshots from analytics.{table}".encode()).fetchall()
+    return {(r[0], r[1]): tuple(r[2:]) for r in rows}
+
+
+def _all_snapshots(conn: psycopg.Connection) -> list[Snapshot]:
+    rows = conn.execute(
+        "select id, video_id::text, created_at, views, likes, comments, reposts, saves"
+        " from analytics.video_statistics").fetchall()
+    return [Snapshot(id=r[0], video=r[1], created_at=r[2].astimezone(UTC), values=tuple(r[3:])) for r in rows]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=history)
+def test_maintained_relations_equal_a_full_recompute_after_every_refresh(
+    database: IsolatedDatabase, db: Database, history: list[tuple[list[tuple[int, int, tuple[int | None, ...]]], int]]
+) -> None:
+    _reset(database)
+    videos = [make_video(db) for _ in range(3)]
+    for batch, step_rows in history:
+        with db.transaction(Role.INGEST) as conn:
+            insert_snapshots(conn, [(videos[v], BASE + timedelta(hours=h), values) for v, h, values in batch])
+        outcome = refresh_read_model(db, max_rows_per_step=step_rows)
+        assert outcome.status == "caught_up"
+
+        report = verify_read_model(db)
+        assert report.ok, report
+        # And against the semantics written independently in Python:
+        with database.connect_owner() as conn:
+            snapshots = _all_snapshots(conn)
+            expected_daily = daily_increments(snapshots)
+            assert _maintained(conn, "mv_video_daily_increments", "date") == expected_daily
+            assert _maintained(conn, "mv_video_weekly_increments", "week_start") == weekly_increments(expected_daily)
+            latest = conn.execute(
+                "select video_id::text, statistics_id from analytics.video_latest_statistics").fetchall()
+            expected_latest = {}
+            for s in sorted(snapshots, key=lambda s: (s.created_at, s.id)):
+                expected_latest[s.video] = s.id
+            assert dict(latest) == expected_latest
+
+
+def test_a_worked_example_by_hand(database: IsolatedDatabase, db: Database) -> None:
+    video = make_video(db)
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    with db.transaction(Role.INGEST) as conn:
+        insert_snapshots(conn, [
+            (video, at + timedelta(hours=10), (100, 10, 1, 0, None)),
+            (video, at + timedelta(hours=12), (150, None, 1, 0, None)),   # likes hidden: no contribution
+            (video, at + timedelta(days=1, hours=9), (170, 20, 0, 0, 3)),  # a comment deleted: -1 kept
+        ])
+    refresh_read_model(db)
+    with db.transaction(Role.INGEST) as conn:  # a late snapshot, between the first two
+        insert_snapshots(conn, [(video, at + timedelta(hours=11), (120, 12, 1, 0, None))])
+    refresh_read_model(db)
+    with database.connect_owner() as conn:
+        daily = _maintained(conn, "mv_video_daily_increments", "date")
+        weekly = _maintained(conn, "mv_video_weekly_increments", "week_start")
+        fast = conn.execute("select views, likes, comments, saves, stats_created_at"
+                            " from analytics.videos_with_statistics_fast where id = %s", (video,)).fetchone()
+    assert daily == {
+        (video, date(2026, 11, 1)): (50, 2, 0, 0, 0, 3),
+        (video, date(2026, 11, 2)): (20, 8, -1, 0, 0, 1),
+    }
+    # Sunday 1 November belongs to the week of Monday 26 October.
+    assert weekly == {
+        (video, date(2026, 10, 26)): (50, 2, 0, 0, 0, 3),
+        (video, date(2026, 11, 2)): (20, 8, -1, 0, 0, 1),
+    }
+    assert fast == (170, 20, 0, 3, at + timedelta(days=1, hours=9))
+
+
+def test_a_video_without_snapshots_shows_null_counters(database: IsolatedDatabase, db: Database) -> None:
+    video = make_video(db)
+    refresh_read_model(db)
+    with db.transaction(Role.READER) as conn:
+        row = conn.execute("select views, likes, comments, reposts, saves, stats_created_at"
+                           " from analytics.videos_with_statistics_fast where id = %s", (video,)).fetchone()
+    assert row == (None, None, None, None, None, None)
+
+
+def test_a_snapshot_still_in_flight_during_a_refresh_is_reflected_not_skipped(
+    database: IsolatedDatabase, db: Database
+) -> None:
+    video = make_video(db)
+    now = datetime.now(UTC)
+    with psycopg.connect(database.owner_url) as slow_writer:
+        # Draws the lower id, then stays uncommitted while a faster writer commits a higher id.
+        slow_writer.execute("set local role vidstats_ingest")
+        insert_snapshots(slow_writer, [(video, now - timedelta(minutes=5), (100, None, None, None, None))])
+        with db.transaction(Role.INGEST) as conn:
+            insert_snapshots(conn, [(video, now, (130, None, None, None, None))])
+
+        # The refresh waits for in-flight writers only briefly; while one stays open it reports busy.
+        step = refresh_step(db, max_rows=1000)
+        assert step.status == "busy"
+        assert read_model_status(db).watermark == 0
+
+        # A refresh started now waits for the in-flight writer, which commits while it waits.
+        result: list[RefreshStep] = []
+        refresher = threading.Thread(target=lambda: result.append(refresh_step(Database(database.owner_url),
+                                                                                max_rows=1000)))
+        refresher.start()
+        time.sleep(0.3)
+        slow_writer.commit()
+        refresher.join(10)
+    (step,) = result
+    assert step.status == "ok"
+    assert step.rows == 2
+    with database.connect_owner() as conn:
+        assert conn.execute("select views_delta from analytics.mv_video_daily_increments").fetchall() == [(30,)]
+    assert verify_read_model(db).ok
+
+
+def test_reads_complete_and_a_second_refresh_returns_at_once_while_a_refresh_is_in_progress(
+    database: IsolatedDatabase, db: Database
+) -> None:
+    video = make_video(db)
+    with db.transaction(Role.INGEST) as conn:
+        insert_snapshots(conn, [(video, datetime.now(UTC) - timedelta(hours=h), (h, h, h, h, h)) for h in range(5)])
+    refresh_read_model(db)
+    with db.transaction(Role.INGEST) as conn:
+        insert_snapshots(conn, [(video, datetime.now(UTC), (1, 1, 1, 1, 1))])
+
+    refreshing = Database(database.owner_url)
+    with refreshing.transaction(Role.REFRESH) as conn:
+        # The refresh has written its changes and still holds its transaction open.
+        first = conn.execute("select analytics.refresh_materialized_views()").fetchone()
+        assert first is not None
+        assert first[0]["status"] == "ok"
+
+        second = refresh_step(db, max_rows=1000)
+        assert second.status == "busy"
+        assert second.message == "another refresh is running; this call did nothing"
+
+        with db.transaction(Role.READER) as reader:
+            reader.execute("set local statement_timeout = '2s'")
+            for relation in READ_RELATIONS:
+                reader.execute(f"select * from {relation}".encode()).fetchall()
+            status = reader.execute("select watermark from analytics.refresh_status()").fetchone()
+        assert status == (5,)  # readers see the last committed state, not the refresh in progress
+    refreshing.close()
+    assert read_model_status(db).watermark == 6
+
+
+def test_status_reports_the_lag_of_the_oldest_snapshot_not_reflected(
+    database: IsolatedDatabase, db: Database
+) -> None:
+    video = make_video(db)
+    status = read_model_status(db)
+    assert (status.oldest_pending_at, status.lag_seconds, status.last_success_at) == (None, 0, None)
+
+    ten_minutes_ago = datetime.now(UTC) - timedelta(minutes=10)
+    with db.transaction(Role.INGEST) as conn:
+        insert_snapshots(conn, [(video, ten_minutes_ago, (1, 1, 1, 1, 1))])
+    status = read_model_status(db)
+    assert status.oldest_pending_at == ten_minutes_ago
+    assert 590 <= status.lag_seconds <= 700
+
+    outcome = refresh_read_model(db)
+    status = read_model_status(db)
+    assert (outcome.rows, status.watermark, status.oldest_pending_at, status.lag_seconds) == (1, 1, None, 0)
+    assert status.last_success_at is not None
+    assert status.last_rows == 1
+
+
+def test_verify_catches_a_maintained_row_that_disagrees_with_the_recompute(
+    database: IsolatedDatabase, db: Database
+) -> None:
+    video = make_video(db)
+    with db.transaction(Role.INGEST) as conn:
+        insert_snapshots(conn, [(video, BASE, (1, 1, 1, 1, 1)), (video, BASE + timedelta(days=1), (5, 5, 5, 5, 5))])
+    refresh_read_model(db)
+    assert verify_read_model(db).ok
+    with database.connect_owner() as conn:
+        conn.execute("update analytics.mv_video_daily_increments set views_delta = views_delta + 1")
+    report = verify_read_model(db)
+    assert not report.ok
+    assert (report.daily_mismatches, report.weekly_mismatches, report.latest_mismatches) == (4, 0, 0)
+
+
+def test_refresh_stops_when_out_of_time_and_keeps_what_it_did(database: IsolatedDatabase, db: Database) -> None:
+    video = make_video(db)
+    with db.transaction(Role.INGEST) as conn:
+        insert_snapshots(conn, [(video, BASE + timedelta(hours=h), (h, None, None, None, None)) for h in range(10)])
+    clock = iter([100.0, 100.0, 0.0])  # time for two steps, then none
+    outcome = refresh_read_model(db, max_rows_per_step=3, time_left_s=lambda: next(clock))
+    assert (outcome.status, outcome.steps, outcome.rows, outcome.watermark) == ("out_of_time", 2, 6, 6)
+    assert refresh_read_model(db, max_rows_per_step=3).status == "caught_up"
+    assert verify_read_model(db).ok
+
+
+@pytest.mark.parametrize("relation", READ_RELATIONS)
+def test_the_reader_role_reads_every_read_relation(db: Database, relation: str) -> None:
+    with db.transaction(Role.READER) as conn:
+        conn.execute(f"select * from {relation} limit 1".encode())
+
+
+def test_ids_of_rolled_back_inserts_do_not_stall_the_refresh(database: IsolatedDatabase, db: Database) -> None:
+    video = make_video(db)
+    with pytest.raises(RuntimeError), db.transaction(Role.INGEST) as conn:
+        insert_snapshots(conn, [(video, BASE, (1, 1, 1, 1, 1))])  # draws id 1, then rolls back
+        raise RuntimeError("the batch failed")
+    outcome = refresh_read_model(db, max_rows_per_step=1)
+    assert (outcome.status, outcome.rows, outcome.watermark) == ("caught_up", 0, 1)
+    with db.transaction(Role.INGEST) as conn:
+        insert_snapshots(conn, [(video, BASE, (1, 1, 1, 1, 1)), (video, BASE + timedelta(hours=1), (3, 3, 3, 3, 3))])
+    outcome = refresh_read_model(db, max_rows_per_step=1)
+    assert (outcome.status, outcome.rows, outcome.watermark) == ("caught_up", 2, 3)
+    assert verify_read_model(db).ok
