@@ -51,10 +51,14 @@ def test_sam_transform_produces_the_shared_resources(monkeypatch: pytest.MonkeyP
         def load(self) -> dict[str, str]:
             return {}
 
-    output = transform(load_template_for_transform(), {}, _NoManagedPolicies())
+    template = load_template_for_transform()
+    template["Globals"]["Function"]["CodeUri"] = "s3://artifacts/functions.zip"  # as `sam package` leaves it
+    output = transform(template, {}, _NoManagedPolicies())
     resources = output["Resources"]
     assert resources["FetchQueue"]["Type"] == "AWS::SQS::Queue"
     assert resources["FetchDeadLetterQueue"]["Type"] == "AWS::SQS::Queue"
+    assert resources["MvRefreshFunction"]["Type"] == "AWS::Lambda::Function"
+    assert resources["MvRefreshFunctionEvery5Minutes"]["Type"] == "AWS::Scheduler::Schedule"
 
 
 def load_template_for_transform() -> dict[str, Any]:
@@ -86,3 +90,24 @@ def test_secrets_are_passed_as_secret_ids_never_as_values() -> None:
     env = load_template()["Globals"]["Function"]["Environment"]["Variables"]
     assert "DATABASE_URL" not in env
     assert env["DATABASE_URL_SECRET_ID"] == {"!Ref": "DatabaseUrlSecretArn"}
+
+
+def test_function_requirements_equal_the_project_dependencies() -> None:
+    import tomllib
+
+    root = TEMPLATE.parent
+    declared = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    requirements = [line.strip() for line in (root / "functions" / "requirements.txt").read_text().splitlines()
+                    if line.strip() and not line.startswith("#")]
+    assert sorted(requirements) == sorted(declared)
+
+
+def test_mv_refresh_runs_on_a_configurable_schedule_one_at_a_time() -> None:
+    template = load_template()
+    function = template["Resources"]["MvRefreshFunction"]["Properties"]
+    schedule = function["Events"]["Every5Minutes"]
+    assert schedule["Type"] == "ScheduleV2"
+    assert schedule["Properties"]["ScheduleExpression"] == {"!Ref": "RefreshSchedule"}
+    assert template["Parameters"]["RefreshSchedule"]["Default"] == "rate(5 minutes)"
+    assert function["ReservedConcurrentExecutions"] == 1
+    assert function["Handler"] == "mv_refresh.handler.lambda_handler"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -12,7 +13,9 @@ from pathlib import Path
 
 import psycopg
 
+from vidstats.db import Database, Role
 from vidstats.migrations import MigrationError, migrate
+from vidstats.read_model import read_model_status, refresh_read_model, verify_read_model
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_DIR = PROJECT_ROOT / ".dev" / "pgdata"
@@ -39,6 +42,37 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             print(f"applied {migration.version}_{migration.name}")
     else:
         print("nothing to apply: the database is up to date")
+    return 0
+
+
+def _database(args: argparse.Namespace) -> Database:
+    url = getattr(args, "database_url", None) or _database_url_from_env()
+    if url:
+        return Database(url, application_name="vidstats-cli")
+    print("No DATABASE_URL set: using the local embedded database (.dev/pgdata).", file=sys.stderr)
+    _server, local_url = start_local_database(DEFAULT_DATA_DIR)
+    return Database(local_url, application_name="vidstats-cli")
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    outcome = refresh_read_model(_database(args), max_rows_per_step=args.max_rows)
+    print(json.dumps(outcome.model_dump(), indent=2))
+    return 0 if outcome.status == "caught_up" else 1
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    report = verify_read_model(_database(args))
+    print(json.dumps(report.model_dump(), indent=2))
+    if report.ok:
+        print("ok: the read model equals a full recompute up to its watermark")
+        return 0
+    print("MISMATCH: the read model differs from a full recompute", file=sys.stderr)
+    return 1
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    status = read_model_status(_database(args), Role.REFRESH)
+    print(json.dumps(status.model_dump(mode="json"), indent=2))
     return 0
 
 
@@ -94,6 +128,20 @@ def build_parser() -> argparse.ArgumentParser:
     dev_parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
                             help="where the embedded server keeps its data (default: .dev/pgdata)")
     dev_parser.set_defaults(handler=cmd_dev)
+
+    refresh_parser = commands.add_parser("refresh", help="bring the read model up to date now")
+    refresh_parser.add_argument("--database-url", help="defaults to $DATABASE_URL, else the local database")
+    refresh_parser.add_argument("--max-rows", type=int, default=100_000, help="snapshots per step")
+    refresh_parser.set_defaults(handler=cmd_refresh)
+
+    verify_parser = commands.add_parser(
+        "verify", help="prove the read model equals a full recompute (slow: reads the whole history)")
+    verify_parser.add_argument("--database-url", help="defaults to $DATABASE_URL, else the local database")
+    verify_parser.set_defaults(handler=cmd_verify)
+
+    status_parser = commands.add_parser("status", help="read model freshness: last refresh, lag")
+    status_parser.add_argument("--database-url", help="defaults to $DATABASE_URL, else the local database")
+    status_parser.set_defaults(handler=cmd_status)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""mv_refresh ("the Wolf"): keeps the read model current. Scheduled, and invoked by writers after big batches."""

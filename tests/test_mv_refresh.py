@@ -1,0 +1,89 @@
+"""The mv_refresh Lambda and the `vidstats refresh | verify | status` commands, on a real database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+from vidstats import cli
+from vidstats.db import Database, Role
+from vidstats.settings import database_settings
+
+from tests.conftest import IsolatedDatabase
+from tests.factories import insert_snapshots, make_video
+from tests.lambda_context import FakeLambdaContext
+
+
+@pytest.fixture
+def handler_env(monkeypatch: pytest.MonkeyPatch, database: IsolatedDatabase) -> Iterator[None]:
+    from mv_refresh import handler
+
+    monkeypatch.setenv("DATABASE_URL", database.owner_url)
+    database_settings.cache_clear()
+    handler.database.cache_clear()
+    yield
+    handler.database().close()
+    handler.database.cache_clear()
+    database_settings.cache_clear()
+
+
+def _history(db: Database) -> None:
+    video = make_video(db)
+    start = datetime.now(UTC) - timedelta(days=3)
+    with db.transaction(Role.INGEST) as conn:
+        insert_snapshots(conn, [(video, start + timedelta(days=d), (100 * d, 10 * d, d, 0, None)) for d in range(4)])
+
+
+@pytest.mark.usefixtures("handler_env")
+def test_scheduled_invocation_catches_up_and_reports_figures(db: Database, capsys: pytest.CaptureFixture[str]
+                                                             ) -> None:
+    from mv_refresh.handler import lambda_handler
+
+    _history(db)
+    result = lambda_handler({"reason": "schedule"}, FakeLambdaContext())
+    assert result["refresh"]["status"] == "caught_up"
+    assert result["refresh"]["rows"] == 4
+    assert result["lag_seconds"] == 0
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
+    metric_names = {m["Name"] for doc in emitted for d in doc["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+    assert {"RefreshedRows", "RefreshDuration", "ReadModelLag"} <= metric_names
+
+
+@pytest.mark.usefixtures("handler_env")
+def test_an_invocation_without_time_left_does_no_refresh_work(db: Database) -> None:
+    from mv_refresh.handler import lambda_handler
+
+    _history(db)
+    result = lambda_handler({}, FakeLambdaContext(timeout_s=5))
+    assert (result["refresh"]["status"], result["refresh"]["rows"]) == ("out_of_time", 0)
+    assert result["lag_seconds"] > 0  # and the lag says so
+
+
+@pytest.mark.usefixtures("handler_env")
+def test_a_malformed_trigger_is_refused_with_the_field_named() -> None:
+    from mv_refresh.handler import lambda_handler
+
+    with pytest.raises(ValidationError, match="max_rows_per_step"):
+        lambda_handler({"reason": "schedule", "max_rows_per_step": 0}, FakeLambdaContext())
+    with pytest.raises(ValidationError, match="reason"):
+        lambda_handler({"reason": "because"}, FakeLambdaContext())
+
+
+def test_cli_refresh_verify_and_status(database: IsolatedDatabase, db: Database,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    _history(db)
+    args = ["--database-url", database.owner_url]
+    assert cli.main(["status", *args]) == 0
+    assert json.loads(capsys.readouterr().out)["watermark"] == 0
+    assert cli.main(["refresh", *args]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == 4
+    assert cli.main(["verify", *args]) == 0
+    assert "ok: the read model equals a full recompute" in capsys.readouterr().out
+
+    with database.connect_owner() as conn:
+        conn.execute("delete from analytics.mv_video_weekly_increments")
+    assert cli.main(["verify", *args]) == 1
+    assert "MISMATCH" in capsys.readouterr().err
