@@ -12,6 +12,7 @@ made like Supabase's ``postgres`` (not a superuser), never as the superuser, so 
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,13 +47,14 @@ class IsolatedDatabase:
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_url() -> Iterator[str]:
     """A superuser URL of the server the suite runs against."""
     external = os.environ.get("DATABASE_URL")
     if external:
         yield external
         return
-    server = start_embedded(tmp_path_factory.mktemp("pg") / "data", delete_on_exit=True)
+    # Not under pytest's basetemp: pytest prunes old basetemps, which may belong to a concurrent run.
+    server = start_embedded(Path(tempfile.mkdtemp(prefix="vidstats-pg-")) / "data", delete_on_exit=True)
     url = server.get_uri()
     tune_for_tests(url)
     yield url

@@ -3,6 +3,7 @@ and a refresh never skips a snapshot, never blocks readers and never runs twice 
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -42,9 +43,12 @@ history = st.lists(
 
 def _reset(database: IsolatedDatabase) -> None:
     with database.connect_owner() as conn:
-        conn.execute(
-            "truncate analytics.video_statistics, analytics.mv_video_daily_increments,"
-            " analytics.mv_video_weekly_increments, analytics.video_latest_statistics")
+        conn.execute("truncate analytics.video_statistics, analytics.mv_video_daily_increments,"
+                     " analytics.mv_video_weekly_increments")
+        conn.execute("update analytics.video_latest_statistics set statistics_id = null, created_at = null,"
+                     " views = null, likes = null, comments = null, reposts = null, saves = null,"
+                     " views_carry = null, likes_carry = null, comments_carry = null, reposts_carry = null,"
+                     " saves_carry = null")
         conn.execute("update analytics.read_model_state set watermark = 0")
 
 
@@ -84,7 +88,8 @@ def test_maintained_relations_equal_a_full_recompute_after_every_refresh(
             assert _maintained(conn, "mv_video_daily_increments", "date") == expected_daily
             assert _maintained(conn, "mv_video_weekly_increments", "week_start") == weekly_increments(expected_daily)
             latest = conn.execute(
-                "select video_id::text, statistics_id from analytics.video_latest_statistics").fetchall()
+                "select video_id::text, statistics_id from analytics.video_latest_statistics"
+                " where statistics_id is not null").fetchall()
             expected_latest = {}
             for s in sorted(snapshots, key=lambda s: (s.created_at, s.id)):
                 expected_latest[s.video] = s.id
@@ -259,3 +264,42 @@ def test_ids_of_rolled_back_inserts_do_not_stall_the_refresh(database: IsolatedD
     outcome = refresh_read_model(db, max_rows_per_step=1)
     assert (outcome.status, outcome.rows, outcome.watermark) == ("caught_up", 2, 3)
     assert verify_read_model(db).ok
+
+
+def test_a_video_added_after_the_last_refresh_is_listed_once_before_and_after_the_next(
+    database: IsolatedDatabase, db: Database
+) -> None:
+    older = make_video(db)
+    with db.transaction(Role.INGEST) as conn:
+        insert_snapshots(conn, [(older, BASE, (5, 5, 5, 5, 5))])
+    refresh_read_model(db)
+    newer = make_video(db)
+
+    def listed() -> list[tuple[str, int | None]]:
+        with db.transaction(Role.READER) as conn:
+            rows = conn.execute("select id::text, views from analytics.videos_with_statistics_fast order by id")
+            return sorted(rows.fetchall())
+
+    assert listed() == sorted([(older, 5), (newer, None)])
+    refresh_read_model(db)
+    assert listed() == sorted([(older, 5), (newer, None)])
+    assert verify_read_model(db).ok
+
+
+def test_sorting_the_fast_view_by_a_total_reads_an_index_not_the_history(
+    database: IsolatedDatabase, db: Database
+) -> None:
+    with database.connect_owner() as conn:
+        conn.execute("insert into analytics.videos (platform, external_video_id, url)"
+                     " select 'youtube', 'v' || i, 'u' || i from generate_series(1, 3000) i")
+        conn.execute("insert into analytics.video_statistics (video_id, external_video_id, views)"
+                     " select id, external_video_id, (random() * 1000)::int from analytics.videos")
+    refresh_read_model(db)
+    with database.connect_owner() as conn:
+        conn.execute("analyze")
+        plan = "\n".join(r[0] for r in conn.execute(
+            "explain select * from analytics.videos_with_statistics_fast"
+            " order by views desc nulls last, id limit 50"))
+    assert not re.search(r"on video_statistics\b|on video_statistics_", plan), plan
+    assert "Index Scan using video_latest_statistics_views_idx" in plan, plan
+    assert "Sort" not in plan, plan  # the index gives the order: no sort of every video

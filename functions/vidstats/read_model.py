@@ -58,10 +58,12 @@ class VerifyReport(BaseModel):
     weekly_mismatches: int
     latest_rows: int
     latest_mismatches: int
+    fast_view_mismatches: int  # videos missing from, or repeated in, videos_with_statistics_fast
 
     @property
     def ok(self) -> bool:
-        return self.daily_mismatches == self.weekly_mismatches == self.latest_mismatches == 0
+        mismatches = (self.daily_mismatches, self.weekly_mismatches, self.latest_mismatches, self.fast_view_mismatches)
+        return not any(mismatches)
 
 
 def refresh_step(db: Database, *, max_rows: int) -> RefreshStep:

@@ -98,8 +98,9 @@ create table analytics.mv_video_daily_increments (
 );
 comment on table analytics.mv_video_daily_increments is
     'Growth per video and UTC day; maintained by analytics.refresh_materialized_views().';
--- "Growth over the last N days" across all videos, and per-day series.
-create index mv_video_daily_increments_date_idx on analytics.mv_video_daily_increments (date, video_id);
+-- Day-range scans across all videos ("growth over the last N days"). Rows arrive roughly in date order,
+-- so a BRIN index serves them at a fraction of a B-tree's upkeep on every refresh.
+create index mv_video_daily_increments_date_brin on analytics.mv_video_daily_increments using brin (date);
 
 create table analytics.mv_video_weekly_increments (
     video_id          uuid not null,
@@ -115,15 +116,16 @@ create table analytics.mv_video_weekly_increments (
 );
 comment on table analytics.mv_video_weekly_increments is
     'Growth per video and ISO week (Monday start); maintained by analytics.refresh_materialized_views().';
-create index mv_video_weekly_increments_week_idx on analytics.mv_video_weekly_increments (week_start, video_id);
 
--- The latest snapshot of each video (the "Totals"), plus each metric's last non-NULL value: the seed from
--- which the next snapshot's contribution is computed without reading history.
+-- One row per video: its latest snapshot (the "Totals"; NULL until the first one) and each metric's last
+-- non-NULL value, the seed from which the next snapshot's contribution is computed without reading history.
+-- Every video has its row from the moment it is inserted (a trigger below), so sorting by a total walks an
+-- index of this table and joins the 50 videos it needs, instead of sorting every video.
 create table analytics.video_latest_statistics (
-    video_id          uuid primary key,
+    video_id          uuid primary key references analytics.videos (id) on delete cascade,
     external_video_id text not null,
-    statistics_id     bigint not null,
-    created_at        timestamptz not null,
+    statistics_id     bigint,
+    created_at        timestamptz,
     views             bigint,
     likes             bigint,
     comments          bigint,
@@ -148,12 +150,6 @@ create index video_latest_statistics_saves_idx on analytics.video_latest_statist
 create index video_latest_statistics_created_at_idx
     on analytics.video_latest_statistics (created_at desc, video_id);
 
--- Every column of videos plus its latest snapshot (NULL counters before the first fetch). Reads one row per
--- video from video_latest_statistics: never the statistics history.
-create view analytics.videos_with_statistics_fast as
-    select v.*, l.views, l.likes, l.comments, l.reposts, l.saves, l.created_at as stats_created_at
-      from analytics.videos v
-      left join analytics.video_latest_statistics l on l.video_id = v.id;
 
 -- Refresh bookkeeping: the watermark (every snapshot with id <= it is reflected) and the last run's figures.
 create table analytics.read_model_state (
@@ -168,6 +164,34 @@ create table analytics.read_model_state (
     total_rows           bigint not null default 0
 );
 insert into analytics.read_model_state (name) values ('video_statistics');
+
+-- A new video gets its (empty) row at once, in the writer's transaction: the fast view lists it immediately,
+-- with NULL counters, and the refresh only ever updates rows. Runs as the owner: writers need no grant on
+-- the read relation, and cannot write it any other way.
+create function analytics.add_video_latest_statistics_row()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+    insert into analytics.video_latest_statistics (video_id, external_video_id)
+    values (new.id, new.external_video_id);
+    return null;
+end
+$$;
+create trigger videos_add_latest_statistics_row
+    after insert on analytics.videos
+    for each row execute function analytics.add_video_latest_statistics_row();
+insert into analytics.video_latest_statistics (video_id, external_video_id)
+    select id, external_video_id from analytics.videos;
+
+-- Every column of videos plus its latest snapshot (NULL counters before the first fetch). One row per video
+-- from video_latest_statistics, indexed for sorting by any total. Never reads the statistics history.
+create view analytics.videos_with_statistics_fast as
+    select v.*, l.views, l.likes, l.comments, l.reposts, l.saves, l.created_at as stats_created_at
+      from analytics.video_latest_statistics l
+      join analytics.videos v on v.id = l.video_id;
 
 -- One bounded step of the incremental refresh, in the caller's transaction: reflects up to p_max_rows new
 -- snapshots (by id) and moves the watermark with them. Call again while caught_up is false.
@@ -239,8 +263,7 @@ begin
     -- ("late": then its days from that one on are recomputed from history).
     create temporary table refresh_videos as
         select b.video_id, b.first_created_at, b.first_id,
-               l.video_id is not null
-                   and (b.first_created_at, b.first_id) < (l.created_at, l.statistics_id) as late,
+               coalesce((b.first_created_at, b.first_id) < (l.created_at, l.statistics_id), false) as late,
                ((b.first_created_at at time zone 'UTC')::date) as from_day
           from (select video_id, min(created_at) as first_created_at,
                        (array_agg(id order by created_at, id))[1] as first_id
@@ -299,28 +322,29 @@ begin
 
     analyze pg_temp.refresh_rows;
 
-    -- Contributions and each metric's last non-NULL value, by the same window rules as the reference.
+    -- Contributions and each metric's last non-NULL value (the reference's rules, computed another way).
     create temporary table refresh_contributions as
-        with numbered as (
+        with positioned as (
+            -- (position, id, value) arrays order like (created_at, id): the max over the rows so far of
+            -- those with a non-NULL m is the last non-NULL m. One window, one sort, all five metrics.
             select w.*,
-                   count(w.views) over o as views_run, count(w.likes) over o as likes_run,
-                   count(w.comments) over o as comments_run, count(w.reposts) over o as reposts_run,
-                   count(w.saves) over o as saves_run
+                   case when w.is_seed then -9223372036854775807
+                        else (extract(epoch from w.created_at) * 1000000)::bigint end as position
               from pg_temp.refresh_rows w
-            window o as (partition by w.video_id order by w.created_at, w.id)
         ), carried as (
-            select n.*,
-                   first_value(n.views) over (partition by n.video_id, n.views_run order by n.created_at, n.id)
+            select p.*,
+                   (max(array[p.position, p.id, p.views]) filter (where p.views is not null) over o)[3]
                        as views_last,
-                   first_value(n.likes) over (partition by n.video_id, n.likes_run order by n.created_at, n.id)
+                   (max(array[p.position, p.id, p.likes]) filter (where p.likes is not null) over o)[3]
                        as likes_last,
-                   first_value(n.comments) over (partition by n.video_id, n.comments_run
-                                                 order by n.created_at, n.id) as comments_last,
-                   first_value(n.reposts) over (partition by n.video_id, n.reposts_run
-                                                order by n.created_at, n.id) as reposts_last,
-                   first_value(n.saves) over (partition by n.video_id, n.saves_run order by n.created_at, n.id)
+                   (max(array[p.position, p.id, p.comments]) filter (where p.comments is not null) over o)[3]
+                       as comments_last,
+                   (max(array[p.position, p.id, p.reposts]) filter (where p.reposts is not null) over o)[3]
+                       as reposts_last,
+                   (max(array[p.position, p.id, p.saves]) filter (where p.saves is not null) over o)[3]
                        as saves_last
-              from numbered n
+              from positioned p
+            window o as (partition by p.video_id order by p.created_at, p.id)
         )
         select c.video_id, c.external_video_id, c.id, c.created_at, c.is_seed,
                (c.created_at at time zone 'UTC')::date as day,
@@ -331,7 +355,7 @@ begin
                c.comments - lag(c.comments_last) over o as comments_c,
                c.reposts - lag(c.reposts_last) over o as reposts_c,
                c.saves - lag(c.saves_last) over o as saves_c,
-               row_number() over (partition by c.video_id order by c.created_at desc, c.id desc) as recency
+               lead(c.id) over o is null as is_latest  -- same window as lag: no extra sort
           from carried c
         window o as (partition by c.video_id order by c.created_at, c.id);
 
@@ -400,7 +424,7 @@ begin
     select video_id, external_video_id, id, created_at, views, likes, comments, reposts, saves,
            views_last, likes_last, comments_last, reposts_last, saves_last
       from pg_temp.refresh_contributions
-     where recency = 1 and not is_seed
+     where is_latest and not is_seed
     on conflict (video_id) do update
        set external_video_id = excluded.external_video_id, statistics_id = excluded.statistics_id,
            created_at = excluded.created_at, views = excluded.views, likes = excluded.likes,
@@ -483,6 +507,7 @@ as $$
     ), latest_kept as (
         select video_id, external_video_id, statistics_id, created_at, views, likes, comments, reposts, saves
           from analytics.video_latest_statistics
+         where statistics_id is not null
     )
     select jsonb_build_object(
         'watermark', (select watermark from mark),
@@ -500,7 +525,12 @@ as $$
         'latest_mismatches', (select count(*) from (
             (select * from latest_kept except all select * from latest_ref)
             union all
-            (select * from latest_ref except all select * from latest_kept)) x))
+            (select * from latest_ref except all select * from latest_kept)) x),
+        -- every video exactly once in the fast view
+        'fast_view_mismatches', (select count(*) from (
+            (select id from analytics.videos except all select id from analytics.videos_with_statistics_fast)
+            union all
+            (select id from analytics.videos_with_statistics_fast except all select id from analytics.videos)) x))
 $$;
 comment on function analytics.verify_read_model() is
     'Compares the maintained read model with a full recompute up to its watermark; 0 mismatches = correct.';
@@ -510,6 +540,7 @@ revoke all on function analytics.verify_read_model() from public;
 revoke all on function analytics.video_weekly_increments_upto(bigint) from public;
 revoke all on function analytics.refresh_materialized_views(integer) from public;
 revoke all on function analytics.refresh_status() from public;
+revoke all on function analytics.add_video_latest_statistics_row() from public;
 
 grant execute on function analytics.refresh_materialized_views(integer) to vidstats_refresh;
 grant execute on function analytics.video_daily_increments_upto(bigint) to vidstats_refresh;

@@ -1,0 +1,142 @@
+"""Benchmark: the incremental refresh and the fast view against the seeds' literal design, same run.
+
+    .venv/bin/python -m bench.read_model                 # 1M and 5M snapshots (several minutes)
+    .venv/bin/python -m bench.read_model --scales 1M     # quicker
+
+For each history size it loads N videos x 100 days of snapshots, brings the read model up to date, inserts
+10k new snapshots (one per video, "a nightly run") and times:
+- analytics.refresh_materialized_views() on those 10k rows, against
+- REFRESH MATERIALIZED VIEW CONCURRENTLY of the reference (full recompute) definition, materialized;
+- a top-50-by-views page of videos_with_statistics_fast, against the same page from a latest-row view
+  computed at read time (the seed's "joins videos with the latest video_statistics row per video").
+Timings are medians of several runs; ratios compare with the baseline measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+
+from bench.support import Table, bench_database
+
+SCALES = {"1M": 10_000, "5M": 50_000}  # videos; 100 days each
+DAYS = 100
+NEW_SNAPSHOTS = 10_000
+
+SEED_LATEST_VIEW = """
+create view public.bench_seed_latest as
+    select v.*, s.views, s.likes, s.comments, s.reposts, s.saves, s.created_at as stats_created_at
+      from analytics.videos v
+      left join (select distinct on (video_id) * from analytics.video_statistics
+                  order by video_id, created_at desc, id desc) s on s.video_id = v.id
+"""
+PAGE = "select * from {relation} order by views desc nulls last, id limit 50"
+
+
+def load_history(conn: psycopg.Connection, videos: int) -> None:
+    conn.execute("select analytics.create_video_statistics_partitions(3, (now() - interval '5 months')::date)")
+    conn.execute(
+        "insert into analytics.videos (platform, external_video_id, url, tracking_started_at)"
+        " select 'tiktok', i::text, 'https://www.tiktok.com/@bench/video/' || i, now() - interval '101 days'"
+        "   from generate_series(1, %s) i", (videos,))
+    # Day by day, every video once: ids grow with time as they would in production.
+    conn.execute(
+        f"""
+        insert into analytics.video_statistics
+               (video_id, external_video_id, views, likes, comments, reposts, saves, created_at)
+        select v.id, v.external_video_id,
+               (n % 1000) * 100 + d * (50 + n % 37),
+               case when n % 17 = 0 then null else (n % 1000) * 10 + d * (5 + n % 7) end,
+               (n % 100) + d * (n % 3),
+               d * (n % 5),
+               case when n % 3 = 0 then null else d * (n % 11) end,
+               now() - make_interval(days => {DAYS} - d) + make_interval(secs => n % 86400)
+          from generate_series(0, {DAYS - 1}) d,
+               (select id, external_video_id, external_video_id::int as n from analytics.videos) v
+         order by d, n
+        """.encode())
+    conn.execute("analyze")
+
+
+def median_ms(run: Callable[[], object], repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+def run_scale(label: str, videos: int, table: Table, work_dir: Path) -> None:
+    with bench_database(work_dir / label) as url, psycopg.connect(url, autocommit=True) as conn:
+        started = time.perf_counter()
+        load_history(conn, videos)
+        rows = conn.execute("select count(*) from analytics.video_statistics").fetchone()
+        load_s = time.perf_counter() - started
+        started = time.perf_counter()
+        while not conn.execute("select analytics.refresh_materialized_views(10000000)").fetchone()[0][  # type: ignore[index]
+                "caught_up"]:
+            pass
+        catch_up_s = time.perf_counter() - started
+        print(f"[{label}] loaded {rows[0] if rows else 0:,} snapshots in {load_s:.0f} s; "
+              f"initial refresh {catch_up_s:.0f} s", flush=True)
+
+        conn.execute("create materialized view public.bench_daily_reference as"
+                     " select * from analytics.video_daily_increments_reference")
+        conn.execute("create unique index on public.bench_daily_reference (video_id, date)")
+        conn.execute(SEED_LATEST_VIEW)
+
+        def insert_new_snapshots() -> None:
+            conn.execute(
+                "insert into analytics.video_statistics"
+                " (video_id, external_video_id, views, likes, comments, reposts, saves)"
+                " select id, external_video_id, 10000000, 100000, 1000, 100, 10"
+                "   from analytics.videos order by id limit %s", (NEW_SNAPSHOTS,))
+
+        incremental = []
+        for _ in range(3):
+            insert_new_snapshots()
+            started = time.perf_counter()
+            summary = conn.execute("select analytics.refresh_materialized_views(100000)").fetchone()
+            incremental.append((time.perf_counter() - started) * 1000)
+            assert summary is not None
+            assert summary[0]["rows"] == NEW_SNAPSHOTS, summary
+        refresh_ms = statistics.median(incremental)
+        concurrent_ms = median_ms(
+            lambda: conn.execute("refresh materialized view concurrently public.bench_daily_reference"), 1)
+        table.add(label, "refresh after 10k new snapshots", refresh_ms, "REFRESH ... CONCURRENTLY (reference)",
+                  concurrent_ms)
+
+        fast_ms = median_ms(lambda: conn.execute(PAGE.format(relation="analytics.videos_with_statistics_fast"
+                                                             ).encode()).fetchall(), 20)
+        seed_ms = median_ms(lambda: conn.execute(PAGE.format(relation="public.bench_seed_latest").encode()
+                                                 ).fetchall(), 3)
+        table.add(label, "top-50 by views, videos_with_statistics_fast", fast_ms,
+                  "same page from the seed's latest-row view", seed_ms)
+
+        report = conn.execute("select analytics.verify_read_model()").fetchone()
+        assert report is not None
+        mismatches = report[0]["daily_mismatches"] + report[0]["weekly_mismatches"] + report[0]["latest_mismatches"]
+        print(f"[{label}] verify after the benchmark: {mismatches} mismatches", flush=True)
+        assert mismatches == 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", default="1M,5M", help="comma-separated, from: " + ", ".join(SCALES))
+    args = parser.parse_args()
+    table = Table()
+    with tempfile.TemporaryDirectory(prefix="vidstats-bench-") as tmp:
+        for label in args.scales.split(","):
+            run_scale(label, SCALES[label], table, Path(tmp))
+    table.print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""What every benchmark needs: a tuned throwaway PostgreSQL, migrated, and a table printer with ratios."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from vidstats.local.embedded import PROJECT_OWNER, apply_supabase_roles, start_embedded, tune_for_tests, with_login
+from vidstats.migrations import migrate
+
+BENCH_SERVER_SETTINGS = {"shared_buffers": "1GB", "work_mem": "64MB", "maintenance_work_mem": "512MB",
+                         "max_wal_size": "8GB"}
+
+
+@contextlib.contextmanager
+def bench_database(work_dir: Path) -> Iterator[str]:
+    """A migrated database on a fresh embedded server; yields a URL as the (non-superuser) project owner."""
+    server = start_embedded(work_dir / "pgdata", delete_on_exit=True)
+    superuser_url = server.get_uri()
+    tune_for_tests(superuser_url)
+    with psycopg.connect(superuser_url, autocommit=True) as conn:
+        for name, value in BENCH_SERVER_SETTINGS.items():
+            conn.execute(f"alter system set {name} = '{value}'".encode())
+    server.cleanup()  # shared_buffers needs a restart
+    server = start_embedded(work_dir / "pgdata", delete_on_exit=True)
+    superuser_url = server.get_uri()
+    apply_supabase_roles(superuser_url)
+    with psycopg.connect(superuser_url, autocommit=True) as conn:
+        conn.execute(f"create database bench owner {PROJECT_OWNER}".encode())
+    url = with_login(superuser_url, user=PROJECT_OWNER, dbname="bench")
+    migrate(url)
+    try:
+        yield url
+    finally:
+        server.cleanup()
+
+
+@dataclass
+class Table:
+    """Rows of (scale, measure, ms, baseline, baseline ms), printed with the ratio baseline / measure."""
+
+    rows: list[tuple[str, str, float, str, float]] = field(default_factory=list)
+
+    def add(self, scale: str, measure: str, ms: float, baseline: str, baseline_ms: float) -> None:
+        self.rows.append((scale, measure, ms, baseline, baseline_ms))
+
+    def print(self) -> None:
+        header = ("scale", "measure", "ms", "baseline (same run)", "baseline ms", "speed-up")
+        lines = [header] + [(s, m, f"{ms:,.1f}", b, f"{bms:,.1f}", f"{bms / ms:,.0f}x") for s, m, ms, b, bms in
+                            self.rows]
+        widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
+        for index, line in enumerate(lines):
+            print(" | ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)))
+            if index == 0:
+                print("-+-".join("-" * width for width in widths))
