@@ -1,0 +1,89 @@
+"""Lambda entry point: export the configured targets (or a requested subset) to Google Sheets, report figures.
+
+Triggered by its schedule (``{"reason": "schedule"}``) and on demand: the dashboard API's ``POST /exports``
+invokes it asynchronously with ``{"reason": "on_demand", "request_id": ..., "campaign_ids": [...]}``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, Literal
+from uuid import UUID
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+from vidstats.db import Database
+from vidstats.export.run import ExportSettings, export_to_sheets, load_service_account
+from vidstats.export.sheets import SheetsExportError
+from vidstats.export.tables import ExportTarget
+from vidstats.read_model import read_model_status
+
+logger = Logger(service="sheets_export")
+metrics = Metrics(namespace="vidstats", service="sheets_export")
+
+
+class ExportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Literal["schedule", "on_demand", "manual"] = "schedule"
+    request_id: str | None = Field(default=None, max_length=200)  # the dashboard's export id, for the logs
+    # On demand: only these configured campaigns (and "All videos" when include_all_videos); None = all targets.
+    campaign_ids: list[UUID] | None = None
+    include_all_videos: bool = True
+
+
+@lru_cache(maxsize=1)
+def database() -> Database:
+    return Database.from_settings(application_name="sheets_export")
+
+
+def select_targets(settings: ExportSettings, request: ExportRequest) -> list[ExportTarget]:
+    if not settings.targets:
+        raise SheetsExportError("No export targets configured: set SHEETS_EXPORT_TARGETS to a JSON list such as "
+                                '[{"spreadsheet_id": "<id from the spreadsheet URL>"}]. Nothing was written.')
+    if request.campaign_ids is None:
+        return list(settings.targets)
+    configured = {t.campaign_id for t in settings.targets if t.campaign_id}
+    unknown = [str(c) for c in request.campaign_ids if c not in configured]
+    if unknown:
+        raise SheetsExportError(f"campaigns {', '.join(unknown)} have no export target: add them to "
+                                "SHEETS_EXPORT_TARGETS. Nothing was written.")
+    wanted = set(request.campaign_ids)
+    return [t for t in settings.targets
+            if (t.campaign_id in wanted) or (t.campaign_id is None and request.include_all_videos)]
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any] | None, context: LambdaContext) -> dict[str, Any]:
+    request = ExportRequest.model_validate(event or {})
+    settings = ExportSettings()
+    targets = select_targets(settings, request)
+    account = load_service_account(settings.google_secret_id)
+    outcome = export_to_sheets(database(), targets, account, as_of=datetime.now(UTC),
+                               max_request_bytes=settings.max_request_bytes)
+    lag = read_model_status(database()).lag_seconds
+
+    metrics.add_metric(name="ExportedRows", unit=MetricUnit.Count, value=outcome.rows)
+    metrics.add_metric(name="SheetsWriteRequests", unit=MetricUnit.Count, value=outcome.write_requests)
+    metrics.add_metric(name="ExportFailures", unit=MetricUnit.Count, value=len(outcome.errors))
+    result = {
+        "reason": request.reason,
+        "request_id": request.request_id,
+        "rows": outcome.rows,
+        "write_requests": outcome.write_requests,
+        "read_model_lag_seconds": lag,
+        "spreadsheets": [
+            {"spreadsheet_id": s.spreadsheet_id, "write_requests": s.write_requests, "retries": s.retries,
+             "worksheets": [{"title": w.title, "rows": w.rows} for w in s.worksheets]}
+            for s in outcome.spreadsheets],
+        "errors": outcome.errors,
+    }
+    if outcome.errors:
+        logger.error("sheets export failed", extra=result)
+        raise SheetsExportError(" | ".join(outcome.errors))
+    logger.info("sheets export", extra=result)
+    return result

@@ -1,0 +1,1 @@
+"""The Google Sheets (and CSV) export of tracked videos: tables, cell encoding, writers."""

@@ -1,0 +1,49 @@
+"""The export's tables as CSV files: the same lines and values as the worksheets, as text.
+
+Numbers are written as plain digits, dates and times as ``YYYY-MM-DD[ HH:MM:SS]`` in UTC, empty cells empty,
+every line as wide as the table (like the worksheet's grid).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from vidstats.export.cells import pad, to_csv_text
+from vidstats.export.tables import Table
+
+
+def file_name(title: str, taken: set[str]) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", title).strip("-._").lower() or "sheet"
+    name, n = f"{stem}.csv", 1
+    while name in taken:
+        n += 1
+        name = f"{stem}-{n}.csv"
+    taken.add(name)
+    return name
+
+
+def write_csv(table: Table, path: Path) -> int:
+    """Writes ``table`` to ``path`` (streamed); returns the number of data rows."""
+    width = len(table.columns)
+    lines = 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        for line in table.all_rows():
+            writer.writerow([to_csv_text(v) for v in pad(line, width)])
+            lines += 1
+    if lines != table.total_rows:
+        raise RuntimeError(f"{table.title!r}: expected {table.total_rows} lines, wrote {lines}")
+    return table.row_count
+
+
+def write_csv_files(tables: Sequence[Table], directory: Path) -> list[tuple[Path, int]]:
+    directory.mkdir(parents=True, exist_ok=True)
+    taken: set[str] = set()
+    written = []
+    for table in tables:
+        path = directory / file_name(table.title, taken)
+        written.append((path, write_csv(table, path)))
+    return written

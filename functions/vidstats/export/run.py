@@ -1,0 +1,135 @@
+"""An export run: configuration, Google credentials, and the tables of one database snapshot to Sheets or CSV."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vidstats.db import Database
+from vidstats.export.csv_files import write_csv_files
+from vidstats.export.sheets import (
+    DEFAULT_MAX_REQUEST_BYTES,
+    RetryPolicy,
+    SheetsExporter,
+    SheetsExportError,
+    SpreadsheetReport,
+    make_client,
+)
+from vidstats.export.tables import ExportTarget, all_campaign_ids, snapshot, tables_for
+
+SHEETS_SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)  # no Drive access needed
+REQUIRED_KEY_FIELDS = ("type", "client_email", "private_key", "token_uri")
+
+
+class ExportSettings(BaseSettings):
+    """Deployed configuration (environment): what to export where, and which secret holds the Google key."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    # JSON list, e.g. [{"spreadsheet_id": "1AbC...", "campaign_id": null}, {"spreadsheet_id": "...",
+    # "campaign_id": "6f1c...", "worksheet": "Summer launch"}]; campaign_id null means "All videos".
+    targets: list[ExportTarget] = Field(default_factory=list, validation_alias="SHEETS_EXPORT_TARGETS")
+    google_secret_id: str | None = Field(default=None, validation_alias="GOOGLE_SERVICE_ACCOUNT_SECRET_ID")
+    max_request_bytes: int = Field(default=DEFAULT_MAX_REQUEST_BYTES, ge=10_000, le=2_000_000,
+                                   validation_alias="SHEETS_MAX_REQUEST_BYTES")
+    writes_per_minute: int = Field(default=60, ge=1, le=60, validation_alias="SHEETS_WRITES_PER_MINUTE")
+
+
+@dataclass
+class ServiceAccount:
+    credentials: Any  # google.oauth2.service_account.Credentials (or any google-auth credentials in tests)
+    email: str | None
+    secret_id: str | None
+
+
+def load_service_account(secret_id: str | None) -> ServiceAccount:
+    """The service-account key from Secrets Manager (cached by Powertools), checked before any request."""
+    if not secret_id:
+        raise SheetsExportError(
+            "No Google credentials configured: set GOOGLE_SERVICE_ACCOUNT_SECRET_ID to the ARN of a Secrets Manager "
+            "secret holding the service account's JSON key (without Google, `vidstats export --csv DIR` writes "
+            "the same tables as CSV). Nothing was written.")
+    from aws_lambda_powertools.utilities import parameters
+    from google.oauth2 import service_account
+
+    try:
+        info = parameters.get_secret(secret_id, transform="json", max_age=300)
+    except parameters.exceptions.TransformParameterError as error:
+        raise SheetsExportError(f"secret {secret_id} is not JSON: store the service account's JSON key file in it "
+                                "as is. Nothing was written.") from error
+    except parameters.exceptions.GetParameterError as error:
+        raise SheetsExportError(f"cannot read secret {secret_id} ({error}): check that it exists and that the "
+                                "function may read it (secretsmanager:GetSecretValue). Nothing was written.") from error
+    missing = [f for f in REQUIRED_KEY_FIELDS if not isinstance(info, dict) or not info.get(f)]
+    if missing or info.get("type") != "service_account":
+        detail = f"missing {', '.join(missing)}" if missing else f"type is {info.get('type')!r}"
+        raise SheetsExportError(f"secret {secret_id} does not hold a Google service-account key ({detail}): create "
+                                "a JSON key for the service account in Google Cloud and store the file's content "
+                                "in the secret. Nothing was written.")
+    try:
+        credentials = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+            info, scopes=SHEETS_SCOPES)
+    except (ValueError, TypeError) as error:
+        raise SheetsExportError(f"the key in secret {secret_id} is unusable ({error}): create a new JSON key for "
+                                f"{info['client_email']} and store it in the secret. Nothing was written.") from error
+    return ServiceAccount(credentials, str(info["client_email"]), secret_id)
+
+
+@dataclass
+class ExportOutcome:
+    spreadsheets: list[SpreadsheetReport]
+    errors: list[str]
+
+    @property
+    def rows(self) -> int:
+        return sum(w.rows for s in self.spreadsheets for w in s.worksheets)
+
+    @property
+    def write_requests(self) -> int:
+        return sum(s.write_requests for s in self.spreadsheets)
+
+
+def export_to_sheets(db: Database, targets: Sequence[ExportTarget], account: ServiceAccount, *,
+                     as_of: datetime | None = None, policy: RetryPolicy | None = None,
+                     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+                     exporter_factory: Callable[..., SheetsExporter] = SheetsExporter) -> ExportOutcome:
+    """Every target from one database snapshot; a failing spreadsheet does not stop the others."""
+    as_of = as_of or datetime.now(UTC)
+    client = make_client(account.credentials, policy)
+    exporter = exporter_factory(client, account=account.email, secret_hint=account.secret_id,
+                                max_request_bytes=max_request_bytes)
+    by_spreadsheet: dict[str, list[ExportTarget]] = {}
+    for target in targets:
+        by_spreadsheet.setdefault(target.spreadsheet_id, []).append(target)
+    outcome = ExportOutcome([], [])
+    with snapshot(db) as conn:
+        tables = tables_for(conn, targets, as_of)
+        for spreadsheet_id, group in by_spreadsheet.items():
+            selected = [t for t in tables if t.target in group]
+            try:
+                outcome.spreadsheets.append(exporter.export(spreadsheet_id, selected))
+            except SheetsExportError as error:
+                outcome.errors.append(str(error))
+    return outcome
+
+
+def default_targets(db: Database) -> list[ExportTarget]:
+    """For CSV without configuration: "All videos" and every campaign (the spreadsheet id is unused)."""
+    with snapshot(db) as conn:
+        ids = all_campaign_ids(conn)
+    placeholder = "local-csv-export"
+    return [ExportTarget(spreadsheet_id=placeholder),
+            *(ExportTarget(spreadsheet_id=placeholder, campaign_id=i) for i in ids)]
+
+
+def export_to_csv(db: Database, targets: Sequence[ExportTarget], directory: Path, *,
+                  as_of: datetime | None = None) -> list[tuple[Path, int]]:
+    as_of = as_of or datetime.now(UTC)
+    with snapshot(db) as conn:
+        return write_csv_files(tables_for(conn, targets, as_of), directory)

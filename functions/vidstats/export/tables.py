@@ -1,0 +1,242 @@
+"""What an export writes: one table per target ("All videos", one per campaign), read under the reader role.
+
+Every table of one export is read in a single REPEATABLE READ, READ ONLY transaction, so the row counts (the
+sheet is sized before rows are written), the campaign summaries and the rows all come from the same
+snapshot. Rows are streamed through a server-side cursor, a few thousand at a time: memory stays flat
+whatever the number of videos.
+
+Totals are the latest snapshot (``videos_with_statistics_fast``); growth is the sum of daily increments
+(``mv_video_daily_increments``, UTC days). "Last N days" are the N UTC days ending with the export's as-of
+day (so "1 day" is today's growth so far). A campaign's growth for a video counts from the later of the
+campaign start and the moment the video was added to the campaign (its UTC day), to the campaign end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg import IsolationLevel
+from pydantic import BaseModel, ConfigDict, Field
+
+from vidstats.db import Database, Role
+from vidstats.export.cells import Cell, Column, Kind
+
+ALL_VIDEOS_TITLE = "All videos"
+CAPTION_MAX_CHARS = 100  # a readable preview; the URL leads to the full caption
+STREAM_BATCH_ROWS = 2_000  # rows per round trip of the server-side cursor
+METRICS = ("views", "likes", "comments", "reposts", "saves")
+GROWTH_WINDOWS_DAYS = (1, 7, 30)
+GROWTH_METRICS = ("views", "likes", "comments")
+
+_LEAD_COLUMNS = (
+    Column("Platform", Kind.TEXT, 90),
+    Column("URL", Kind.TEXT, 320),
+    Column("Blogger", Kind.TEXT, 160),
+    Column("Caption / title", Kind.TEXT, 360),
+    Column("Tracking since (UTC)", Kind.DATETIME, 150),
+)
+_TOTAL_COLUMNS = tuple(Column(m.capitalize(), Kind.INTEGER, 100) for m in METRICS)
+_AS_OF_COLUMN = Column("Data as of (UTC)", Kind.DATETIME, 150)
+
+ALL_VIDEOS_COLUMNS: tuple[Column, ...] = (
+    *_LEAD_COLUMNS,
+    *_TOTAL_COLUMNS,
+    *(Column(f"{m.capitalize()} +{d}d", Kind.INTEGER, 100) for d in GROWTH_WINDOWS_DAYS for m in GROWTH_METRICS),
+    _AS_OF_COLUMN,
+)
+CAMPAIGN_COLUMNS: tuple[Column, ...] = (
+    *_LEAD_COLUMNS,
+    Column("Added to campaign (UTC)", Kind.DATETIME, 150),
+    *_TOTAL_COLUMNS,
+    *(Column(f"{m.capitalize()} growth in campaign", Kind.INTEGER, 120) for m in METRICS),
+    _AS_OF_COLUMN,
+)
+
+_CAPTION = (f"case when length(f.caption) > {CAPTION_MAX_CHARS}"
+            f" then left(f.caption, {CAPTION_MAX_CHARS - 1}) || '…' else f.caption end")
+_LEAD_SQL = f"f.platform, f.url, coalesce(b.username, b.platform_user_id), {_CAPTION}, f.tracking_started_at"
+_TOTALS_SQL = ", ".join(f"f.{m}" for m in METRICS)
+
+
+def _growth(expression: str) -> str:
+    # No snapshot yet: growth is unknown (empty), not 0.
+    return f"case when f.stats_created_at is null then null else coalesce({expression}, 0) end"
+
+
+_ALL_VIDEOS_SQL = f"""
+select {_LEAD_SQL}, {_TOTALS_SQL},
+       {", ".join(_growth(f"g.{m}_{d}d") for d in GROWTH_WINDOWS_DAYS for m in GROWTH_METRICS)},
+       f.stats_created_at
+  from analytics.videos_with_statistics_fast f
+  left join analytics.bloggers b on b.id = f.blogger_id
+  left join (
+      select video_id,
+             {", ".join(f"sum({m}_delta) filter (where date > %(day)s::date - {d}) as {m}_{d}d"
+                        for d in GROWTH_WINDOWS_DAYS for m in GROWTH_METRICS)}
+        from analytics.mv_video_daily_increments
+       where date > %(day)s::date - {max(GROWTH_WINDOWS_DAYS)} and date <= %(day)s::date
+       group by video_id) g on g.video_id = f.id
+ order by f.views desc nulls last, f.id
+"""
+
+_CAMPAIGN_SQL = f"""
+select {_LEAD_SQL}, cv.added_at, {_TOTALS_SQL},
+       {", ".join(_growth(f"g.{m}") for m in METRICS)},
+       f.stats_created_at
+  from analytics.campaign_videos cv
+  join analytics.campaigns c on c.id = cv.campaign_id
+  join analytics.videos_with_statistics_fast f on f.id = cv.video_id
+  left join analytics.bloggers b on b.id = f.blogger_id
+  left join lateral (
+      select {", ".join(f"sum(d.{m}_delta) as {m}" for m in METRICS)}
+        from analytics.mv_video_daily_increments d
+       where d.video_id = cv.video_id
+         and d.date >= (greatest(c.starts_at, cv.added_at) at time zone 'UTC')::date
+         and (c.ends_at is null or d.date <= ((c.ends_at - interval '1 microsecond') at time zone 'UTC')::date)
+         and d.date <= %(day)s::date) g on true
+ where cv.campaign_id = %(campaign)s
+ order by f.views desc nulls last, f.id
+"""
+_FIRST_TOTAL = len(_LEAD_COLUMNS) + 1  # campaign rows: lead columns, added_at, then totals
+_CAMPAIGN_SUMMARY_SQL = f"""
+select count(*), max(x.as_of),
+       {", ".join(f"coalesce(sum(x.c{i}), 0)" for i in range(_FIRST_TOTAL, _FIRST_TOTAL + 2 * len(METRICS)))}
+  from ({_CAMPAIGN_SQL.replace(" order by f.views desc nulls last, f.id", "")}) as x(
+       {", ".join(f"c{i}" for i in range(len(CAMPAIGN_COLUMNS) - 1))}, as_of)
+"""
+
+
+class ExportTarget(BaseModel):
+    """One worksheet to keep current: "All videos" (no campaign_id) or one campaign's videos."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    spreadsheet_id: str = Field(pattern=r"^[A-Za-z0-9_-]{10,200}$")
+    campaign_id: UUID | None = None
+    # Worksheet title; default "All videos", or the campaign's name.
+    worksheet: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+@dataclass
+class Table:
+    """A worksheet's content: optional lines above the header (a summary), the header, the rows."""
+
+    title: str
+    columns: Sequence[Column]
+    row_count: int
+    rows: Callable[[], Iterator[Sequence[Cell]]]
+    preamble: list[list[Cell]] = field(default_factory=list)
+    target: ExportTarget | None = None
+
+    @property
+    def header_row(self) -> int:
+        """1-based row number of the header."""
+        return len(self.preamble) + 1
+
+    @property
+    def total_rows(self) -> int:
+        return self.header_row + self.row_count
+
+    def all_rows(self) -> Iterator[Sequence[Cell]]:
+        """Every line as written, top to bottom (what a CSV file of the table holds)."""
+        yield from self.preamble
+        yield [c.title for c in self.columns]
+        yield from self.rows()
+
+
+class ExportConfigError(ValueError):
+    """The configured targets cannot be exported as they are (unknown campaign, duplicate sheet title)."""
+
+
+@contextmanager
+def snapshot(db: Database) -> Iterator[psycopg.Connection]:
+    """One REPEATABLE READ, READ ONLY transaction under the reader role: every table sees the same data."""
+    conn = db.connection()
+    saved = conn.isolation_level, conn.read_only
+    conn.isolation_level, conn.read_only = IsolationLevel.REPEATABLE_READ, True
+    try:
+        with db.transaction(Role.READER) as tx:
+            yield tx
+    finally:
+        conn.isolation_level, conn.read_only = saved
+
+
+def _stream(conn: psycopg.Connection, query: str, params: dict[str, Any], name: str
+            ) -> Callable[[], Iterator[Sequence[Cell]]]:
+    def rows() -> Iterator[Sequence[Cell]]:
+        with conn.cursor(name=name) as cursor:
+            cursor.itersize = STREAM_BATCH_ROWS
+            cursor.execute(query.encode(), params)
+            yield from cursor
+
+    return rows
+
+
+def all_videos_table(conn: psycopg.Connection, as_of_day: date, target: ExportTarget | None = None) -> Table:
+    row = conn.execute("select count(*) from analytics.videos").fetchone()
+    assert row is not None
+    return Table(
+        title=(target.worksheet if target and target.worksheet else ALL_VIDEOS_TITLE),
+        columns=ALL_VIDEOS_COLUMNS,
+        row_count=int(row[0]),
+        rows=_stream(conn, _ALL_VIDEOS_SQL, {"day": as_of_day}, "export_all_videos"),
+        target=target,
+    )
+
+
+def campaign_table(conn: psycopg.Connection, campaign_id: UUID, as_of_day: date,
+                   target: ExportTarget | None = None) -> Table:
+    campaign = conn.execute("select name, starts_at, ends_at from analytics.campaigns where id = %s",
+                            (campaign_id,)).fetchone()
+    if campaign is None:
+        raise ExportConfigError(f"campaign {campaign_id} does not exist: remove it from the export targets "
+                                "(SHEETS_EXPORT_TARGETS) or fix its id")
+    name, starts_at, ends_at = campaign
+    params = {"day": as_of_day, "campaign": campaign_id}
+    summary = conn.execute(_CAMPAIGN_SUMMARY_SQL.encode(), params).fetchone()
+    assert summary is not None
+    count, as_of, *sums = summary
+    n = len(METRICS)
+    preamble: list[list[Cell]] = [
+        ["Campaign", name, "Starts (UTC)", starts_at, "Ends (UTC)", ends_at if ends_at else "open",
+         "Videos", count, "Data as of (UTC)", as_of],
+        ["Totals vs increments", *(m.capitalize() for m in METRICS)],
+        ["Totals (latest fetch)", *sums[:n]],
+        ["Growth in campaign", *sums[n:]],
+        ["Growth counts from the later of the campaign start and the day each video was added (UTC days); "
+         "totals include everything before."],
+        [],
+    ]
+    return Table(
+        title=(target.worksheet if target and target.worksheet else str(name)[:100]),
+        columns=CAMPAIGN_COLUMNS,
+        row_count=int(count),
+        rows=_stream(conn, _CAMPAIGN_SQL, params, f"export_campaign_{campaign_id.hex}"),
+        preamble=preamble,
+        target=target,
+    )
+
+
+def tables_for(conn: psycopg.Connection, targets: Sequence[ExportTarget], as_of: datetime) -> list[Table]:
+    """The tables of ``targets`` (row counts and summaries read now, rows streamed when iterated)."""
+    day = as_of.date()
+    tables = [campaign_table(conn, t.campaign_id, day, t) if t.campaign_id else all_videos_table(conn, day, t)
+              for t in targets]
+    seen: set[tuple[str, str]] = set()
+    for table in tables:
+        key = (table.target.spreadsheet_id if table.target else "", table.title)
+        if key in seen:
+            raise ExportConfigError(f"two export targets write worksheet {table.title!r} of spreadsheet {key[0]}: "
+                                    "give one of them another `worksheet` title")
+        seen.add(key)
+    return tables
+
+
+def all_campaign_ids(conn: psycopg.Connection) -> list[UUID]:
+    return [r[0] for r in conn.execute("select id from analytics.campaigns order by starts_at, id").fetchall()]

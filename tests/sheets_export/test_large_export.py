@@ -1,0 +1,79 @@
+"""100,000 videos: streamed from the database, written in few requests well under 2 MB, every value exact."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from vidstats.db import Database
+from vidstats.export.run import ServiceAccount, export_to_sheets
+from vidstats.export.tables import ExportTarget
+
+from tests.sheets_export.bulk import BULK_AS_OF, bulk_catalogue
+from tests.sheets_export.conftest import SPREADSHEET_ID, dummy_credentials
+from tests.sheets_export.sheets_api import SheetsApi, parse_range
+from tests.sheets_export.test_sheets_export import ALL_HEADER, serial
+
+VIDEOS = 100_000
+BUDGET = 1_500_000 - 4_096  # the exporter's default request size, less room for the body around the rows
+
+
+def expected_line(line: int) -> list[Any]:
+    """Line 2 is the most viewed video (n = 100,000), the last line the least (n = 1); see bulk_catalogue."""
+    if line == 1:
+        return ALL_HEADER
+    n = VIDEOS + 2 - line
+    return ["tiktok", f"https://www.tiktok.com/@creator/video/7{n:018d}", "", f"clip {n}",
+            serial(datetime(2026, 10, 1, tzinfo=UTC)), 11 * n, n + 1, 1, 0, 0, n, 1, 1, n, 1, 1, n, 1, 1,
+            serial(datetime(2026, 10, 25, 10, tzinfo=UTC))]
+
+
+def expected_ranges() -> list[str]:
+    """Whole lines packed greedily into requests of at most BUDGET bytes of JSON rows."""
+    ranges, first, size = [], 1, 0
+    for line in range(1, VIDEOS + 2):
+        encoded = len(json.dumps(expected_line(line))) + 2
+        if size + encoded > BUDGET:
+            ranges.append(f"'All videos'!A{first}:T{line - 1}")
+            first, size = line, 0
+        size += encoded
+    ranges.append(f"'All videos'!A{first}:T{VIDEOS + 1}")
+    return ranges
+
+
+def test_100k_videos_are_written_in_14_requests_of_exact_ranges_and_values(db: Database) -> None:
+    bulk_catalogue(db, VIDEOS)
+    mismatches: list[int] = []
+    seen_lines: list[int] = []
+
+    def check(a1: str, values: list[list[Any]]) -> None:
+        first = parse_range(a1)[1]
+        for offset, row in enumerate(values):
+            line = first + offset
+            seen_lines.append(line)
+            expected = expected_line(line)
+            if [round(v, 9) if isinstance(v, float) else v for v in row] != \
+                    [round(v, 9) if isinstance(v, float) else v for v in expected]:
+                mismatches.append(line)
+
+    import responses
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        api = SheetsApi(mock, on_values=check)
+        sheets = api.add_spreadsheet(SPREADSHEET_ID)
+        outcome = export_to_sheets(db, [ExportTarget(spreadsheet_id=SPREADSHEET_ID)],
+                                   ServiceAccount(dummy_credentials(), None, None), as_of=BULK_AS_OF)
+
+    assert outcome.errors == []
+    assert mismatches == []
+    assert seen_lines == list(range(1, VIDEOS + 2))
+    ranges = [r for r, _ in api.value_ranges()]
+    assert ranges == expected_ranges()
+    assert ranges == [f"'All videos'!A{first}:T{last}" for first, last in [
+        (1, 8129), (8130, 16298), (16299, 24472), (24473, 32646), (32647, 40820), (40821, 48994), (48995, 57168),
+        (57169, 65342), (65343, 73516), (73517, 81690), (81691, 89864), (89865, 98305), (98306, 100001)]]
+    assert [c.method for c in api.calls] == ["GET"] + ["POST"] * 14  # 1 read, 14 writes: < 1 per 5,000 rows
+    assert outcome.write_requests == 14 <= VIDEOS / 5_000
+    assert max(c.size for c in api.writes) <= 1_500_000
+    assert (sheets["All videos"].rows, sheets["All videos"].cols, sheets["All videos"].frozen) == (100_001, 20, 1)
