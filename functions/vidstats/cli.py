@@ -76,6 +76,64 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_track(args: argparse.Namespace) -> int:
+    import uuid
+
+    import httpx
+
+    from vidstats.fetch_queue import SqsFetchQueue
+    from vidstats.tracking import CampaignNotFoundError, InvalidUrlsError, start_tracking
+
+    queue_url = args.queue_url or os.environ.get("FETCH_QUEUE_URL")
+    if not queue_url:
+        print("vidstats track: set FETCH_QUEUE_URL or pass --queue-url (the fetch queue).", file=sys.stderr)
+        return 2
+    try:
+        campaign = uuid.UUID(args.campaign) if args.campaign else None
+    except ValueError:
+        print(f"vidstats track: --campaign must be a campaign id (UUID), got {args.campaign!r}", file=sys.stderr)
+        return 2
+    try:
+        with httpx.Client() as resolver:
+            tracked = start_tracking(_database(args), SqsFetchQueue.from_env(queue_url), args.urls, campaign,
+                                     resolver_client=resolver)
+    except InvalidUrlsError as exc:
+        for url, problem in exc.problems.items():
+            print(f"{url}: {problem}", file=sys.stderr)
+        return 1
+    except CampaignNotFoundError as exc:
+        print(f"vidstats track: {exc}", file=sys.stderr)
+        return 1
+    for video in tracked:
+        status = "new" if video.created else "existing"
+        fetch = "fetch enqueued" if video.fetch_enqueued else f"not fetched ({video.tracking_state})"
+        print(f"{video.video_id}  {video.platform.value:<9} {video.external_video_id}  {status}, {fetch}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """The Sheets export's tables as CSV files (no Google credentials needed)."""
+    from uuid import UUID
+
+    from vidstats.export.run import ExportSettings, default_targets, export_to_csv
+    from vidstats.export.tables import ExportConfigError, ExportTarget
+
+    db = _database(args)
+    if args.campaign:
+        targets = [ExportTarget(spreadsheet_id="local-csv-export"),
+                   *(ExportTarget(spreadsheet_id="local-csv-export", campaign_id=UUID(c)) for c in args.campaign)]
+    else:
+        targets = ExportSettings().targets or default_targets(db)
+    try:
+        written = export_to_csv(db, targets, Path(args.csv))
+    except ExportConfigError as exc:
+        print(f"vidstats export: {exc}", file=sys.stderr)
+        return 1
+    for path, rows in written:
+        print(f"{path}: {rows} videos")
+    return 0
+
+
 def start_local_database(data_dir: Path) -> tuple[object, str]:
     """The embedded server on a persistent folder, set up like a Supabase project, migrated."""
     from vidstats.local.embedded import PROJECT_OWNER, apply_supabase_roles, start_embedded, with_login
@@ -142,6 +200,22 @@ def build_parser() -> argparse.ArgumentParser:
     status_parser = commands.add_parser("status", help="read model freshness: last refresh, lag")
     status_parser.add_argument("--database-url", help="defaults to $DATABASE_URL, else the local database")
     status_parser.set_defaults(handler=cmd_status)
+
+    export_parser = commands.add_parser(
+        "export", help="write the Sheets export's tables (All videos, one per campaign) as CSV files")
+    export_parser.add_argument("--csv", required=True, metavar="DIR", help="folder to write the .csv files to")
+    export_parser.add_argument("--campaign", action="append", metavar="ID",
+                               help="export these campaigns (repeatable); default: $SHEETS_EXPORT_TARGETS, "
+                                    "else every campaign")
+    export_parser.add_argument("--database-url", help="defaults to $DATABASE_URL, else the local database")
+    export_parser.set_defaults(handler=cmd_export)
+    track_parser = commands.add_parser(
+        "track", help="start tracking video URLs (optionally in a campaign) and enqueue an immediate fetch")
+    track_parser.add_argument("urls", nargs="+", metavar="URL")
+    track_parser.add_argument("--campaign", help="campaign id to add the videos to")
+    track_parser.add_argument("--queue-url", help="defaults to $FETCH_QUEUE_URL")
+    track_parser.add_argument("--database-url", help="defaults to $DATABASE_URL, else the local database")
+    track_parser.set_defaults(handler=cmd_track)
     return parser
 
 

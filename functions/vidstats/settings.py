@@ -41,3 +41,32 @@ class DatabaseSettings(BaseSettings):
 @lru_cache(maxsize=1)
 def database_settings() -> DatabaseSettings:
     return DatabaseSettings()
+
+
+class IngestSettings(BaseSettings):
+    """Knobs of the ingestion path (queue processor, tracking flows). Every one has a safe default."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    fetch_queue_url: str | None = Field(default=None, validation_alias="FETCH_QUEUE_URL")
+    # Threads fetching at once in one invocation; each platform is also paced by RAPIDAPI_<P>_RPS.
+    fetch_concurrency: int = Field(default=8, ge=1, le=64, validation_alias="FETCH_CONCURRENCY")
+    # Stop starting fetches when less than this is left of the invocation (to write and answer SQS).
+    write_reserve_s: float = Field(default=10.0, ge=0, validation_alias="INGEST_WRITE_RESERVE_S")
+    # The idempotency window: a redelivered message within it fetches nothing again.
+    idempotency_window_s: int = Field(default=86_400, ge=60, validation_alias="IDEMPOTENCY_WINDOW_S")
+    # mv_refresh signal: after this many snapshot rows since the last signal, at most once per debounce.
+    mv_refresh_function_name: str | None = Field(default=None, validation_alias="MV_REFRESH_FUNCTION_NAME")
+    mv_refresh_min_rows: int = Field(default=5_000, ge=1, validation_alias="MV_REFRESH_MIN_ROWS")
+    mv_refresh_debounce_s: int = Field(default=300, ge=0, validation_alias="MV_REFRESH_DEBOUNCE_S")
+    # Nightly refresh: videos per message, rows per keyset page, grace after a campaign's end.
+    nightly_message_size: int = Field(default=50, ge=1, le=100, validation_alias="NIGHTLY_MESSAGE_SIZE")
+    nightly_page_size: int = Field(default=2_000, ge=10, le=50_000, validation_alias="NIGHTLY_PAGE_SIZE")
+    tracking_grace_days: float = Field(default=7.0, ge=0, validation_alias="TRACKING_GRACE_DAYS")
+    # Blogger batch: how many recent videos a creator listing fetches by default.
+    blogger_batch_limit: int = Field(default=30, ge=1, le=500, validation_alias="BLOGGER_BATCH_LIMIT")
+
+
+@lru_cache(maxsize=1)
+def ingest_settings() -> IngestSettings:
+    return IngestSettings()

@@ -73,18 +73,21 @@ class RapidApiClient:
         while True:
             attempt += 1
             try:
-                return self._attempt(path_name, path, params)
+                return self._attempt(path_name, path, params, after_backoff=attempt > 1)
             except ProviderError as error:
                 delay = self._retry_delay(error, attempt)
                 if delay is None:
                     raise
                 log.warning("%s%s: %s; retry %d in %.1fs", self.config.host, path, type(error).__name__, attempt, delay)
+                if isinstance(error, RateLimitedError):
+                    # Slow every thread sharing this host's pace, not just this one (no 429 storm).
+                    self._limiter.pause(delay)
                 if delay > 0:
                     self._sleep(delay)
 
-    def _attempt(self, path_name: str, path: str, params: Mapping[str, str]) -> Any:
+    def _attempt(self, path_name: str, path: str, params: Mapping[str, str], *, after_backoff: bool = False) -> Any:
         self._check_quota_and_budget()
-        self._limiter.acquire()
+        self._limiter.acquire(respect_pause=not after_backoff)
         self.requests_sent += 1
         try:
             response = self._client.get(

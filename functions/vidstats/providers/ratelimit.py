@@ -28,17 +28,31 @@ class RateLimiter:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._next_slot: float | None = None
+        self._paused_until = float("-inf")
 
-    def acquire(self) -> float:
+    def acquire(self, *, respect_pause: bool = True) -> float:
         """Blocks until the caller may send; returns the seconds waited."""
         with self._lock:
             now = self._clock()
             slot = now if self._next_slot is None else max(now, self._next_slot)
+            if respect_pause:
+                slot = max(slot, self._paused_until)
             self._next_slot = slot + self._interval
         wait = slot - now
         if wait > 0:
             self._sleep(wait)
         return wait
+
+    def pause(self, seconds: float) -> None:
+        """Other callers may not send for ``seconds`` (a 429 seen by one thread slows every thread).
+
+        The thread that saw the 429 waits on its own (its backoff) and then acquires with
+        ``respect_pause=False``, so it is not held twice.
+        """
+        if seconds <= 0:
+            return
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
 
 
 _shared: dict[str, RateLimiter] = {}

@@ -1,0 +1,256 @@
+"""Ingest benchmark: ``.venv/bin/python -m bench.ingest [--videos N] [--skip-pacing]``.
+
+(a) Throughput: the queue processor's code path (parse SQS bodies, claim idempotency keys, real provider
+    classes parsing recorded RapidAPI responses served instantly by an in-process transport, one COPY + one
+    UPDATE + completions per SQS batch) against a raw COPY of the same rows into the same database, same run.
+(b) Pacing: the processor fetching from a local HTTP server on 127.0.0.1 that answers after 300 ms and
+    enforces 20 req/s (token bucket, burst 20, 429 beyond), with RAPIDAPI_RPS = 20.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from vidstats.db import Database, Role
+from vidstats.idempotency import IdempotencyStore
+from vidstats.ingest import IngestProcessor, Record
+from vidstats.local.embedded import PROJECT_OWNER, apply_supabase_roles, start_embedded, tune_for_tests, with_login
+from vidstats.messages import FetchVideosMessage, VideoRef
+from vidstats.migrations import migrate
+from vidstats.platforms import Platform
+from vidstats.providers import PROVIDERS
+from vidstats.providers.config import DEFAULT_HOSTS, DEFAULT_PATHS, ProviderConfig
+from vidstats.providers.ratelimit import RateLimiter
+from vidstats.snapshots_repository import SnapshotRow, copy_snapshots
+
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "rapidapi"
+VIDEOS_PER_MESSAGE = 100
+RECORDS_PER_BATCH = 10  # the SQS event's BatchSize
+
+
+def config(platform: Platform, **overrides: Any) -> ProviderConfig:
+    values: dict[str, Any] = {"platform": platform, "host": DEFAULT_HOSTS[platform], "key": "bench-key",
+                              "paths": dict(DEFAULT_PATHS[platform]), "backoff_s": 0.0,
+                              "requests_per_second": 1e9}
+    values.update(overrides)
+    return ProviderConfig.model_validate(values)
+
+
+def database() -> tuple[Any, str, str]:
+    server = start_embedded(Path(tempfile.mkdtemp(prefix="bench-ingest-")) / "pgdata", delete_on_exit=True)
+    superuser = server.get_uri()
+    tune_for_tests(superuser)
+    apply_supabase_roles(superuser)
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        conn.execute(f"create database bench_ingest owner {PROJECT_OWNER}".encode())
+    owner = with_login(superuser, user=PROJECT_OWNER, dbname="bench_ingest")
+    migrate(owner)
+    return server, owner, with_login(superuser, dbname="bench_ingest")
+
+
+def make_videos(db: Database, platform: Platform, count: int, prefix: str) -> list[tuple[uuid.UUID, str]]:
+    with db.transaction(Role.INGEST) as conn:
+        rows = conn.execute(
+            "insert into analytics.videos (platform, external_video_id, url)"
+            " select %s, %s || lpad(g::text, 8, '0'), 'https://example.invalid/' || g"
+            " from generate_series(1, %s) g returning id, external_video_id",
+            (platform.value, prefix, count)).fetchall()
+    return [(uuid.UUID(str(r[0])), r[1]) for r in rows]
+
+
+def batches(platform: Platform, videos: list[tuple[uuid.UUID, str]]) -> list[list[Record]]:
+    bodies = [
+        FetchVideosMessage(version=1, kind="fetch_videos", request_id=uuid.uuid4(), videos=[
+            VideoRef(video_id=v, platform=platform, external_video_id=e)
+            for v, e in videos[i : i + VIDEOS_PER_MESSAGE]]).model_dump_json()
+        for i in range(0, len(videos), VIDEOS_PER_MESSAGE)
+    ]
+    records = [Record(f"m{i}", body) for i, body in enumerate(bodies)]
+    return [records[i : i + RECORDS_PER_BATCH] for i in range(0, len(records), RECORDS_PER_BATCH)]
+
+
+def youtube_transport() -> httpx.MockTransport:
+    """videos.list answered instantly: the recorded item, cloned per requested id."""
+    item = json.loads((FIXTURES / "youtube" / "videos.json").read_text())["items"][0]
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        items = []
+        for index, video_id in enumerate(request.url.params["id"].split(",")):
+            clone = copy.deepcopy(item)
+            clone["id"] = video_id
+            clone["statistics"]["viewCount"] = str(1000 + index)
+            items.append(clone)
+        return httpx.Response(200, json={"kind": "youtube#videoListResponse", "items": items})
+
+    return httpx.MockTransport(handle)
+
+
+def tiktok_transport() -> httpx.MockTransport:
+    body = json.loads((FIXTURES / "tiktok" / "video.json").read_text())
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        answer = copy.deepcopy(body)
+        answer["data"]["id"] = request.url.params["url"]
+        return httpx.Response(200, json=answer)
+
+    return httpx.MockTransport(handle)
+
+
+def processor(db: Database, platform: Platform, client: httpx.Client, concurrency: int = 8,
+              **overrides: Any) -> IngestProcessor:
+    limiter = RateLimiter(overrides.get("requests_per_second", 1e9))
+    provider = PROVIDERS[platform](config(platform, **overrides), client, limiter=limiter)
+    return IngestProcessor(db, lambda _p: provider, idempotency=IdempotencyStore(db, window_s=3600),
+                           concurrency=concurrency)
+
+
+def throughput(db: Database, superuser: str, platform: Platform, count: int, transport: httpx.BaseTransport
+               ) -> tuple[float, float, int]:
+    """(processor rows/s, raw COPY rows/s, rows)."""
+    videos = make_videos(db, platform, count, prefix=f"{platform.value[:2]}")
+    with httpx.Client(transport=transport) as client:
+        ingest = processor(db, platform, client)
+        ingest.process(batches(platform, videos[:200])[0])  # warm-up (connection, imports)
+        work = batches(platform, videos[200:])
+        started = time.perf_counter()
+        written = 0
+        for batch in work:
+            report = ingest.process(batch)
+            assert not report.failures, report.failures
+            written += report.snapshots_written
+        processor_s = time.perf_counter() - started
+    with psycopg.connect(superuser) as conn:
+        copied = conn.execute("select video_id, external_video_id, views, likes, comments, reposts, saves"
+                              " from analytics.video_statistics where external_video_id like %s",
+                              (f"{platform.value[:2]}%",)).fetchall()
+    rows = [SnapshotRow(*r) for r in copied][:written]
+    started = time.perf_counter()
+    with db.transaction(Role.INGEST) as conn:
+        copy_snapshots(conn, rows)
+    copy_s = time.perf_counter() - started
+    return written / processor_s, len(rows) / copy_s, written
+
+
+class _Bucket:
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst, self.tokens, self.at = rate, burst, burst, time.monotonic()
+        self.lock = threading.Lock()
+        self.times: list[float] = []
+        self.rejected = 0
+
+    def take(self) -> bool:
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+            self.at = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                self.times.append(now)
+                return True
+            self.rejected += 1
+            return False
+
+
+def pacing(db: Database, count: int, limit: float = 20.0, latency_s: float = 0.3) -> dict[str, float]:
+    bucket = _Bucket(limit, limit)
+    body = json.loads((FIXTURES / "tiktok" / "video.json").read_text())
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            allowed = bucket.take()
+            time.sleep(latency_s)
+            video_id = httpx.URL(self.path).params.get("url", "")
+            answer = copy.deepcopy(body)
+            answer["data"]["id"] = video_id
+            payload = json.dumps(answer if allowed else {"message": "Too many requests"}).encode()
+            self.send_response(200 if allowed else 429)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    class ToLocal(httpx.HTTPTransport):
+        """The provider builds https://<host>/...; send it to the local server over plain HTTP."""
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            request.url = request.url.copy_with(scheme="http", host="127.0.0.1", port=port)
+            return super().handle_request(request)
+
+    videos = make_videos(db, Platform.TIKTOK, count, prefix="pace")
+    try:
+        with httpx.Client(transport=ToLocal(limits=httpx.Limits(max_connections=64))) as client:
+            ingest = processor(db, Platform.TIKTOK, client, concurrency=16, requests_per_second=limit)
+            started = time.perf_counter()
+            for batch in batches(Platform.TIKTOK, videos):
+                report = ingest.process(batch)
+                assert not report.failures, list(report.failures.values())[:1]
+            wall = time.perf_counter() - started
+    finally:
+        server.shutdown()
+    times = bucket.times
+    achieved = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+    return {"requests": len(times), "achieved_rps": achieved, "limit": limit, "rejected_429": bucket.rejected,
+            "wall_s": wall}
+
+
+def table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for index, row in enumerate(rows):
+        print(" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        if index == 0:
+            print("-+-".join("-" * w for w in widths))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--videos", type=int, default=20_200, help="videos per platform for the throughput run")
+    parser.add_argument("--pacing-requests", type=int, default=200)
+    parser.add_argument("--skip-pacing", action="store_true")
+    args = parser.parse_args(argv)
+    server, owner, superuser = database()
+    db = Database(owner, application_name="bench-ingest")
+    try:
+        rows: list[tuple[str, ...]] = [("platform (provider path)", "rows", "processor rows/s", "raw COPY rows/s",
+                                        "ratio", "target")]
+        runs: list[tuple[str, Callable[[], httpx.BaseTransport], Platform]] = [
+            ("youtube (50 ids per call)", youtube_transport, Platform.YOUTUBE),
+            ("tiktok (1 id per call)", tiktok_transport, Platform.TIKTOK),
+        ]
+        for label, transport, platform in runs:
+            rate, copy_rate, written = throughput(db, superuser, platform, args.videos, transport())
+            rows.append((label, f"{written:,}", f"{rate:,.0f}", f"{copy_rate:,.0f}", f"{rate / copy_rate:.2f}x",
+                         ">= 0.70x"))
+        table(rows)
+        if not args.skip_pacing:
+            print()
+            result = pacing(db, args.pacing_requests)
+            table([("limit req/s", "requests", "achieved req/s", "% of limit", "429s", "server latency", "wall s"),
+                   (f"{result['limit']:.0f}", f"{result['requests']:.0f}", f"{result['achieved_rps']:.2f}",
+                    f"{100 * result['achieved_rps'] / result['limit']:.1f}%", f"{result['rejected_429']:.0f}",
+                    "300 ms", f"{result['wall_s']:.1f}")])
+    finally:
+        db.close()
+        server.cleanup()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Scheduled nightly refresh: enqueue a fetch of every actively tracked video."""

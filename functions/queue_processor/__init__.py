@@ -1,0 +1,1 @@
+"""SQS-triggered queue processor: RapidAPI fetches to video_statistics snapshots."""

@@ -1,0 +1,85 @@
+"""Lambda entry point of the queue processor: an SQS batch in, ``batchItemFailures`` out.
+
+The batch's work is done as a whole by ``vidstats.ingest.IngestProcessor`` (one claim, concurrent fetches,
+one write); Powertools' ``BatchProcessor`` then turns each record's outcome into the partial batch response,
+so SQS redelivers exactly the failed records (and the dead-letter queue takes them after the configured
+receive count).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import boto3  # type: ignore[import-untyped]
+import httpx
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from vidstats.db import Database
+from vidstats.idempotency import IdempotencyStore
+from vidstats.ingest import IngestProcessor, Record
+from vidstats.provider_registry import ProviderRegistry
+from vidstats.refresh_signal import RefreshSignal
+from vidstats.settings import ingest_settings
+
+logger = Logger(service="queue_processor")
+metrics = Metrics(namespace="vidstats", service="queue_processor")
+# All failed is reported as all failed (not raised): the response says exactly which records to retry.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@lru_cache(maxsize=1)
+def database() -> Database:
+    return Database.from_settings(application_name="queue_processor")
+
+
+@lru_cache(maxsize=1)
+def providers() -> ProviderRegistry:
+    # One client and one provider per platform for the container's lifetime: connection reuse, pacing
+    # and quota blocks carry over between warm invocations.
+    return ProviderRegistry.from_environment(httpx.Client(http2=False))
+
+
+@lru_cache(maxsize=1)
+def ingest_processor() -> IngestProcessor:
+    settings = ingest_settings()
+    signal = None
+    if settings.mv_refresh_function_name:
+        signal = RefreshSignal(database(), boto3.client("lambda"), settings.mv_refresh_function_name,
+                               min_rows=settings.mv_refresh_min_rows, debounce_s=settings.mv_refresh_debounce_s)
+    return IngestProcessor(
+        database(),
+        providers(),
+        idempotency=IdempotencyStore(database(), window_s=settings.idempotency_window_s),
+        concurrency=settings.fetch_concurrency,
+        write_reserve_s=settings.write_reserve_s,
+        refresh_signal=signal,
+    )
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    records = event.get("Records") or []
+    report = ingest_processor().process(
+        [Record(message_id=r["messageId"], body=r.get("body") or "") for r in records],
+        time_left_s=lambda: context.get_remaining_time_in_millis() / 1000,
+    )
+
+    def record_handler(record: SQSRecord) -> None:
+        error = report.failures.get(record.message_id)
+        if error is not None:
+            raise error
+
+    response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                        context=context)
+    metrics.add_metric(name="SnapshotsWritten", unit=MetricUnit.Count, value=report.snapshots_written)
+    metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=len(report.failures))
+    metrics.add_metric(name="DuplicateFetchesSkipped", unit=MetricUnit.Count, value=report.provider_calls_skipped)
+    logger.info("batch processed", extra={"records": len(records), "failed": len(report.failures),
+                                          "snapshots": report.snapshots_written, "gone": report.gone,
+                                          "skipped": report.provider_calls_skipped})
+    return dict(response)

@@ -1,0 +1,183 @@
+"""Blogger batch: a creator's recent videos, their blogger, and a snapshot of each from the same listing.
+
+``request_blogger_batch`` is what the dashboard API calls (it enqueues a ``fetch_creator`` message and
+returns at once); the queue processor runs ``run_blogger_batch``. Listings that carry counters (TikTok,
+Instagram reels) give the snapshots directly, with no per-video call; YouTube's search listing has none, so
+its videos are fetched 50 per call.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from uuid import UUID
+
+import psycopg
+
+from vidstats.db import Database, Role
+from vidstats.fetch_queue import FetchQueue
+from vidstats.messages import FetchCreatorMessage
+from vidstats.platforms import Platform
+from vidstats.providers.base import CreatorVideo, VideoCounters, VideoProvider
+from vidstats.providers.errors import ProviderItemError, VideoGoneError
+from vidstats.snapshots_repository import SnapshotRow, copy_snapshots
+from vidstats.urls import parse_creator_url
+from vidstats.videos_repository import (
+    FetchOutcome,
+    NewVideo,
+    VideoRow,
+    add_to_campaign,
+    campaign_exists,
+    record_fetch_outcomes,
+    upsert_blogger,
+    upsert_videos,
+)
+
+log = logging.getLogger(__name__)
+
+
+class CampaignNotFoundError(LookupError):
+    def __init__(self, campaign_id: UUID) -> None:
+        super().__init__(f"no campaign {campaign_id}")
+        self.campaign_id = campaign_id
+
+
+@dataclass(frozen=True)
+class CreatorRef:
+    platform: Platform
+    creator: str  # handle / username / channel id or @handle, as the provider takes it
+    profile_url: str | None = None
+
+
+@dataclass
+class CreatorBatchResult:
+    blogger_id: UUID
+    videos: list[VideoRow] = field(default_factory=list)
+    snapshots: int = 0
+    errors: dict[str, str] = field(default_factory=dict)  # external id -> why it has no snapshot
+
+
+def creator_ref(profile_url: str | None = None, *, platform: Platform | None = None,
+                username: str | None = None) -> CreatorRef:
+    """A creator from a profile URL, or from platform + username (UnsupportedUrlError / ValueError otherwise)."""
+    if profile_url:
+        parsed = parse_creator_url(profile_url)
+        return CreatorRef(parsed.platform, parsed.username_or_id, parsed.canonical_url)
+    if platform is None or not username or not username.strip():
+        raise ValueError("give a profile URL, or a platform and a username")
+    return CreatorRef(Platform(platform), username.strip())
+
+
+def request_blogger_batch(queue: FetchQueue, creator: CreatorRef, *, limit: int = 30,
+                          campaign_id: UUID | None = None) -> UUID:
+    """Enqueues the listing (the API's entry point); returns the request id."""
+    request_id = uuid.uuid4()
+    queue.send([FetchCreatorMessage(version=1, kind="fetch_creator", request_id=request_id,
+                                    platform=creator.platform, creator=creator.creator, limit=limit,
+                                    campaign_id=campaign_id)])
+    return request_id
+
+
+def video_url(platform: Platform, external_id: str, handle: str | None = None) -> str:
+    if platform is Platform.TIKTOK:
+        return (f"https://www.tiktok.com/@{handle}/video/{external_id}" if handle
+                else f"https://www.tiktok.com/embed/v2/{external_id}")
+    if platform is Platform.INSTAGRAM:
+        return f"https://www.instagram.com/reel/{external_id}/"
+    return f"https://www.youtube.com/watch?v={external_id}"
+
+
+def _profile_url(platform: Platform, handle: str) -> str:
+    if platform is Platform.TIKTOK:
+        return f"https://www.tiktok.com/@{handle.lstrip('@')}"
+    if platform is Platform.INSTAGRAM:
+        return f"https://www.instagram.com/{handle}/"
+    return f"https://www.youtube.com/{handle}" if handle.startswith("@") else f"https://www.youtube.com/channel/{handle}"
+
+
+def run_blogger_batch(
+    db: Database,
+    provider: VideoProvider,
+    platform: Platform,
+    creator: str,
+    *,
+    limit: int,
+    campaign_id: UUID | None = None,
+    on_commit: Callable[[psycopg.Connection], None] | None = None,
+) -> CreatorBatchResult:
+    """Lists, upserts and snapshots in one transaction. ``on_commit`` runs inside it (idempotency key)."""
+    creator = creator.strip()
+    handle: str | None = creator.lstrip("@") if platform is not Platform.YOUTUBE else creator
+    listed_as = creator
+    platform_user_id: str | None = None
+    # Resolve the creator's stable id first, then list by it (the providers skip their own lookup then).
+    resolve_channel = getattr(provider, "resolve_channel_id", None)
+    resolve_user = getattr(provider, "resolve_user_id", None)
+    if platform is Platform.YOUTUBE and resolve_channel is not None:
+        platform_user_id = listed_as = str(resolve_channel(creator))
+    elif platform is Platform.INSTAGRAM and resolve_user is not None and not creator.lstrip("@").isdigit():
+        platform_user_id = listed_as = str(resolve_user(creator.lstrip("@")))
+    listing = provider.list_creator_videos(listed_as, limit)
+
+    counters: dict[str, VideoCounters | ProviderItemError] = {}
+    to_fetch: list[str] = []
+    for entry in listing:
+        if entry.counters is not None:
+            counters[entry.external_id] = entry.counters
+        elif entry.counters_error is None:
+            to_fetch.append(entry.external_id)
+    if to_fetch:  # listings without counters (YouTube search): the provider batches these ids
+        counters.update(provider.fetch_videos(to_fetch))
+    if platform_user_id is None:
+        platform_user_id = next((c.author_id for c in counters.values()
+                                 if isinstance(c, VideoCounters) and c.author_id), None) or creator.lstrip("@")
+    username = next((c.author_username for c in counters.values()
+                     if isinstance(c, VideoCounters) and c.author_username), None)
+    if platform is Platform.TIKTOK and username:
+        handle = username
+
+    result = CreatorBatchResult(blogger_id=uuid.UUID(int=0))
+    with db.transaction(Role.INGEST) as conn:
+        if campaign_id is not None and not campaign_exists(conn, campaign_id):
+            raise CampaignNotFoundError(campaign_id)
+        blogger_id = upsert_blogger(conn, platform, platform_user_id, username or handle,
+                                    _profile_url(platform, handle or creator))
+        result.blogger_id = blogger_id
+        new_videos = [_new_video(entry, counters.get(entry.external_id), blogger_id, handle) for entry in listing]
+        rows = upsert_videos(conn, new_videos, reactivate=False)
+        result.videos = rows
+        ids = {row.external_video_id: row.id for row in rows}
+        snapshots: list[SnapshotRow] = []
+        outcomes: list[FetchOutcome] = []
+        for entry in listing:
+            video_id = ids[entry.external_id]
+            measured = counters.get(entry.external_id)
+            if isinstance(measured, VideoCounters):
+                snapshots.append(SnapshotRow.from_counters(video_id, measured))
+                outcomes.append(FetchOutcome(video_id, ok=True))
+            else:
+                error = str(measured) if measured is not None else (entry.counters_error or "no counters")
+                result.errors[entry.external_id] = error
+                outcomes.append(FetchOutcome(video_id, ok=False, error=error,
+                                             gone=isinstance(measured, VideoGoneError)))
+        if campaign_id is not None:
+            add_to_campaign(conn, campaign_id, list(ids.values()))
+        copy_snapshots(conn, snapshots)
+        record_fetch_outcomes(conn, outcomes)
+        if on_commit is not None:
+            on_commit(conn)
+        result.snapshots = len(snapshots)
+    log.info("blogger batch %s/%s: %d videos, %d snapshots", platform.value, creator, len(listing),
+             result.snapshots)
+    return result
+
+
+def _new_video(entry: CreatorVideo, measured: VideoCounters | ProviderItemError | None, blogger_id: UUID,
+               handle: str | None) -> NewVideo:
+    caption = entry.caption or (measured.caption if isinstance(measured, VideoCounters) else None)
+    published = entry.published_at or (measured.published_at if isinstance(measured, VideoCounters) else None)
+    return NewVideo(platform=entry.platform, external_video_id=entry.external_id,
+                    url=video_url(entry.platform, entry.external_id, handle), blogger_id=blogger_id,
+                    caption=caption, published_at=published)

@@ -1,0 +1,114 @@
+"""Idempotency of queue work, kept in Postgres (``analytics.ingest_idempotency``).
+
+Why not Powertools' DynamoDB layer: its "completed" write is a separate call after the work, so a function
+that dies between committing snapshots and that call leaves the key in progress; once the claim expires the
+redelivered message fetches and inserts again, a duplicate snapshot. Here a work item is
+claimed before its provider call (its own short transaction: a concurrent duplicate sees the claim and backs
+off) and marked completed *inside the transaction that writes its snapshot* (``complete``), so "snapshot
+written" and "key done" commit or roll back together. It also needs no extra AWS resource, and the claim of
+a whole batch is one statement (Powertools' layer does one round trip per record).
+
+Keys are per video (``<request id>:<video id>``): when 3 of a message's 50 videos time out, the retry
+refetches those 3, not all 50.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import psycopg
+
+from vidstats.db import Database, Role
+
+
+@dataclass
+class Claims:
+    claimed: set[str] = field(default_factory=set)  # ours to do now
+    done: set[str] = field(default_factory=set)  # completed within the window: skip, no provider call
+    busy: set[str] = field(default_factory=set)  # claimed by another live invocation: retry later
+
+
+class IdempotencyStore:
+    def __init__(self, db: Database, *, window_s: int) -> None:
+        self._db = db
+        self._window_s = window_s
+
+    def claim(self, keys: Iterable[str], *, lock_s: float, token: str) -> Claims:
+        """Claims every key not completed (within the window) nor held by another live claim.
+
+        ``token`` identifies the claimant (the invocation): re-running a claim with the same token (after a
+        lost connection) gets its own keys back instead of reporting them busy.
+        """
+        unique = sorted(set(keys))
+        claims = Claims()
+        if not unique:
+            return claims
+        with self._db.transaction(Role.INGEST) as conn:
+            rows = conn.execute(
+                """
+                with wanted as (select unnest(%(keys)s::text[]) as key),
+                claimed as (
+                    insert into analytics.ingest_idempotency as i
+                           (idempotency_key, status, locked_until, claimed_by, expires_at)
+                    select key, 'in_progress', now() + make_interval(secs => %(lock)s), %(token)s,
+                           now() + make_interval(secs => %(window)s)
+                      from wanted
+                    on conflict (idempotency_key) do update
+                       set status = 'in_progress', locked_until = excluded.locked_until,
+                           claimed_by = excluded.claimed_by, expires_at = excluded.expires_at, updated_at = now()
+                     where i.expires_at < now()
+                        or (i.status = 'in_progress' and (i.locked_until < now() or i.claimed_by = %(token)s))
+                    returning idempotency_key
+                )
+                select w.key, c.idempotency_key is not null, i.status
+                  from wanted w
+                  left join claimed c on c.idempotency_key = w.key
+                  left join analytics.ingest_idempotency i on i.idempotency_key = w.key
+                """,
+                {"keys": unique, "lock": lock_s, "token": token, "window": self._window_s},
+            ).fetchall()
+        for key, was_claimed, status in rows:
+            if was_claimed:
+                claims.claimed.add(key)
+            elif status == "completed":
+                claims.done.add(key)
+            else:
+                claims.busy.add(key)
+        return claims
+
+    def complete(self, conn: psycopg.Connection, keys: Sequence[str]) -> None:
+        """Marks keys done, in the caller's transaction (the one writing their snapshots)."""
+        if keys:
+            conn.execute(
+                """
+                update analytics.ingest_idempotency
+                   set status = 'completed', locked_until = null, updated_at = now(),
+                       expires_at = now() + make_interval(secs => %s)
+                 where idempotency_key = any(%s::text[])
+                """,
+                (self._window_s, sorted(set(keys))),
+            )
+
+    def release(self, keys: Sequence[str], *, token: str) -> None:
+        """Gives up our claims (the work failed and will be retried). Best effort: an expired lock does too."""
+        if not keys:
+            return
+        with self._db.transaction(Role.INGEST) as conn:
+            conn.execute(
+                "delete from analytics.ingest_idempotency"
+                " where idempotency_key = any(%s::text[]) and status = 'in_progress' and claimed_by = %s",
+                (sorted(set(keys)), token),
+            )
+
+    def purge_expired(self, *, limit: int = 50_000) -> int:
+        with self._db.transaction(Role.INGEST) as conn:
+            cursor = conn.execute(
+                """
+                delete from analytics.ingest_idempotency
+                 where idempotency_key in (select idempotency_key from analytics.ingest_idempotency
+                                            where expires_at < now() limit %s)
+                """,
+                (limit,),
+            )
+            return cursor.rowcount

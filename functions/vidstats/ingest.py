@@ -1,0 +1,325 @@
+"""The queue processor's work on one SQS batch: parse, claim, fetch concurrently, write once, report.
+
+Per batch:
+
+1. Every body is parsed (``messages.parse_message``); a malformed one fails only its record.
+2. The videos of all ``fetch_videos`` messages are claimed in one statement (``idempotency``): already done
+   → skipped without a provider call; held by another live invocation → that record is retried later.
+3. Claimed videos are fetched on a bounded thread pool; each platform's provider paces its requests
+   (``RAPIDAPI_<P>_RPS``) and slows everyone on a 429. YouTube ids go 50 per call. An auth, quota or budget
+   error stops further calls to that platform for this batch.
+4. One transaction writes every snapshot of the batch (one ``COPY``), the videos' last-fetch fields and the
+   completion of their idempotency keys. If it fails, every record with a row in it fails, nothing remains.
+5. A record fails when any of its videos failed in a retryable way (timeout, 5xx, rate limit, auth, quota,
+   out of time, write failure). A video the platform reports gone, or whose counters are unusable, is
+   recorded on ``videos`` (state, last error) and its record succeeds: a retry cannot fix that.
+
+``fetch_creator`` messages (blogger batch) are handled one by one after that, each in its own transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from threading import Lock
+
+from vidstats.blogger_batch import CreatorBatchResult, run_blogger_batch
+from vidstats.db import Database, Role
+from vidstats.idempotency import Claims, IdempotencyStore
+from vidstats.messages import FetchCreatorMessage, FetchVideosMessage, MalformedMessageError, VideoRef, parse_message
+from vidstats.platforms import Platform
+from vidstats.providers.base import VideoCounters, VideoProvider
+from vidstats.providers.errors import (
+    BudgetExhaustedError,
+    ProviderAuthError,
+    ProviderConfigError,
+    ProviderError,
+    ProviderItemError,
+    QuotaExhaustedError,
+    VideoGoneError,
+)
+from vidstats.refresh_signal import RefreshSignal
+from vidstats.snapshots_repository import SnapshotRow, copy_snapshots
+from vidstats.videos_repository import FetchOutcome, record_fetch_outcomes
+
+log = logging.getLogger(__name__)
+
+ProviderLookup = Callable[[Platform], VideoProvider]
+
+# Errors after which no further call to that platform is worth making in this batch.
+_STOPS_PLATFORM = (ProviderAuthError, ProviderConfigError, QuotaExhaustedError, BudgetExhaustedError)
+YOUTUBE_IDS_PER_CALL = 50
+
+
+@dataclass(frozen=True)
+class Record:
+    message_id: str
+    body: str
+
+
+class RetryLater(Exception):  # noqa: N818 - it is an outcome, not a bug
+    """The record's work is not done (another invocation holds it, time ran out); SQS redelivers it."""
+
+
+class WriteFailed(Exception):  # noqa: N818
+    """The batch's single write failed; nothing of it remains."""
+
+
+@dataclass
+class _Item:
+    key: str
+    message_id: str
+    ref: VideoRef
+    result: VideoCounters | ProviderItemError | Exception | None = None
+
+
+@dataclass
+class BatchReport:
+    failures: dict[str, Exception] = field(default_factory=dict)  # message id -> why
+    snapshots_written: int = 0
+    provider_calls_skipped: int = 0  # videos already done (idempotency)
+    gone: int = 0
+
+    def fail(self, message_id: str, error: Exception) -> None:
+        self.failures.setdefault(message_id, error)
+
+
+class IngestProcessor:
+    def __init__(
+        self,
+        db: Database,
+        providers: ProviderLookup,
+        *,
+        idempotency: IdempotencyStore,
+        concurrency: int = 8,
+        write_reserve_s: float = 10.0,
+        refresh_signal: RefreshSignal | None = None,
+    ) -> None:
+        self._db = db
+        self._providers = providers
+        self._idempotency = idempotency
+        self._concurrency = concurrency
+        self._write_reserve_s = write_reserve_s
+        self._refresh_signal = refresh_signal
+        self._executor: ThreadPoolExecutor | None = None
+
+    # --- entry point --------------------------------------------------------------------------------
+
+    def process(self, records: Sequence[Record], *, time_left_s: Callable[[], float] = lambda: 3600.0
+                ) -> BatchReport:
+        report = BatchReport()
+        token = uuid.uuid4().hex
+        videos: list[tuple[str, FetchVideosMessage]] = []
+        creators: list[tuple[str, FetchCreatorMessage]] = []
+        for record in records:
+            try:
+                message = parse_message(record.body)
+            except MalformedMessageError as exc:
+                log.error("malformed message %s: %s", record.message_id, exc,
+                          extra={"message_id": record.message_id})
+                report.fail(record.message_id, exc)
+                continue
+            if isinstance(message, FetchVideosMessage):
+                videos.append((record.message_id, message))
+            else:
+                creators.append((record.message_id, message))
+
+        if videos:
+            self._process_videos(videos, report, token, time_left_s)
+        for message_id, creator in creators:
+            self._process_creator(message_id, creator, report, token, time_left_s)
+
+        if report.snapshots_written and self._refresh_signal is not None:
+            self._refresh_signal.rows_written(report.snapshots_written)
+        return report
+
+    # --- fetch_videos -------------------------------------------------------------------------------
+
+    def _process_videos(self, messages: list[tuple[str, FetchVideosMessage]], report: BatchReport, token: str,
+                        time_left_s: Callable[[], float]) -> None:
+        items = [
+            _Item(key=f"{message.request_id}:{ref.video_id}", message_id=message_id, ref=ref)
+            for message_id, message in messages
+            for ref in message.videos
+        ]
+        lock_s = max(time_left_s(), 1.0) + 30.0
+        try:
+            claims = self._claim([i.key for i in items], lock_s=lock_s, token=token)
+        except Exception as exc:
+            log.exception("could not claim the batch's work items")
+            for message_id, _ in messages:
+                report.fail(message_id, exc)
+            return
+
+        todo: list[_Item] = []
+        seen: set[str] = set()
+        for item in items:
+            if item.key in claims.done:
+                report.provider_calls_skipped += 1
+            elif item.key in claims.busy:
+                report.fail(item.message_id, RetryLater(f"video {item.ref.video_id} is being fetched elsewhere"))
+            elif item.key not in seen:  # the same request id twice in one batch (a redelivery): once
+                seen.add(item.key)
+                todo.append(item)
+
+        self._fetch_all(todo, time_left_s)
+
+        rows: list[SnapshotRow] = []
+        outcomes: list[FetchOutcome] = []
+        done_keys: list[str] = []
+        carried: set[str] = set()  # message ids with something in the write
+        release: list[str] = []
+        for item in todo:
+            result = item.result
+            video_id = item.ref.video_id
+            if isinstance(result, VideoCounters):
+                rows.append(SnapshotRow.from_counters(video_id, result))
+                outcomes.append(FetchOutcome(video_id, ok=True, caption=result.caption,
+                                             published_at=result.published_at))
+                done_keys.append(item.key)
+                carried.add(item.message_id)
+            elif isinstance(result, ProviderItemError):
+                gone = isinstance(result, VideoGoneError)
+                report.gone += gone
+                outcomes.append(FetchOutcome(video_id, ok=False, error=str(result), gone=gone))
+                done_keys.append(item.key)
+                carried.add(item.message_id)
+                log.warning("video %s not measured: %s", video_id, result,
+                            extra={"message_id": item.message_id, "reason": result.reason.value})
+            else:
+                error = result if isinstance(result, Exception) else RetryLater("not fetched")
+                report.fail(item.message_id, error)
+                release.append(item.key)
+                if isinstance(error, ProviderError):
+                    outcomes.append(FetchOutcome(video_id, ok=False, error=str(error)))
+                    carried.add(item.message_id)
+
+        if outcomes:
+            try:
+                with self._db.transaction(Role.INGEST) as conn:
+                    copy_snapshots(conn, rows)
+                    record_fetch_outcomes(conn, outcomes)
+                    self._idempotency.complete(conn, done_keys)
+            except Exception as exc:
+                log.exception("the batch write failed; %d snapshot rows rolled back", len(rows))
+                failure = WriteFailed(f"writing {len(rows)} snapshots failed: {type(exc).__name__}: {exc}")
+                for message_id in carried:
+                    report.fail(message_id, failure)
+                release.extend(done_keys)
+            else:
+                report.snapshots_written += len(rows)
+        if release:
+            try:
+                self._idempotency.release(release, token=token)
+            except Exception:
+                log.warning("could not release %d claims; they expire on their own", len(release))
+
+    def _claim(self, keys: list[str], *, lock_s: float, token: str) -> Claims:
+        try:
+            return self._idempotency.claim(keys, lock_s=lock_s, token=token)
+        except Exception:
+            # A warm container's idle connection may have been closed by the pooler: reconnect once. The
+            # token makes a repeated claim safe even if the first one committed.
+            log.warning("claim failed; retrying once on a new connection", exc_info=True)
+            self._db.close()
+            return self._idempotency.claim(keys, lock_s=lock_s, token=token)
+
+    def _fetch_all(self, items: list[_Item], time_left_s: Callable[[], float]) -> None:
+        by_platform: dict[Platform, list[_Item]] = defaultdict(list)
+        for item in items:
+            by_platform[item.ref.platform].append(item)
+        tasks: list[tuple[Platform, list[_Item]]] = []
+        for platform, platform_items in by_platform.items():
+            size = YOUTUBE_IDS_PER_CALL if platform is Platform.YOUTUBE else 1
+            tasks += [(platform, platform_items[i : i + size]) for i in range(0, len(platform_items), size)]
+        stopped: dict[Platform, ProviderError] = {}
+        stop_lock = Lock()
+
+        def run(task: tuple[Platform, list[_Item]]) -> None:
+            platform, chunk = task
+            with stop_lock:
+                stop = stopped.get(platform)
+            if stop is not None:
+                for item in chunk:
+                    item.result = stop
+                return
+            if time_left_s() < self._write_reserve_s:
+                for item in chunk:
+                    item.result = RetryLater("out of time before fetching; left for the next delivery")
+                return
+            ids = [item.ref.external_video_id for item in chunk]
+            results: dict[str, VideoCounters | ProviderItemError | Exception]
+            try:
+                results = dict(self._providers(platform).fetch_videos(ids))
+            except ProviderError as exc:
+                if isinstance(exc, _STOPS_PLATFORM):
+                    with stop_lock:
+                        stopped.setdefault(platform, exc)
+                    log.error("%s: stopping calls to this platform for this batch: %s", platform.value, exc)
+                else:
+                    log.warning("%s fetch failed: %s", platform.value, exc)
+                results = {**dict.fromkeys(ids, exc), **exc.partial}
+            except Exception as exc:  # a bug or configuration problem: fail these records, keep the rest
+                log.exception("%s fetch crashed", platform.value)
+                results = dict.fromkeys(ids, exc)
+            for item in chunk:
+                item.result = results.get(item.ref.external_video_id) or RetryLater("no result from provider")
+
+        if len(tasks) == 1:
+            run(tasks[0])
+        elif tasks:
+            list(self._pool().map(run, tasks))
+
+    def _pool(self) -> ThreadPoolExecutor:
+        # Kept for the container's lifetime: starting threads on every batch costs more than the batch.
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="fetch")
+        return self._executor
+
+    # --- fetch_creator ------------------------------------------------------------------------------
+
+    def _process_creator(self, message_id: str, message: FetchCreatorMessage, report: BatchReport, token: str,
+                         time_left_s: Callable[[], float]) -> None:
+        key = str(message.request_id)
+        try:
+            claims = self._claim([key], lock_s=max(time_left_s(), 1.0) + 30.0, token=token)
+        except Exception as exc:
+            report.fail(message_id, exc)
+            return
+        if key in claims.done:
+            report.provider_calls_skipped += 1
+            return
+        if key in claims.busy:
+            report.fail(message_id, RetryLater(f"creator listing {key} is being fetched elsewhere"))
+            return
+        try:
+            result: CreatorBatchResult = run_blogger_batch(
+                self._db,
+                self._providers(message.platform),
+                message.platform,
+                message.creator,
+                limit=message.limit,
+                campaign_id=message.campaign_id,
+                on_commit=lambda conn: self._idempotency.complete(conn, [key]),
+            )
+        except Exception as exc:
+            log.error("creator listing %s/%s failed: %s", message.platform.value, message.creator, exc,
+                      extra={"message_id": message_id})
+            report.fail(message_id, exc)
+            try:
+                self._idempotency.release([key], token=token)
+            except Exception:
+                log.warning("could not release claim %s", key)
+            return
+        report.snapshots_written += result.snapshots
+
+
+def monotonic_deadline(seconds: float) -> Callable[[], float]:
+    """A ``time_left_s`` for code running outside Lambda (CLI, benchmark)."""
+    end = time.monotonic() + seconds
+    return lambda: end - time.monotonic()

@@ -1,0 +1,56 @@
+"""One provider per platform per process (quota blocks and pacing live on them), built on first use."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+
+import httpx
+
+from vidstats.platforms import Platform
+from vidstats.providers import make_provider
+from vidstats.providers.base import VideoProvider
+
+ProviderFactory = Callable[[Platform], VideoProvider]
+
+
+def rapidapi_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment with ``RAPIDAPI_KEY`` filled from ``RAPIDAPI_KEY_SECRET_ID`` (Secrets Manager) if needed.
+
+    The secret is read once per warm container (Powertools parameters cache) and never logged.
+    """
+    values = dict(os.environ if env is None else env)
+    if not values.get("RAPIDAPI_KEY") and values.get("RAPIDAPI_KEY_SECRET_ID"):
+        from aws_lambda_powertools.utilities import parameters
+
+        values["RAPIDAPI_KEY"] = str(parameters.get_secret(values["RAPIDAPI_KEY_SECRET_ID"]))
+    return values
+
+
+class ProviderRegistry:
+    def __init__(self, factory: ProviderFactory) -> None:
+        self._factory = factory
+        self._providers: dict[Platform, VideoProvider] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_environment(cls, client: httpx.Client, env: Mapping[str, str] | None = None) -> ProviderRegistry:
+        resolved: dict[str, str] | None = None
+
+        def factory(platform: Platform) -> VideoProvider:
+            nonlocal resolved
+            if resolved is None:
+                resolved = rapidapi_environment(env)
+            return make_provider(platform, client, env=resolved)
+
+        return cls(factory)
+
+    def get(self, platform: Platform) -> VideoProvider:
+        with self._lock:
+            provider = self._providers.get(platform)
+            if provider is None:
+                provider = self._providers[platform] = self._factory(platform)
+            return provider
+
+    __call__ = get

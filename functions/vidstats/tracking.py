@@ -1,0 +1,109 @@
+"""Start tracking: URLs (and optionally a campaign) → tracked videos with an immediate fetch enqueued.
+
+``start_tracking`` is the function the dashboard API calls and ``vidstats track`` runs. It is safe to call
+again with the same URLs: videos are reused (``tracking_started_at`` stays the first one), campaign
+membership is not duplicated, and the fetch is simply asked for again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import httpx
+
+from vidstats.blogger_batch import CampaignNotFoundError
+from vidstats.db import Database, Role
+from vidstats.fetch_queue import FetchQueue
+from vidstats.messages import MAX_VIDEOS_PER_MESSAGE, FetchVideosMessage, VideoRef
+from vidstats.platforms import Platform
+from vidstats.urls import ParsedVideoUrl, UnsupportedUrlError, resolve_video_url
+from vidstats.videos_repository import NewVideo, add_to_campaign, campaign_exists, upsert_videos
+
+MAX_URLS = 500
+
+__all__ = ["CampaignNotFoundError", "InvalidUrlsError", "TrackedVideo", "start_tracking"]
+
+
+@dataclass(frozen=True)
+class TrackedVideo:
+    video_id: UUID
+    platform: Platform
+    external_video_id: str
+    url: str
+    tracking_state: str  # 'active', or 'gone' when the platform already said so (nothing is fetched then)
+    tracking_started_at: datetime
+    created: bool
+    fetch_enqueued: bool
+
+
+class InvalidUrlsError(ValueError):
+    """Some URLs are not accepted; nothing was written. ``problems`` maps each bad URL to its reason."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        first = next(iter(problems.values()))
+        super().__init__(f"{len(problems)} URL(s) not accepted; first: {first}")
+        self.problems = problems
+
+
+def start_tracking(
+    db: Database,
+    queue: FetchQueue,
+    urls: Sequence[str],
+    campaign_id: UUID | None = None,
+    *,
+    resolver_client: httpx.Client,
+) -> list[TrackedVideo]:
+    """Tracks every URL or none (InvalidUrlsError, CampaignNotFoundError); returns one entry per distinct video.
+
+    Short links are resolved through ``resolver_client`` on the platform's own hosts only.
+    """
+    if not urls:
+        raise ValueError("no URLs given")
+    if len(urls) > MAX_URLS:
+        raise ValueError(f"at most {MAX_URLS} URLs per call")
+    parsed: dict[tuple[Platform, str], ParsedVideoUrl] = {}
+    problems: dict[str, str] = {}
+    for url in urls:
+        try:
+            video = resolve_video_url(url, resolver_client)
+        except UnsupportedUrlError as exc:
+            problems[url] = str(exc)
+            continue
+        parsed.setdefault((video.platform, video.external_video_id), video)
+    if problems:
+        raise InvalidUrlsError(problems)
+
+    with db.transaction(Role.INGEST) as conn:
+        if campaign_id is not None and not campaign_exists(conn, campaign_id):
+            raise CampaignNotFoundError(campaign_id)
+        rows = upsert_videos(
+            conn,
+            [NewVideo(p.platform, p.external_video_id, p.canonical_url) for p in parsed.values()],
+            reactivate=True,
+        )
+        if campaign_id is not None:
+            add_to_campaign(conn, campaign_id, [row.id for row in rows])
+
+    active = [row for row in rows if row.tracking_state == "active"]
+    request_id = uuid.uuid4()
+    messages = [
+        FetchVideosMessage(
+            version=1, kind="fetch_videos", reason="start_tracking",
+            # One request id per call and chunk: a producer retry of the same send is deduplicated.
+            request_id=uuid.uuid5(request_id, str(start)),
+            videos=[VideoRef(video_id=r.id, platform=r.platform, external_video_id=r.external_video_id)
+                    for r in active[start : start + MAX_VIDEOS_PER_MESSAGE]],
+        )
+        for start in range(0, len(active), MAX_VIDEOS_PER_MESSAGE)
+    ]
+    if messages:
+        queue.send(messages)
+    return [
+        TrackedVideo(r.id, r.platform, r.external_video_id, r.url, r.tracking_state, r.tracking_started_at,
+                     r.created, r.tracking_state == "active")
+        for r in rows
+    ]

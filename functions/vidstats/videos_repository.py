@@ -1,0 +1,201 @@
+"""Database access for tracked videos, bloggers and campaign membership (the ingest role's metadata writes).
+
+Functions take an open connection inside ``Database.transaction(Role.INGEST)``: the caller owns the
+transaction, so a flow can combine several of them atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import psycopg
+
+from vidstats.platforms import Platform
+
+
+@dataclass(frozen=True)
+class VideoRow:
+    id: UUID
+    platform: Platform
+    external_video_id: str
+    url: str
+    tracking_state: str
+    tracking_started_at: datetime
+    created: bool  # inserted by this call (False: an existing video was reused)
+
+
+@dataclass(frozen=True)
+class NewVideo:
+    platform: Platform
+    external_video_id: str
+    url: str
+    blogger_id: UUID | None = None
+    caption: str | None = None
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FetchOutcome:
+    """What one fetch did to a video's tracking fields."""
+
+    video_id: UUID
+    ok: bool  # counters fetched (a snapshot is written with it)
+    error: str | None = None  # last_error (cleared on success)
+    gone: bool = False  # the platform says the video no longer exists: stop tracking it
+    caption: str | None = None
+    published_at: datetime | None = None
+
+
+def upsert_videos(conn: psycopg.Connection, videos: Sequence[NewVideo], *, reactivate: bool) -> list[VideoRow]:
+    """Creates or reuses videos by (platform, external id); ``tracking_started_at`` is set once, at creation.
+
+    ``reactivate``: a video a user had stopped becomes active again (an explicit request to track it).
+    Gone videos stay gone. Missing caption / publish time / blogger are filled in, never overwritten.
+    """
+    if not videos:
+        return []
+    ordered = sorted(videos, key=lambda v: (v.platform.value, v.external_video_id))  # stable lock order
+    rows = conn.execute(
+        """
+        insert into analytics.videos as v (platform, external_video_id, url, blogger_id, caption, published_at)
+        select * from unnest(%s::text[], %s::text[], %s::text[], %s::uuid[], %s::text[], %s::timestamptz[])
+        on conflict (platform, external_video_id) do update
+           set blogger_id = coalesce(v.blogger_id, excluded.blogger_id),
+               caption = coalesce(v.caption, excluded.caption),
+               published_at = coalesce(v.published_at, excluded.published_at),
+               tracking_state = case when %s and v.tracking_state = 'stopped' then 'active' else v.tracking_state end,
+               tracking_stopped_at = case when %s and v.tracking_state = 'stopped' then null
+                                          else v.tracking_stopped_at end
+        returning v.id, v.platform, v.external_video_id, v.url, v.tracking_state, v.tracking_started_at,
+                  (xmax = 0) as created
+        """,
+        (
+            [v.platform.value for v in ordered],
+            [v.external_video_id for v in ordered],
+            [v.url for v in ordered],
+            [v.blogger_id for v in ordered],
+            [v.caption for v in ordered],
+            [v.published_at for v in ordered],
+            reactivate,
+            reactivate,
+        ),
+    ).fetchall()
+    return [VideoRow(r[0], Platform(r[1]), r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
+
+
+def campaign_exists(conn: psycopg.Connection, campaign_id: UUID) -> bool:
+    row = conn.execute("select 1 from analytics.campaigns where id = %s", (campaign_id,)).fetchone()
+    return row is not None
+
+
+def add_to_campaign(conn: psycopg.Connection, campaign_id: UUID, video_ids: Sequence[UUID]) -> int:
+    """Adds the videos to the campaign (already-present ones keep their ``added_at``); returns how many were new."""
+    cursor = conn.execute(
+        """
+        insert into analytics.campaign_videos (campaign_id, video_id)
+        select %s, unnest(%s::uuid[])
+        on conflict (campaign_id, video_id) do nothing
+        """,
+        (campaign_id, sorted(set(video_ids))),
+    )
+    return cursor.rowcount
+
+
+def record_fetch_outcomes(conn: psycopg.Connection, outcomes: Sequence[FetchOutcome]) -> int:
+    """One statement for all videos of a batch: last fetch time, last error, gone state."""
+    if not outcomes:
+        return 0
+    ordered = sorted(outcomes, key=lambda o: str(o.video_id))
+    cursor = conn.execute(
+        """
+        update analytics.videos v
+           set last_fetched_at = case when u.ok then now() else v.last_fetched_at end,
+               last_error = case when u.ok then null else u.error end,
+               last_error_at = case when u.ok then v.last_error_at else now() end,
+               tracking_state = case when u.gone and v.tracking_state = 'active' then 'gone' else v.tracking_state end,
+               tracking_stopped_at = case when u.gone and v.tracking_state = 'active' then now()
+                                          else v.tracking_stopped_at end,
+               caption = coalesce(v.caption, u.caption),
+               published_at = coalesce(v.published_at, u.published_at)
+          from unnest(%s::uuid[], %s::bool[], %s::text[], %s::bool[], %s::text[], %s::timestamptz[])
+               as u(id, ok, error, gone, caption, published_at)
+         where v.id = u.id
+        """,
+        (
+            [o.video_id for o in ordered],
+            [o.ok for o in ordered],
+            [None if o.error is None else o.error[:1000] for o in ordered],
+            [o.gone for o in ordered],
+            [o.caption for o in ordered],
+            [o.published_at for o in ordered],
+        ),
+    )
+    return cursor.rowcount
+
+
+@dataclass(frozen=True)
+class ActiveVideo:
+    id: UUID
+    platform: Platform
+    external_video_id: str
+    campaigns_over: bool  # every campaign it belongs to ended more than the grace period ago
+
+
+def active_videos_page(
+    conn: psycopg.Connection, *, after: UUID | None, limit: int, grace: timedelta
+) -> list[ActiveVideo]:
+    """One keyset page of active videos (index ``videos_active_id_idx``), with whether tracking should stop.
+
+    A video in no campaign keeps being tracked (it was tracked on its own).
+    """
+    rows = conn.execute(
+        """
+        select v.id, v.platform, v.external_video_id,
+               exists (select 1 from analytics.campaign_videos cv where cv.video_id = v.id)
+               and not exists (
+                   select 1 from analytics.campaign_videos cv
+                     join analytics.campaigns c on c.id = cv.campaign_id
+                    where cv.video_id = v.id and (c.ends_at is null or c.ends_at > now() - %s))
+          from analytics.videos v
+         where v.tracking_state = 'active' and (%s::uuid is null or v.id > %s::uuid)
+         order by v.id
+         limit %s
+        """,
+        (grace, after, after, limit),
+    ).fetchall()
+    return [ActiveVideo(r[0], Platform(r[1]), r[2], bool(r[3])) for r in rows]
+
+
+def stop_tracking(conn: psycopg.Connection, video_ids: Sequence[UUID]) -> int:
+    if not video_ids:
+        return 0
+    cursor = conn.execute(
+        """
+        update analytics.videos set tracking_state = 'stopped', tracking_stopped_at = now()
+         where id = any(%s::uuid[]) and tracking_state = 'active'
+        """,
+        (sorted(video_ids),),
+    )
+    return cursor.rowcount
+
+
+def upsert_blogger(
+    conn: psycopg.Connection, platform: Platform, platform_user_id: str, username: str | None, profile_url: str | None
+) -> UUID:
+    row = conn.execute(
+        """
+        insert into analytics.bloggers as b (platform, platform_user_id, username, profile_url)
+        values (%s, %s, %s, %s)
+        on conflict (platform, platform_user_id) do update
+           set username = coalesce(excluded.username, b.username),
+               profile_url = coalesce(excluded.profile_url, b.profile_url),
+               updated_at = now()
+        returning b.id
+        """,
+        (platform.value, platform_user_id, username, profile_url),
+    ).fetchone()
+    assert row is not None
+    return UUID(str(row[0]))
