@@ -11,6 +11,7 @@ from vidstats.db import Database, Role
 from tests.conftest import IsolatedDatabase
 
 INGEST, REFRESH, READER = "vidstats_ingest", "vidstats_refresh", "vidstats_reader"
+PAGE_VIEWS = "vidstats_page_views"
 
 # Every grant on a table or sequence in `analytics` to someone other than its owner. A new relation or a
 # new grant must be added here on purpose.
@@ -46,6 +47,12 @@ EXPECTED_RELATION_GRANTS = {
     ("read_model_state", REFRESH): {"SELECT"},
     ("video_daily_increments_reference", REFRESH): {"SELECT"},
     ("video_weekly_increments_reference", REFRESH): {"SELECT"},
+    # Page views (seed 003): pages and page_views have no grants at all (written only through add_page_views(),
+    # a security definer); the report and its state are read by the Wolf and the analytics service.
+    ("page_views_report", READER): {"SELECT"},
+    ("page_views_report", REFRESH): {"SELECT"},
+    ("page_views_report_state", READER): {"SELECT"},
+    ("page_views_report_state", REFRESH): {"SELECT"},
 }
 EXPECTED_FUNCTION_GRANTS = {
     ("create_video_statistics_partitions", REFRESH): {"EXECUTE"},
@@ -55,6 +62,11 @@ EXPECTED_FUNCTION_GRANTS = {
     ("verify_read_model", REFRESH): {"EXECUTE"},
     ("refresh_status", REFRESH): {"EXECUTE"},
     ("refresh_status", READER): {"EXECUTE"},
+    ("add_page_views", PAGE_VIEWS): {"EXECUTE"},
+    ("refresh_page_views_report", REFRESH): {"EXECUTE"},
+    ("verify_page_views_report", REFRESH): {"EXECUTE"},
+    ("page_views_report_status", REFRESH): {"EXECUTE"},
+    ("page_views_report_status", READER): {"EXECUTE"},
 }
 
 

@@ -23,6 +23,7 @@ class Role(StrEnum):
     INGEST = "vidstats_ingest"
     REFRESH = "vidstats_refresh"
     READER = "vidstats_reader"
+    PAGE_VIEWS = "vidstats_page_views"  # the page-view increments service: adds views, reads nothing
 
 
 def connect(url: str, *, connect_timeout_s: int = 10, application_name: str = "vidstats") -> psycopg.Connection:

@@ -1,0 +1,201 @@
+"""Benchmark: the dashboard list endpoint, called in-process like Lambda (API Gateway v2 events, auth on).
+
+    .venv/bin/python -m bench.dashboard                  # 50k videos with 1M and with 5M snapshots
+    .venv/bin/python -m bench.dashboard --scales 1M      # quicker
+
+Each scale is 50,000 videos with 20 (1M) or 100 (5M) days of daily snapshots, loaded with generate_series as
+the owner, then the read model is brought up to date. A campaign holds 300 of the videos. Then, through
+``dashboard_api.handler.lambda_handler`` with a verified HS256 token:
+- GET /videos                           (default sort: latest views, 50 rows with their 7-day increments)
+- GET /videos?sort=growth&period=7d     (7-day view growth)
+- GET /videos?campaign_id=...           (a campaign's page, by views)
+- GET /videos?cursor=...                (the 20th page of the default sort)
+each against the same page computed in SQL from the seed's latest-row view (videos joined with the latest
+video_statistics row per video, at read time). p50 / p95 over many calls; the baseline's over fewer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jwt
+import psycopg
+
+from bench.support import bench_database
+
+SCALES = {"1M": 20, "5M": 100}  # days of history for 50k videos
+VIDEOS = 50_000
+CAMPAIGN_VIDEOS = 300
+ISSUER = "https://bench.supabase.co/auth/v1"
+SECRET = "bench-secret-bench-secret-bench-secret-0123"  # noqa: S105 (a throwaway local signing key)
+
+SEED_LATEST_VIEW = """
+create view public.bench_seed_latest as
+    select v.*, s.views, s.likes, s.comments, s.reposts, s.saves, s.created_at as stats_created_at
+      from analytics.videos v
+      left join (select distinct on (video_id) * from analytics.video_statistics
+                  order by video_id, created_at desc, id desc) s on s.video_id = v.id
+"""
+PERIOD_SUMS = ("(select coalesce(sum(d.views_delta), 0) from analytics.mv_video_daily_increments d"
+               " where d.video_id = p.id and d.date > current_date - 7)")
+BASELINES = {
+    "default": f"select p.*, {PERIOD_SUMS} from (select * from public.bench_seed_latest"
+               " order by views desc nulls last, id limit 50) p",
+    "growth": "select p.* from public.bench_seed_latest p left join (select video_id, sum(views_delta) g"
+              " from analytics.mv_video_daily_increments where date > current_date - 7 group by video_id) g"
+              " on g.video_id = p.id order by coalesce(g.g, 0) desc, p.id limit 50",
+    "campaign": f"select p.*, {PERIOD_SUMS} from (select * from public.bench_seed_latest v where exists ("
+                " select 1 from analytics.campaign_videos cv where cv.campaign_id = %(campaign)s"
+                " and cv.video_id = v.id) order by views desc nulls last, id limit 50) p",
+    "page 20": f"select p.*, {PERIOD_SUMS} from (select * from public.bench_seed_latest"
+               " order by views desc nulls last, id offset 950 limit 50) p",
+}
+
+
+def load(conn: psycopg.Connection, days: int) -> None:
+    conn.execute("select analytics.create_video_statistics_partitions(3, (now() - interval '5 months')::date)")
+    conn.execute(
+        "insert into analytics.videos (platform, external_video_id, url, caption, tracking_started_at)"
+        " select (array['tiktok', 'instagram', 'youtube'])[1 + i %% 3], i::text,"
+        "        'https://www.tiktok.com/@bench/video/' || i, 'clip ' || i, now() - interval '101 days'"
+        "   from generate_series(1, %s) i", (VIDEOS,))
+    # Day by day, every video once: ids grow with time as in production. Many ties (n % 1000).
+    conn.execute(
+        f"""
+        insert into analytics.video_statistics
+               (video_id, external_video_id, views, likes, comments, reposts, saves, created_at)
+        select v.id, v.external_video_id,
+               (n % 1000) * 100 + d * (50 + n % 37),
+               case when n % 17 = 0 then null else (n % 1000) * 10 + d * (5 + n % 7) end,
+               (n % 100) + d * (n % 3), d * (n % 5),
+               case when n % 3 = 0 then null else d * (n % 11) end,
+               now() - make_interval(days => {days} - d) + make_interval(secs => n % 80000)
+          from generate_series(0, {days - 1}) d,
+               (select id, external_video_id, external_video_id::int as n from analytics.videos) v
+         order by d, n
+        """.encode())
+    row = conn.execute("insert into analytics.campaigns (name, starts_at) values ('bench', now() - interval '30 days')"
+                       " returning id").fetchone()
+    assert row is not None
+    conn.execute("insert into analytics.campaign_videos (campaign_id, video_id, added_at)"
+                 " select %s, id, now() - interval '20 days' from analytics.videos order by md5(id::text) limit %s",
+                 (row[0], CAMPAIGN_VIDEOS))
+    while True:
+        step = conn.execute("select analytics.refresh_materialized_views(10000000)").fetchone()
+        assert step is not None
+        if step[0]["caught_up"]:
+            break
+    conn.execute("analyze")
+
+
+def event(path: str, query: dict[str, str], token: str) -> dict[str, Any]:
+    return {
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": urlencode(query),
+        "headers": {"authorization": f"Bearer {token}"}, "queryStringParameters": query or None,
+        "requestContext": {"http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "10.0.0.1",
+                                    "userAgent": "bench"}, "requestId": "bench", "routeKey": "$default",
+                           "stage": "$default", "accountId": "123456789012", "apiId": "bench",
+                           "domainName": "bench", "domainPrefix": "bench", "time": "", "timeEpoch": 0},
+        "body": None, "isBase64Encoded": False,
+    }
+
+
+def percentiles(run: Callable[[], object], repeat: int) -> tuple[float, float]:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.95))]
+
+
+def run_scale(label: str, days: int, work_dir: Path, rows: list[tuple[str, ...]], repeat: int) -> None:
+    with bench_database(work_dir / label) as url, psycopg.connect(url, autocommit=True) as conn:
+        started = time.perf_counter()
+        load(conn, days)
+        count = conn.execute("select count(*) from analytics.video_statistics").fetchone()
+        print(f"[{label}] {VIDEOS:,} videos, {count[0] if count else 0:,} snapshots loaded and refreshed in "
+              f"{time.perf_counter() - started:.0f} s", flush=True)
+        conn.execute(SEED_LATEST_VIEW)
+        campaign = conn.execute("select id from analytics.campaigns").fetchone()
+        assert campaign is not None
+
+        os.environ.update(DATABASE_URL=url, AUTH_ISSUER=ISSUER, AUTH_JWT_SECRET=SECRET,
+                          POWERTOOLS_LOG_LEVEL="WARNING")
+        from dashboard_api import handler
+        from vidstats.auth import authenticator
+        from vidstats.settings import database_settings
+
+        database_settings.cache_clear()
+        handler.database.cache_clear()
+        authenticator.cache_clear()
+        token = jwt.encode({"sub": "bench", "aud": "authenticated", "iss": ISSUER, "exp": int(time.time()) + 86400},
+                           SECRET, algorithm="HS256")
+        context = type("Ctx", (), {"function_name": "bench", "memory_limit_in_mb": 512, "aws_request_id": "b",
+                                   "invoked_function_arn": "arn:aws:lambda:eu-west-1:1:function:bench"})()
+
+        def call(query: dict[str, str]) -> dict[str, Any]:
+            result = handler.lambda_handler(event("/videos", query, token), context)
+            assert result["statusCode"] == 200, result
+            return json.loads(result["body"])  # type: ignore[no-any-return]
+
+        cursor: str | None = None
+        for _ in range(19):
+            page = call({"cursor": cursor} if cursor else {})
+            cursor = page["next_cursor"]
+        assert cursor is not None
+        cases = {
+            "default": {},
+            "growth": {"sort": "growth", "period": "7d"},
+            "campaign": {"campaign_id": str(campaign[0])},
+            "page 20": {"cursor": cursor},
+        }
+        for name, query in cases.items():
+            items = call(query)["items"]
+            baseline_rows = conn.execute(BASELINES[name], {"campaign": campaign[0]}).fetchall()
+            assert [i["id"] for i in items] == [str(r[0]) for r in baseline_rows], name  # the same page
+            def ours(q: dict[str, str] = query) -> object:
+                return call(q)
+
+            def baseline(n: str = name) -> object:
+                return conn.execute(BASELINES[n], {"campaign": campaign[0]}).fetchall()
+
+            p50, p95 = percentiles(ours, repeat)
+            b50, b95 = percentiles(baseline, 3)
+            rows.append((label, f"GET /videos {name}", f"{p50:.1f}", f"{p95:.1f}", f"{b50:,.0f}", f"{b95:,.0f}",
+                         f"{b50 / p50:,.0f}x"))
+            print(f"[{label}] {name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms; seed view p50 {b50:,.0f} ms", flush=True)
+        handler.database().close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", default="1M,5M", help="comma-separated, from: " + ", ".join(SCALES))
+    parser.add_argument("--repeat", type=int, default=200, help="calls per measure (p50/p95)")
+    args = parser.parse_args()
+    rows: list[tuple[str, ...]] = []
+    with tempfile.TemporaryDirectory(prefix="vidstats-bench-") as tmp:
+        for label in args.scales.split(","):
+            run_scale(label, SCALES[label], Path(tmp), rows, args.repeat)
+    header = ("history", "measure (handler, in-process)", "p50 ms", "p95 ms", "seed view p50 ms",
+              "seed view p95 ms", "p50 speed-up")
+    lines = [header, *rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for index, line in enumerate(lines):
+        print(" | ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+        if index == 0:
+            print("-+-".join("-" * width for width in widths))
+
+
+if __name__ == "__main__":
+    main()

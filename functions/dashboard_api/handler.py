@@ -1,0 +1,388 @@
+"""Lambda entry point of the dashboard API (API Gateway HTTP API, payload 2.0): routing, auth, errors.
+
+Thin on purpose: each route validates its input (Powertools + pydantic), calls one function of
+``vidstats.dashboard`` and returns its pydantic model. Every route but ``/health``, ``/openapi.json`` and
+``/docs`` needs a Supabase Auth access token (``Authorization: Bearer``), checked before anything else.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from functools import lru_cache
+from typing import Annotated, Any
+from uuid import UUID
+
+import httpx
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from vidstats.auth import AuthError, authenticator
+from vidstats.dashboard import bloggers, campaigns, videos
+from vidstats.dashboard.errors import ApiError
+from vidstats.dashboard.freshness import freshness
+from vidstats.dashboard.models import (
+    AnalyticsMode,
+    ApiDate,
+    BloggerDetail,
+    BloggerPage,
+    Campaign,
+    CampaignAnalytics,
+    CampaignCreate,
+    CampaignDetail,
+    CampaignPage,
+    CampaignUpdate,
+    CampaignVideosAdd,
+    CampaignVideosAdded,
+    ErrorBody,
+    FieldProblem,
+    Granularity,
+    Health,
+    Metric,
+    Period,
+    Platform,
+    ReadModelFreshness,
+    SearchText,
+    TrackingState,
+    TrackingStopped,
+    VideoDetail,
+    VideoIncrements,
+    VideoPage,
+    VideoQuery,
+    VideoSort,
+)
+from vidstats.dashboard.tracking_commands import (
+    BloggerBatchAccepted,
+    BloggerBatchRequest,
+    TrackVideosAccepted,
+    TrackVideosRequest,
+    blogger_batch,
+    track_videos,
+)
+from vidstats.db import Database
+from vidstats.fetch_queue import FetchQueue, SqsFetchQueue
+from vidstats.page_views.routes import page_views_router
+from vidstats.settings import ingest_settings
+
+logger = Logger(service="dashboard_api")
+
+TITLE = "vidstats dashboard API"
+VERSION = "1.0.0"
+PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs"})
+CURSOR_MAX = 1000
+
+
+def cors_config() -> CORSConfig:
+    """``DASHBOARD_CORS_ORIGINS``: comma-separated origins allowed to call the API from a browser (``*``: any;
+    tokens travel in the Authorization header, never in cookies, so no credentials mode)."""
+    origins = [o.strip() for o in os.environ.get("DASHBOARD_CORS_ORIGINS", "*").split(",") if o.strip()] or ["*"]
+    return CORSConfig(allow_origin=origins[0], extra_origins=origins[1:], max_age=600,
+                      allow_headers=["Authorization", "Content-Type"])
+
+
+app = APIGatewayHttpResolver(enable_validation=True, cors=cors_config())
+
+
+
+def _error(description: str) -> OpenAPIResponse:
+    return {"description": description, "content": {"application/json": {"model": ErrorBody}}}
+
+
+ERRORS: dict[int, OpenAPIResponse] = {
+    400: _error("Malformed request (bad cursor, inconsistent range, invalid JSON)"),
+    401: _error("Missing or invalid access token"),
+    422: _error("A parameter or body field failed validation"),
+}
+NOT_FOUND: dict[int, OpenAPIResponse] = {404: _error("No such resource")}
+CONFLICT: dict[int, OpenAPIResponse] = {409: _error("Conflicts with the current state")}
+
+
+@lru_cache(maxsize=1)
+def database() -> Database:
+    return Database.from_settings(application_name="dashboard_api")
+
+
+@lru_cache(maxsize=1)
+def fetch_queue() -> FetchQueue:
+    return SqsFetchQueue.from_env(ingest_settings().fetch_queue_url)
+
+
+@lru_cache(maxsize=1)
+def resolver_client() -> httpx.Client:
+    """Follows short links (vm.tiktok.com, youtu.be ...) on the platforms' own hosts, reused across calls."""
+    return httpx.Client(timeout=5.0)
+
+
+# ---- errors ----------------------------------------------------------------------------------------------
+
+
+def error_response(status: int, title: str, problems: list[FieldProblem]) -> Response[str]:
+    body = ErrorBody(status=status, title=title, errors=problems)
+    return Response(status_code=status, content_type="application/json", body=body.model_dump_json())
+
+
+@app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
+def handle_api_error(exc: ApiError) -> Response[str]:
+    return error_response(exc.status, exc.title, [FieldProblem(field=exc.field, message=exc.message)])
+
+
+@app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+def handle_validation_error(exc: RequestValidationError) -> Response[str]:
+    problems = []
+    status, title = 422, "Validation failed"
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ())]
+        if err.get("type") == "json_invalid":
+            status, title = 400, "Malformed JSON body"
+        problems.append(FieldProblem(field=".".join(loc) or "request", message=str(err.get("msg", "invalid"))))
+    return error_response(status, title, problems or [FieldProblem(field="request", message="invalid")])
+
+
+@app.not_found
+def handle_not_found(_: Exception) -> Response[str]:
+    return error_response(404, "Not found", [FieldProblem(field="path", message="no such route")])
+
+
+# ---- public ----------------------------------------------------------------------------------------------
+
+
+@app.get("/health", summary="Liveness (no auth, no database)", tags=["meta"])
+def health() -> Health:
+    return Health(status="ok")
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi_json() -> Response[str]:
+    return Response(status_code=200, content_type="application/json", body=openapi_document())
+
+
+def openapi_document() -> str:
+    return app.get_openapi_json_schema(
+        title=TITLE, version=VERSION, description=__doc__,
+        security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")}, security=[{"bearerAuth": []}],
+    )
+
+
+# Seed 003's analytics service: the page-view report, read through this API's own connection.
+app.include_router(page_views_router(database))
+
+app.enable_swagger(path="/docs", title=TITLE, version=VERSION,
+                   security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")}, security=[{"bearerAuth": []}])
+
+
+# ---- reads -----------------------------------------------------------------------------------------------
+
+Cursor = Annotated[str | None, Query(max_length=CURSOR_MAX, description="`next_cursor` of the previous page")]
+Until = Annotated[ApiDate | None, Query(description="Last UTC day of the growth period (default: today)")]
+
+
+@app.get("/status", summary="Read-model freshness", tags=["meta"], responses=ERRORS)
+def status() -> ReadModelFreshness:
+    return freshness(database())
+
+
+@app.get("/videos", summary="The dashboard list", tags=["videos"], responses=ERRORS)
+def list_videos(
+    platform: Annotated[Platform | None, Query()] = None,
+    campaign_id: Annotated[UUID | None, Query()] = None,
+    blogger_id: Annotated[UUID | None, Query()] = None,
+    tracking_state: Annotated[TrackingState | None, Query()] = None,
+    q: Annotated[SearchText | None, Query(description="Text in the caption or the blogger's username")] = None,
+    sort: Annotated[VideoSort, Query(description="A total, `growth` (of `metric` over `period`) or `recent`")]
+    = VideoSort.views,
+    metric: Annotated[Metric, Query(description="The counter `sort=growth` ranks by")] = Metric.views,
+    period: Annotated[Period, Query(description="Growth period: the rows' increments, and sort=growth")]
+    = Period.d7,
+    until: Until = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Cursor = None,
+) -> VideoPage:
+    query = VideoQuery(platform=platform, campaign_id=campaign_id, blogger_id=blogger_id,
+                       tracking_state=tracking_state, q=q, sort=sort, metric=metric, period=period, until=until,
+                       limit=limit, cursor=cursor)
+    return videos.list_videos(database(), query)
+
+
+@app.get("/videos/<video_id>", summary="One video: totals, growth, tracking", tags=["videos"],
+         responses={**ERRORS, **NOT_FOUND})
+def get_video(video_id: Annotated[UUID, Path()]) -> VideoDetail:
+    return videos.get_video(database(), video_id)
+
+
+@app.get("/videos/<video_id>/increments", summary="A video's daily or weekly series", tags=["videos"],
+         responses={**ERRORS, **NOT_FOUND})
+def video_increments(
+    video_id: Annotated[UUID, Path()],
+    granularity: Annotated[Granularity, Query()] = Granularity.daily,
+    date_from: Annotated[ApiDate | None, Query(alias="from", description="First UTC day (default: 30 days / 12 "
+                                                                         "weeks before `to`)")] = None,
+    date_to: Annotated[ApiDate | None, Query(alias="to", description="Last UTC day (default: today)")] = None,
+) -> VideoIncrements:
+    return videos.video_increments(database(), video_id, granularity, date_from, date_to)
+
+
+@app.get("/campaigns", summary="Campaigns, newest first", tags=["campaigns"], responses=ERRORS)
+def list_campaigns(limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Cursor = None) -> CampaignPage:
+    return campaigns.list_campaigns(database(), limit=limit, cursor=cursor)
+
+
+@app.get("/campaigns/<campaign_id>", summary="One campaign with its totals", tags=["campaigns"],
+         responses={**ERRORS, **NOT_FOUND})
+def get_campaign(campaign_id: Annotated[UUID, Path()]) -> CampaignDetail:
+    return campaigns.get_campaign(database(), campaign_id)
+
+
+@app.get("/campaigns/<campaign_id>/analytics", summary="Totals vs increments of a campaign", tags=["campaigns"],
+         responses={**ERRORS, **NOT_FOUND}, description=campaigns.__doc__)
+def campaign_analytics(
+    campaign_id: Annotated[UUID, Path()],
+    mode: Annotated[AnalyticsMode, Query()] = AnalyticsMode.daily,
+    date_from: Annotated[ApiDate | None, Query(alias="from", description="Count from this UTC day")] = None,
+    date_to: Annotated[ApiDate | None, Query(alias="to", description="Count up to this UTC day")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Per-video rows returned")] = 200,
+) -> CampaignAnalytics:
+    return campaigns.campaign_analytics(database(), campaign_id, mode=mode, date_from=date_from, date_to=date_to,
+                                        limit=limit)
+
+
+@app.get("/bloggers", summary="Bloggers, newest first, with totals and growth", tags=["bloggers"],
+         responses=ERRORS)
+def list_bloggers(
+    platform: Annotated[Platform | None, Query()] = None,
+    q: Annotated[SearchText | None, Query(description="Text in the username or platform user id")] = None,
+    period: Annotated[Period, Query()] = Period.d7,
+    until: Until = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Cursor = None,
+) -> BloggerPage:
+    return bloggers.list_bloggers(database(), platform=platform, q=q, period=period, until=until, limit=limit,
+                                  cursor=cursor)
+
+
+@app.get("/bloggers/<blogger_id>", summary="One blogger with its videos", tags=["bloggers"],
+         responses={**ERRORS, **NOT_FOUND})
+def get_blogger(
+    blogger_id: Annotated[UUID, Path()],
+    period: Annotated[Period, Query()] = Period.d7,
+    until: Until = None,
+) -> BloggerDetail:
+    return bloggers.get_blogger(database(), blogger_id, period=period, until=until)
+
+
+# ---- commands (tracking metadata only) -------------------------------------------------------------------
+
+
+@app.post("/campaigns", summary="Create a campaign", tags=["campaigns"], responses=ERRORS)
+def create_campaign(body: Annotated[CampaignCreate, Body()]) -> Response[Campaign]:
+    created = campaigns.create_campaign(database(), body)
+    return Response(status_code=201, content_type="application/json", body=created)
+
+
+@app.patch("/campaigns/<campaign_id>", summary="Rename a campaign or move its window", tags=["campaigns"],
+           responses={**ERRORS, **NOT_FOUND, **CONFLICT})
+def update_campaign(campaign_id: Annotated[UUID, Path()], body: Annotated[CampaignUpdate, Body()]) -> Campaign:
+    return campaigns.update_campaign(database(), campaign_id, body)
+
+
+@app.post("/campaigns/<campaign_id>/videos", summary="Add tracked videos to a campaign", tags=["campaigns"],
+          responses={**ERRORS, **NOT_FOUND, **CONFLICT})
+def add_campaign_videos(campaign_id: Annotated[UUID, Path()],
+                        body: Annotated[CampaignVideosAdd, Body()]) -> CampaignVideosAdded:
+    return campaigns.add_videos(database(), campaign_id, body)
+
+
+@app.post("/videos", summary="Track one or many video URLs (fetches are enqueued)", tags=["videos"],
+          responses={**ERRORS, **NOT_FOUND})
+def post_videos(body: Annotated[TrackVideosRequest, Body()]) -> Response[TrackVideosAccepted]:
+    accepted = track_videos(database(), fetch_queue(), body, resolver_client())
+    return Response(status_code=202, content_type="application/json", body=accepted)
+
+
+@app.post("/bloggers", summary="Fetch a creator's latest videos and track them (a blogger batch)",
+          tags=["bloggers"], responses={**ERRORS, **NOT_FOUND})
+def post_bloggers(body: Annotated[BloggerBatchRequest, Body()]) -> Response[BloggerBatchAccepted]:
+    accepted = blogger_batch(database(), fetch_queue(), body)
+    return Response(status_code=202, content_type="application/json", body=accepted)
+
+
+@app.delete("/videos/<video_id>/tracking", summary="Stop tracking a video (history is kept)", tags=["videos"],
+            responses={**ERRORS, **NOT_FOUND, **CONFLICT})
+def stop_tracking(video_id: Annotated[UUID, Path()]) -> TrackingStopped:
+    return videos.stop_tracking(database(), video_id)
+
+
+# ---- entry point -----------------------------------------------------------------------------------------
+
+
+def _route_path(event: dict[str, Any]) -> str:
+    path = str(event.get("rawPath") or "/")
+    stage = (event.get("requestContext") or {}).get("stage")
+    if stage and stage != "$default" and path.startswith(f"/{stage}/"):
+        path = path[len(stage) + 1:]
+    return path.rstrip("/") or "/"
+
+
+def _cors_headers(origin: str | None) -> dict[str, str]:
+    """The CORS headers Powertools would add, so a browser can read the 401 too."""
+    cors = app._cors
+    if cors is None or origin is None:
+        return {}
+    allowed = cors.allowed_origin(origin)
+    return cors.to_dict(allowed) if allowed else {}
+
+
+def _plain_error(event: dict[str, Any], status: int, title: str, field: str, message: str,
+                 extra_headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """An error answered before the resolver runs (auth, undecodable body), shaped like the resolver's."""
+    headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
+    body = ErrorBody(status=status, title=title, errors=[FieldProblem(field=field, message=message)])
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", **(extra_headers or {}),
+                    **_cors_headers(headers.get("origin"))},
+        "body": body.model_dump_json(),
+        "isBase64Encoded": False,
+    }
+
+
+def _unauthorized(event: dict[str, Any], message: str) -> dict[str, Any]:
+    return _plain_error(event, 401, "Unauthorized", "header.authorization", message,
+                        {"WWW-Authenticate": 'Bearer realm="vidstats"'})
+
+
+def _body_is_text(event: dict[str, Any]) -> bool:
+    """API Gateway base64-encodes bodies it considers binary; only UTF-8 can be JSON."""
+    body = event.get("body")
+    if not body or not event.get("isBase64Encoded"):
+        return True
+    try:
+        base64.b64decode(str(body), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    method = str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper()
+    if method != "OPTIONS" and _route_path(event) not in PUBLIC_PATHS:
+        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        try:
+            claims = authenticator().authenticate(headers.get("authorization"))
+        except AuthError as exc:
+            logger.info("unauthorized request", extra={"reason": str(exc), "path": event.get("rawPath")})
+            return _unauthorized(event, str(exc))
+        app.append_context(claims=claims)  # type: ignore[no-untyped-call]
+    if not _body_is_text(event):
+        return _plain_error(event, 400, "Malformed body", "body", "the body must be UTF-8 JSON")
+    return app.resolve(event, context)
+
+
+if __name__ == "__main__":  # `python -m dashboard_api.handler > openapi.json`
+    print(json.dumps(json.loads(openapi_document()), indent=2))

@@ -1,0 +1,39 @@
+"""How fresh the read model is: `/status`, and the `data_as_of` every analytics response carries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import psycopg
+
+from vidstats.dashboard.models import ReadModelFreshness
+from vidstats.db import Database, Role
+from vidstats.read_model import read_model_status
+
+
+def data_as_of(conn: psycopg.Connection) -> datetime | None:
+    """The instant the numbers are as of: the last successful refresh when nothing is pending; otherwise the
+    earlier of that and the oldest snapshot still waiting to be reflected. None before the first refresh."""
+    row = conn.execute(
+        "select last_success_at, oldest_pending_at from analytics.refresh_status()").fetchone()
+    if row is None or row[0] is None:
+        return None
+    last_success: datetime = row[0]
+    oldest_pending: datetime | None = row[1]
+    return last_success if oldest_pending is None else min(last_success, oldest_pending)
+
+
+def freshness(db: Database) -> ReadModelFreshness:
+    status = read_model_status(db, Role.READER)
+    as_of = status.last_success_at
+    if as_of is not None and status.oldest_pending_at is not None:
+        as_of = min(as_of, status.oldest_pending_at)
+    return ReadModelFreshness(
+        data_as_of=as_of,
+        last_refresh_at=status.last_run_at,
+        last_success_at=status.last_success_at,
+        oldest_pending_at=status.oldest_pending_at,
+        lag_seconds=status.lag_seconds,
+        last_rows=status.last_rows,
+        last_duration_ms=status.last_duration_ms,
+    )

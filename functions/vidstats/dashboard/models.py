@@ -1,0 +1,361 @@
+"""Inputs and outputs of the dashboard API: every request body, query and response is one of these."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+# Dates and instants the API accepts: wide enough for any campaign, narrow enough that date arithmetic
+# (a period's first day, the day after an instant) can never overflow.
+MIN_DATE = date(2000, 1, 1)
+MAX_DATE = date(2100, 12, 31)
+
+
+def _date_in_range(value: date) -> date:
+    if not MIN_DATE <= value <= MAX_DATE:
+        raise ValueError(f"must be between {MIN_DATE} and {MAX_DATE}")
+    return value
+
+
+def _instant_in_range(value: datetime) -> datetime:
+    _date_in_range(value.date())
+    return value
+
+
+ApiDate = Annotated[date, AfterValidator(_date_in_range)]
+ApiInstant = Annotated[AwareDatetime, AfterValidator(_instant_in_range)]
+# Postgres text cannot hold NUL; anything else is fine.
+NO_NUL = r"^[^\x00]*$"
+SearchText = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
+CampaignName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*\S[^\x00]*$")]
+
+
+class Platform(StrEnum):
+    tiktok = "tiktok"
+    instagram = "instagram"
+    youtube = "youtube"
+
+
+class TrackingState(StrEnum):
+    active = "active"
+    stopped = "stopped"
+    gone = "gone"
+
+
+class Metric(StrEnum):
+    views = "views"
+    likes = "likes"
+    comments = "comments"
+    reposts = "reposts"
+    saves = "saves"
+
+
+METRICS: tuple[str, ...] = tuple(m.value for m in Metric)
+
+
+class VideoSort(StrEnum):
+    """Totals (latest counters, highest first), growth over the period of ``metric``, or newest tracked."""
+
+    views = "views"
+    likes = "likes"
+    comments = "comments"
+    reposts = "reposts"
+    saves = "saves"
+    growth = "growth"
+    recent = "recent"
+
+
+class Period(StrEnum):
+    """Growth windows in UTC days ending on ``until`` (today by default), both ends included."""
+
+    d1 = "1d"
+    d7 = "7d"
+    d30 = "30d"
+
+    @property
+    def days(self) -> int:
+        return int(self.value.removesuffix("d"))
+
+
+class Granularity(StrEnum):
+    daily = "daily"
+    weekly = "weekly"
+
+
+class AnalyticsMode(StrEnum):
+    totals = "totals"
+    daily = "daily"
+    weekly = "weekly"
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Totals(_Out):
+    """Absolute counters of the latest snapshot; null when the platform did not report one (or never fetched)."""
+
+    views: int | None = None
+    likes: int | None = None
+    comments: int | None = None
+    reposts: int | None = None
+    saves: int | None = None
+
+
+class Increments(_Out):
+    """Growth: the sum of daily increments over the days in question (0 when nothing was measured)."""
+
+    views: int = 0
+    likes: int = 0
+    comments: int = 0
+    reposts: int = 0
+    saves: int = 0
+
+
+class PeriodInfo(_Out):
+    days: int
+    date_from: date
+    date_to: date
+
+
+class BloggerRef(_Out):
+    id: UUID
+    username: str | None
+
+
+class VideoRow(_Out):
+    id: UUID
+    platform: Platform
+    external_video_id: str
+    url: str
+    caption: str | None
+    published_at: datetime | None
+    blogger: BloggerRef | None
+    tracking_state: TrackingState
+    tracking_started_at: datetime
+    totals: Totals
+    stats_at: datetime | None = Field(description="When the latest snapshot (the totals) was taken")
+    increments: Increments = Field(description="Growth over the page's period")
+
+
+class VideoPage(_Out):
+    items: list[VideoRow]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+    sort: VideoSort
+    metric: Metric
+    period: PeriodInfo
+    data_as_of: datetime | None = Field(description="The read model reflects snapshots up to this instant")
+
+
+class CampaignMembership(_Out):
+    campaign_id: UUID
+    name: str
+    added_at: datetime
+
+
+class TrackingInfo(_Out):
+    state: TrackingState
+    started_at: datetime
+    stopped_at: datetime | None
+    last_fetched_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+
+
+class VideoDetail(_Out):
+    id: UUID
+    platform: Platform
+    external_video_id: str
+    url: str
+    caption: str | None
+    published_at: datetime | None
+    blogger: BloggerRef | None
+    tracking: TrackingInfo
+    totals: Totals
+    stats_at: datetime | None
+    growth_1d: Increments
+    growth_7d: Increments
+    growth_30d: Increments
+    campaigns: list[CampaignMembership]
+    data_as_of: datetime | None
+
+
+class SeriesPoint(_Out):
+    period_start: date = Field(description="The UTC day, or the Monday starting the ISO week")
+    views: int
+    likes: int
+    comments: int
+    reposts: int
+    saves: int
+    snapshots: int
+
+
+class VideoIncrements(_Out):
+    video_id: UUID
+    granularity: Granularity
+    date_from: date
+    date_to: date
+    points: list[SeriesPoint]
+    data_as_of: datetime | None
+
+
+class Campaign(_Out):
+    id: UUID
+    name: str
+    starts_at: datetime
+    ends_at: datetime | None
+    created_at: datetime
+    video_count: int
+
+
+class CampaignPage(_Out):
+    items: list[Campaign]
+    next_cursor: str | None
+
+
+class CampaignDetail(Campaign):
+    totals: Totals = Field(description="Sum of the latest counters of the campaign's videos")
+    data_as_of: datetime | None
+
+
+class CampaignVideoBreakdown(_Out):
+    video_id: UUID
+    platform: Platform
+    external_video_id: str
+    url: str
+    caption: str | None
+    added_at: datetime
+    counted_from: date | None = Field(description="First UTC day whose growth counts (null: none counts)")
+    counted_to: date | None
+    totals: Totals
+    increments: Increments
+
+
+class CampaignAnalytics(_Out):
+    campaign: Campaign
+    mode: AnalyticsMode
+    date_from: date | None = Field(description="First day counted (null: none)")
+    date_to: date | None = Field(description="Last day counted (null: none)")
+    counting_rule: str
+    totals: Totals = Field(description="Latest absolute counters, summed over the campaign's videos")
+    increments: Increments = Field(description="Growth inside the campaign window, per the counting rule")
+    series: list[SeriesPoint] = Field(description="Per day (daily) or per ISO week (weekly); empty for totals")
+    videos: list[CampaignVideoBreakdown] = Field(description="Per video, highest counted view growth first")
+    videos_truncated: bool
+    data_as_of: datetime | None
+
+
+class BloggerSummary(_Out):
+    id: UUID
+    platform: Platform
+    platform_user_id: str
+    username: str | None
+    profile_url: str | None
+    created_at: datetime
+    video_count: int
+    totals: Totals
+    increments: Increments
+
+
+class BloggerPage(_Out):
+    items: list[BloggerSummary]
+    next_cursor: str | None
+    period: PeriodInfo
+    data_as_of: datetime | None
+
+
+class BloggerDetail(BloggerSummary):
+    period: PeriodInfo
+    videos: list[VideoRow] = Field(description="Its videos, most viewed first (at most 200)")
+    data_as_of: datetime | None
+
+
+class ReadModelFreshness(_Out):
+    data_as_of: datetime | None
+    last_refresh_at: datetime | None
+    last_success_at: datetime | None
+    oldest_pending_at: datetime | None = Field(description="Oldest snapshot not reflected yet; null: caught up")
+    lag_seconds: float
+    last_rows: int
+    last_duration_ms: float
+
+
+class Health(_Out):
+    status: Literal["ok"]
+
+
+# ---- commands -------------------------------------------------------------------------------------------
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CampaignCreate(_In):
+    name: CampaignName
+    starts_at: ApiInstant
+    ends_at: ApiInstant | None = Field(default=None, description="Exclusive end; null: open-ended")
+
+    @field_validator("ends_at")
+    @classmethod
+    def _ends_after_start(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        starts_at = info.data.get("starts_at")
+        if value is not None and starts_at is not None and value <= starts_at:
+            raise ValueError("must be after starts_at")
+        return value
+
+
+class CampaignUpdate(_In):
+    """Only the fields present change; ``ends_at: null`` makes the campaign open-ended."""
+
+    name: CampaignName | None = None
+    starts_at: ApiInstant | None = None
+    ends_at: ApiInstant | None = None
+
+
+class CampaignVideosAdd(_In):
+    video_ids: list[UUID] = Field(min_length=1, max_length=500)
+    added_at: ApiInstant | None = Field(
+        default=None, description="From when their growth counts for the campaign (default: now)")
+
+
+class CampaignVideosAdded(_Out):
+    campaign_id: UUID
+    added: list[UUID]
+    already_present: list[UUID] = Field(description="Already in the campaign: left unchanged (added_at kept)")
+
+
+class TrackingStopped(_Out):
+    video_id: UUID
+    tracking: TrackingInfo
+
+
+class FieldProblem(_Out):
+    field: str = Field(description="Where: `query.limit`, `body.ends_at`, `path.video_id`, `header...`")
+    message: str
+
+
+class ErrorBody(_Out):
+    status: int
+    title: str
+    errors: list[FieldProblem]
+
+
+class VideoQuery(_In):
+    """GET /videos, as the domain takes it (the route's query parameters, validated)."""
+
+    platform: Platform | None = None
+    campaign_id: UUID | None = None
+    blogger_id: UUID | None = None
+    tracking_state: TrackingState | None = None
+    q: SearchText | None = None
+    sort: VideoSort = VideoSort.views
+    metric: Metric = Metric.views
+    period: Period = Period.d7
+    until: ApiDate | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = None

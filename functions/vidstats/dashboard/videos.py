@@ -1,0 +1,368 @@
+"""Videos: the dashboard list (filters, sorts, keyset pages), one video, its series, stopping its tracking.
+
+Reads touch only the read model (``video_latest_statistics``, ``mv_video_daily_increments``,
+``mv_video_weekly_increments``) and tracking metadata, under ``vidstats_reader``; never the snapshots.
+
+Sorting and paging: every sort is "key descending, NULLs last, then id ascending", so ties are ordered and
+a cursor (last key, last id) continues exactly after the last row: no row repeated, none skipped.
+
+- totals (views, likes, ...): the key is the latest counter. A page is read as up to three index range scans
+  of ``video_latest_statistics_<metric>_idx`` in order (rows tied with the cursor's key, then lower keys,
+  then videos without that counter), each stopping as soon as the page is full;
+- growth: the key is the sum of the metric's daily increments over the period (0 without any);
+- recent: the key is ``tracking_started_at`` (newest first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+
+from vidstats.dashboard import cursor as cursors
+from vidstats.dashboard.errors import BadRequestError, ConflictError, NotFoundError
+from vidstats.dashboard.freshness import data_as_of
+from vidstats.dashboard.models import (
+    METRICS,
+    BloggerRef,
+    CampaignMembership,
+    Granularity,
+    Increments,
+    PeriodInfo,
+    SeriesPoint,
+    Totals,
+    TrackingInfo,
+    TrackingStopped,
+    VideoDetail,
+    VideoIncrements,
+    VideoPage,
+    VideoQuery,
+    VideoRow,
+    VideoSort,
+)
+from vidstats.db import Database, Role
+
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+MAX_SERIES_DAYS = 3660
+TOTAL_SORTS = frozenset(METRICS)
+
+
+def today_utc() -> date:
+    return datetime.now(UTC).date()
+
+
+def period_bounds(days: int, until: date | None) -> tuple[date, date]:
+    last = until or today_utc()
+    return last - timedelta(days=days - 1), last
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# ---- the list --------------------------------------------------------------------------------------------
+
+
+def video_filters(query: VideoQuery) -> tuple[sql.Composable, dict[str, Any]]:
+    parts: list[sql.Composable] = [sql.SQL("true")]
+    params: dict[str, Any] = {}
+    if query.platform is not None:
+        parts.append(sql.SQL("v.platform = %(platform)s"))
+        params["platform"] = query.platform.value
+    if query.tracking_state is not None:
+        parts.append(sql.SQL("v.tracking_state = %(tracking_state)s"))
+        params["tracking_state"] = query.tracking_state.value
+    if query.blogger_id is not None:
+        parts.append(sql.SQL("v.blogger_id = %(blogger_id)s"))
+        params["blogger_id"] = query.blogger_id
+    if query.campaign_id is not None:
+        parts.append(sql.SQL(
+            "exists (select 1 from analytics.campaign_videos cv"
+            " where cv.campaign_id = %(campaign_id)s and cv.video_id = v.id)"))
+        params["campaign_id"] = query.campaign_id
+    if query.q is not None:
+        parts.append(sql.SQL(
+            "(v.caption ilike %(q)s or exists (select 1 from analytics.bloggers b"
+            " where b.id = v.blogger_id and b.username ilike %(q)s))"))
+        params["q"] = f"%{escape_like(query.q)}%"
+    return sql.SQL(" and ").join(parts), params
+
+
+def _int_key(cursor: cursors.Cursor) -> int | None:
+    if cursor.k is None:
+        return None
+    if isinstance(cursor.k, bool) or not isinstance(cursor.k, int) or not BIGINT_MIN <= cursor.k <= BIGINT_MAX:
+        raise BadRequestError("query.cursor", "not a cursor returned by this endpoint")
+    return cursor.k
+
+
+def page_by_total(conn: psycopg.Connection, metric: str, where: sql.Composable, params: dict[str, Any],
+                   cursor: cursors.Cursor | None, n: int) -> list[tuple[UUID, Any]]:
+    col = sql.Identifier(metric)
+    base = sql.SQL("select l.video_id, l.{col} from analytics.video_latest_statistics l"
+                   " join analytics.videos v on v.id = l.video_id where {cond} and {where} order by {order}"
+                   " limit %(n)s")
+    branches: list[tuple[sql.Composable, sql.Composable]] = []
+    null_after: UUID | None = None
+    if cursor is None:
+        branches.append((sql.SQL("l.{col} is not null").format(col=col),
+                         sql.SQL("l.{col} desc nulls last, l.video_id").format(col=col)))
+    else:
+        key = _int_key(cursor)
+        if key is None:
+            null_after = cursor.id
+        else:
+            params = {**params, "ck": key, "cid": cursor.id}
+            branches.append((sql.SQL("l.{col} = %(ck)s and l.video_id > %(cid)s").format(col=col),
+                             sql.SQL("l.video_id")))
+            branches.append((sql.SQL("l.{col} < %(ck)s").format(col=col),
+                             sql.SQL("l.{col} desc nulls last, l.video_id").format(col=col)))
+    rows: list[tuple[UUID, Any]] = []
+    for cond, order in branches:
+        query = base.format(col=col, cond=cond, where=where, order=order)
+        rows += conn.execute(query, {**params, "n": n - len(rows)}).fetchall()
+        if len(rows) >= n:
+            return rows
+    # Videos without that counter (never fetched, or not reported by the platform), by id.
+    null_query = sql.SQL(
+        "select v.id, null::bigint from analytics.videos v where {where} and {after} and not exists ("
+        " select 1 from analytics.video_latest_statistics l where l.video_id = v.id and l.{col} is not null)"
+        " order by v.id limit %(n)s"
+    ).format(where=where, col=col,
+             after=sql.SQL("v.id > %(nid)s") if null_after is not None else sql.SQL("true"))
+    rows += conn.execute(null_query, {**params, "n": n - len(rows), "nid": null_after}).fetchall()
+    return rows
+
+
+def _page_by_growth(conn: psycopg.Connection, metric: str, where: sql.Composable, params: dict[str, Any],
+                    cursor: cursors.Cursor | None, n: int, first: date, last: date,
+                    selective: bool) -> list[tuple[UUID, Any]]:
+    delta = sql.Identifier(f"{metric}_delta")
+    params = {**params, "pf": first, "pt": last, "n": n}
+    after = sql.SQL("true")
+    if cursor is not None:
+        key = _int_key(cursor)
+        if key is None:
+            raise BadRequestError("query.cursor", "not a cursor returned by this endpoint")
+        params.update(ck=key, cid=cursor.id)
+        after = sql.SQL("(coalesce(g.k, 0) < %(ck)s or (coalesce(g.k, 0) = %(ck)s and v.id > %(cid)s))")
+    if selective:
+        # Few videos (one campaign, one blogger): sum each one's days through the primary key.
+        growth = sql.SQL(
+            "left join lateral (select sum(d.{delta})::bigint as k from analytics.mv_video_daily_increments d"
+            " where d.video_id = v.id and d.date between %(pf)s and %(pt)s) g on true").format(delta=delta)
+        query = sql.SQL("select v.id, coalesce(g.k, 0) as k from analytics.videos v {growth}"
+                        " where {where} and {after} order by k desc, v.id limit %(n)s")
+    else:
+        # All videos: one pass over the period's days (the date index), grouped.
+        growth = sql.SQL(
+            "left join (select d.video_id, sum(d.{delta})::bigint as k from analytics.mv_video_daily_increments d"
+            " where d.date between %(pf)s and %(pt)s group by d.video_id) g on g.video_id = v.id"
+        ).format(delta=delta)
+        query = sql.SQL("select v.id, coalesce(g.k, 0) as k from analytics.videos v {growth}"
+                        " where {where} and {after} order by k desc, v.id limit %(n)s")
+    return conn.execute(query.format(growth=growth, where=where, after=after), params).fetchall()
+
+
+def _page_by_recency(conn: psycopg.Connection, where: sql.Composable, params: dict[str, Any],
+                     cursor: cursors.Cursor | None, n: int) -> list[tuple[UUID, Any]]:
+    after = sql.SQL("true")
+    params = {**params, "n": n}
+    if cursor is not None:
+        if not isinstance(cursor.k, str):
+            raise BadRequestError("query.cursor", "not a cursor returned by this endpoint")
+        try:
+            key = datetime.fromisoformat(cursor.k)
+        except ValueError as exc:
+            raise BadRequestError("query.cursor", "not a cursor returned by this endpoint") from exc
+        if key.tzinfo is None:
+            raise BadRequestError("query.cursor", "not a cursor returned by this endpoint")
+        params.update(ck=key, cid=cursor.id)
+        after = sql.SQL("v.tracking_started_at <= %(ck)s"
+                        " and (v.tracking_started_at < %(ck)s or v.id > %(cid)s)")
+    query = sql.SQL("select v.id, v.tracking_started_at from analytics.videos v where {where} and {after}"
+                    " order by v.tracking_started_at desc, v.id limit %(n)s").format(where=where, after=after)
+    return conn.execute(query, params).fetchall()
+
+
+ROW_COLUMNS = (
+    "v.id, v.platform, v.external_video_id, v.url, v.caption, v.published_at, v.blogger_id, b.username,"
+    " v.tracking_state, v.tracking_started_at, l.views, l.likes, l.comments, l.reposts, l.saves, l.created_at,"
+    " coalesce(i.views, 0), coalesce(i.likes, 0), coalesce(i.comments, 0), coalesce(i.reposts, 0),"
+    " coalesce(i.saves, 0)"
+)
+ROW_JOINS = (
+    " left join analytics.bloggers b on b.id = v.blogger_id"
+    " left join analytics.video_latest_statistics l on l.video_id = v.id"
+    " left join lateral (select sum(d.views_delta) as views, sum(d.likes_delta) as likes,"
+    "   sum(d.comments_delta) as comments, sum(d.reposts_delta) as reposts, sum(d.saves_delta) as saves"
+    "   from analytics.mv_video_daily_increments d"
+    "  where d.video_id = v.id and d.date between %(pf)s and %(pt)s) i on true"
+)
+
+
+def _row(r: Sequence[Any]) -> VideoRow:
+    return VideoRow(
+        id=r[0], platform=r[1], external_video_id=r[2], url=r[3], caption=r[4], published_at=r[5],
+        blogger=BloggerRef(id=r[6], username=r[7]) if r[6] is not None else None,
+        tracking_state=r[8], tracking_started_at=r[9],
+        totals=Totals(views=r[10], likes=r[11], comments=r[12], reposts=r[13], saves=r[14]), stats_at=r[15],
+        increments=Increments(views=r[16], likes=r[17], comments=r[18], reposts=r[19], saves=r[20]),
+    )
+
+
+def video_rows(conn: psycopg.Connection, ids: Sequence[UUID], first: date, last: date) -> list[VideoRow]:
+    """The rows of the given videos, in the given order: totals and the period's increments."""
+    if not ids:
+        return []
+    rows = conn.execute(
+        f"select {ROW_COLUMNS} from unnest(%(ids)s::uuid[]) with ordinality as p(id, ord)"
+        f" join analytics.videos v on v.id = p.id {ROW_JOINS} order by p.ord",
+        {"ids": list(ids), "pf": first, "pt": last}).fetchall()
+    return [_row(r) for r in rows]
+
+
+def list_videos(db: Database, query: VideoQuery) -> VideoPage:
+    signature = f"{query.sort.value}:{query.metric.value}:{query.period.value}"
+    cursor = cursors.decode(query.cursor, sort=signature) if query.cursor is not None else None
+    until = cursor.u if cursor is not None and cursor.u is not None else query.until
+    first, last = period_bounds(query.period.days, until)
+    where, params = video_filters(query)
+    n = query.limit + 1  # one more than asked: tells whether there is a next page
+    with db.transaction(Role.READER) as conn:
+        if query.sort.value in TOTAL_SORTS:
+            keyed = page_by_total(conn, query.sort.value, where, params, cursor, n)
+        elif query.sort is VideoSort.growth:
+            selective = query.campaign_id is not None or query.blogger_id is not None
+            keyed = _page_by_growth(conn, query.metric.value, where, params, cursor, n, first, last, selective)
+        else:
+            keyed = _page_by_recency(conn, where, params, cursor, n)
+        page, more = keyed[: query.limit], len(keyed) > query.limit
+        items = video_rows(conn, [video_id for video_id, _ in page], first, last)
+        as_of = data_as_of(conn)
+    next_cursor = None
+    if more:
+        last_id, last_key = page[-1]
+        key = last_key.isoformat() if isinstance(last_key, datetime) else last_key
+        next_cursor = cursors.encode(cursors.Cursor(s=signature, k=key, id=last_id, u=last))
+    return VideoPage(items=items, next_cursor=next_cursor, sort=query.sort, metric=query.metric,
+                     period=PeriodInfo(days=query.period.days, date_from=first, date_to=last), data_as_of=as_of)
+
+
+# ---- one video ---------------------------------------------------------------------------------------------
+
+
+def get_video(db: Database, video_id: UUID) -> VideoDetail:
+    today = today_utc()
+    with db.transaction(Role.READER) as conn:
+        row = conn.execute(
+            "select v.id, v.platform, v.external_video_id, v.url, v.caption, v.published_at, v.blogger_id,"
+            "       b.username, v.tracking_state, v.tracking_started_at, v.tracking_stopped_at, v.last_fetched_at,"
+            "       v.last_error, v.last_error_at, l.views, l.likes, l.comments, l.reposts, l.saves, l.created_at"
+            "  from analytics.videos v"
+            "  left join analytics.bloggers b on b.id = v.blogger_id"
+            "  left join analytics.video_latest_statistics l on l.video_id = v.id"
+            " where v.id = %s", (video_id,)).fetchone()
+        if row is None:
+            raise NotFoundError("path.video_id", "no such video")
+        growth: dict[int, Increments] = {}
+        sums = ", ".join(f"coalesce(sum(d.{m}_delta) filter (where d.date >= %(d{days})s), 0)"
+                         for days in (1, 7, 30) for m in METRICS)
+        g = conn.execute(
+            f"select {sums} from analytics.mv_video_daily_increments d"
+            "  where d.video_id = %(id)s and d.date between %(d30)s and %(today)s",
+            {"id": video_id, "today": today, **{f"d{days}": today - timedelta(days=days - 1) for days in (1, 7, 30)}},
+        ).fetchone()
+        assert g is not None
+        for index, days in enumerate((1, 7, 30)):
+            values = g[index * 5: index * 5 + 5]
+            growth[days] = Increments(**dict(zip(METRICS, values, strict=True)))
+        campaigns = conn.execute(
+            "select c.id, c.name, cv.added_at from analytics.campaign_videos cv"
+            "  join analytics.campaigns c on c.id = cv.campaign_id where cv.video_id = %s"
+            " order by cv.added_at, c.id", (video_id,)).fetchall()
+        as_of = data_as_of(conn)
+    return VideoDetail(
+        id=row[0], platform=row[1], external_video_id=row[2], url=row[3], caption=row[4], published_at=row[5],
+        blogger=BloggerRef(id=row[6], username=row[7]) if row[6] is not None else None,
+        tracking=TrackingInfo(state=row[8], started_at=row[9], stopped_at=row[10], last_fetched_at=row[11],
+                              last_error=row[12], last_error_at=row[13]),
+        totals=Totals(views=row[14], likes=row[15], comments=row[16], reposts=row[17], saves=row[18]),
+        stats_at=row[19], growth_1d=growth[1], growth_7d=growth[7], growth_30d=growth[30],
+        campaigns=[CampaignMembership(campaign_id=c[0], name=c[1], added_at=c[2]) for c in campaigns],
+        data_as_of=as_of,
+    )
+
+
+def series_range(date_from: date | None, date_to: date | None, default_days: int) -> tuple[date, date]:
+    last = date_to or today_utc()
+    first = date_from or last - timedelta(days=default_days - 1)
+    if first > last:
+        raise BadRequestError("query.from", "must not be after `to`")
+    if (last - first).days >= MAX_SERIES_DAYS:
+        raise BadRequestError("query.from", f"a series spans at most {MAX_SERIES_DAYS} days")
+    return first, last
+
+
+def video_increments(db: Database, video_id: UUID, granularity: Granularity, date_from: date | None,
+                     date_to: date | None) -> VideoIncrements:
+    """Daily rows for UTC days in [from, to]; weekly rows for ISO weeks (Monday start) overlapping [from, to].
+    Days (weeks) without snapshots are present with zeros, so a chart needs no gap filling."""
+    first, last = series_range(date_from, date_to, 30 if granularity is Granularity.daily else 12 * 7)
+    with db.transaction(Role.READER) as conn:
+        if conn.execute("select 1 from analytics.videos where id = %s", (video_id,)).fetchone() is None:
+            raise NotFoundError("path.video_id", "no such video")
+        if granularity is Granularity.daily:
+            query = (
+                "select s.day::date, coalesce(d.views_delta, 0), coalesce(d.likes_delta, 0),"
+                "       coalesce(d.comments_delta, 0), coalesce(d.reposts_delta, 0), coalesce(d.saves_delta, 0),"
+                "       coalesce(d.snapshots, 0)"
+                "  from generate_series(%(f)s::date, %(t)s::date, interval '1 day') s(day)"
+                "  left join analytics.mv_video_daily_increments d on d.video_id = %(id)s and d.date = s.day::date"
+                " order by 1")
+        else:
+            query = (
+                "select s.week::date, coalesce(w.views_delta, 0), coalesce(w.likes_delta, 0),"
+                "       coalesce(w.comments_delta, 0), coalesce(w.reposts_delta, 0), coalesce(w.saves_delta, 0),"
+                "       coalesce(w.snapshots, 0)"
+                "  from generate_series(date_trunc('week', %(f)s::date), %(t)s::date, interval '1 week') s(week)"
+                "  left join analytics.mv_video_weekly_increments w"
+                "    on w.video_id = %(id)s and w.week_start = s.week::date"
+                " order by 1")
+        rows = conn.execute(query, {"id": video_id, "f": first, "t": last}).fetchall()
+        as_of = data_as_of(conn)
+    return VideoIncrements(
+        video_id=video_id, granularity=granularity, date_from=first, date_to=last,
+        points=[SeriesPoint(period_start=r[0], views=r[1], likes=r[2], comments=r[3], reposts=r[4], saves=r[5],
+                            snapshots=r[6]) for r in rows],
+        data_as_of=as_of,
+    )
+
+
+# ---- commands ----------------------------------------------------------------------------------------------
+
+
+def stop_tracking(db: Database, video_id: UUID) -> TrackingStopped:
+    """Stops the nightly fetches of a video (its history and read model rows stay). Stopping a stopped video
+    changes nothing; a video the platform reported gone cannot be stopped (409)."""
+    columns = ("tracking_state, tracking_started_at, tracking_stopped_at, last_fetched_at, last_error,"
+               " last_error_at")
+    with db.transaction(Role.READER) as conn:
+        row = conn.execute(f"select {columns} from analytics.videos where id = %s for update",
+                           (video_id,)).fetchone()
+        if row is None:
+            raise NotFoundError("path.video_id", "no such video")
+        if row[0] == "gone":
+            raise ConflictError("path.video_id", "the platform reported this video gone; it is not tracked")
+        if row[0] == "active":
+            row = conn.execute(
+                "update analytics.videos set tracking_state = 'stopped', tracking_stopped_at = now()"
+                f" where id = %s returning {columns}", (video_id,)).fetchone()
+            assert row is not None
+    return TrackingStopped(video_id=video_id, tracking=TrackingInfo(
+        state=row[0], started_at=row[1], stopped_at=row[2], last_fetched_at=row[3], last_error=row[4],
+        last_error_at=row[5]))

@@ -1,0 +1,139 @@
+"""The dashboard API called in-process like Lambda does (API Gateway HTTP API v2 events), on a real database."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import jwt
+import pytest
+from vidstats.auth import authenticator
+from vidstats.settings import database_settings
+
+from tests.conftest import IsolatedDatabase
+from tests.lambda_context import FakeLambdaContext
+
+ISSUER = "https://abcdefghijklmnop.supabase.co/auth/v1"
+JWKS_URL = f"{ISSUER}/.well-known/jwks.json"
+HS256_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"
+
+
+def http_event(method: str, path: str, *, query: dict[str, Any] | None = None, body: Any = None,
+               headers: dict[str, str] | None = None, raw_body: str | None = None) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event, as the $default stage sends it."""
+    params = {k: str(v) for k, v in (query or {}).items() if v is not None}
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": urlencode(params),
+        "headers": {"content-type": "application/json", **(headers or {})},
+        "queryStringParameters": params or None,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com", "domainPrefix": "api",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1",
+                     "userAgent": "pytest"},
+            "requestId": "req", "routeKey": "$default", "stage": "$default", "time": "27/Nov/2026:08:00:00 +0000",
+            "timeEpoch": 1795766400000,
+        },
+        "body": raw_body if raw_body is not None else (json.dumps(body) if body is not None else None),
+        "isBase64Encoded": False,
+    }
+
+
+def hs256_token(**overrides: Any) -> str:
+    now = int(time.time())
+    claims = {"sub": "7c2a0a1e-0000-4000-8000-000000000001", "aud": "authenticated", "iss": ISSUER,
+              "role": "authenticated", "iat": now, "exp": now + 3600, **overrides}
+    return jwt.encode(claims, HS256_SECRET, algorithm="HS256")
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+class Api:
+    def __init__(self, token: str | None) -> None:
+        self.token = token
+
+    def call(self, method: str, path: str, *, query: dict[str, Any] | None = None, body: Any = None,
+             headers: dict[str, str] | None = None, raw_body: str | None = None) -> Reply:
+        from dashboard_api.handler import lambda_handler
+
+        all_headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
+        all_headers.update(headers or {})
+        result = lambda_handler(http_event(method, path, query=query, body=body, headers=all_headers,
+                                           raw_body=raw_body), FakeLambdaContext())  # type: ignore[arg-type]
+        text = result.get("body") or ""
+        try:
+            parsed = json.loads(text) if text else None
+        except ValueError:
+            parsed = text
+        return Reply(status=result["statusCode"], headers=result.get("headers") or {}, body=parsed)
+
+    def get(self, path: str, **query: Any) -> Reply:
+        return self.call("GET", path, query=query)
+
+    def ok(self, path: str, **query: Any) -> Any:
+        reply = self.get(path, **query)
+        assert reply.status == 200, reply
+        return reply.body
+
+
+@pytest.fixture
+def auth_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in ("AUTH_DISABLED", "SUPABASE_URL", "AUTH_JWT_SECRET_ID", "AUTH_AUDIENCE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AUTH_ISSUER", ISSUER)
+    monkeypatch.setenv("AUTH_JWKS_URL", JWKS_URL)
+    monkeypatch.setenv("AUTH_JWT_SECRET", HS256_SECRET)
+    authenticator.cache_clear()
+    yield
+    authenticator.cache_clear()
+
+
+@pytest.fixture
+def api_env(monkeypatch: pytest.MonkeyPatch, database: IsolatedDatabase, auth_env: None) -> Iterator[None]:
+    from dashboard_api import handler
+
+    monkeypatch.setenv("DATABASE_URL", database.owner_url)
+    database_settings.cache_clear()
+    handler.database.cache_clear()
+    yield
+    handler.database().close()
+    handler.database.cache_clear()
+    database_settings.cache_clear()
+
+
+@pytest.fixture
+def api(api_env: None) -> Api:
+    return Api(hs256_token())
+
+
+@pytest.fixture
+def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
+    """The fetch queue on moto; FETCH_QUEUE_URL points the API at it."""
+    import boto3  # type: ignore[import-untyped]
+    from dashboard_api import handler
+    from moto import mock_aws
+    from vidstats.settings import ingest_settings
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        client = boto3.client("sqs", region_name="eu-west-1")
+        url = client.create_queue(QueueName="FetchQueue")["QueueUrl"]
+        monkeypatch.setenv("FETCH_QUEUE_URL", url)
+        ingest_settings.cache_clear()
+        handler.fetch_queue.cache_clear()
+        yield client, url
+        handler.fetch_queue.cache_clear()
+        ingest_settings.cache_clear()

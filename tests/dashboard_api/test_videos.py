@@ -1,0 +1,254 @@
+"""GET /videos, /videos/{id}, /videos/{id}/increments and DELETE /videos/{id}/tracking on a real, refreshed
+read model: totals, growth, keyset pages over ties, filters, series."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+from vidstats.db import Database
+
+from tests.dashboard_api import seed
+from tests.dashboard_api.conftest import Api
+
+
+@pytest.fixture
+def four(db: Database) -> dict[str, str]:
+    """A: 100 -> 1000 -> 1100 (7d growth 1000, 1d 100); B: 5000 -> 5050; C: 2000 -> 2600 (1d 600); D: none."""
+    vids = {name: seed.video(db, caption=f"video {name}") for name in "ABCD"}
+    seed.snapshots(db, [
+        (vids["A"], seed.days_ago(10), seed.views(100)), (vids["A"], seed.days_ago(2), seed.views(1000)),
+        (vids["A"], seed.days_ago(0, hour=1), seed.views(1100)),
+        (vids["B"], seed.days_ago(10), seed.views(5000)), (vids["B"], seed.days_ago(0, hour=1), seed.views(5050)),
+        (vids["C"], seed.days_ago(1), seed.views(2000)), (vids["C"], seed.days_ago(0, hour=1), seed.views(2600)),
+    ])
+    seed.refresh(db)
+    return vids
+
+
+def names(page: dict[str, Any], vids: dict[str, str]) -> list[str]:
+    by_id = {v: k for k, v in vids.items()}
+    return [by_id[item["id"]] for item in page["items"]]
+
+
+@pytest.mark.usefixtures("api_env")
+def test_default_list_is_by_latest_views_with_totals_and_seven_day_increments(api: Api, four: dict[str, str]) -> None:
+    page = api.ok("/videos")
+    assert names(page, four) == ["B", "C", "A", "D"]
+    a = page["items"][2]
+    assert a["totals"] == {"views": 1100, "likes": 110, "comments": 11, "reposts": 0, "saves": None}
+    assert a["increments"] == {"views": 1000, "likes": 100, "comments": 10, "reposts": 0, "saves": 0}
+    assert page["items"][3]["totals"]["views"] is None
+    assert page["items"][3]["stats_at"] is None
+    assert page["period"] == {"days": 7, "date_from": str(seed.today() - timedelta(days=6)),
+                              "date_to": str(seed.today())}
+    assert page["next_cursor"] is None
+    assert page["data_as_of"] is not None
+
+
+@pytest.mark.usefixtures("api_env")
+@pytest.mark.parametrize(("period", "expected", "a_growth"), [
+    ("7d", ["A", "C", "B", "D"], 1000), ("1d", ["C", "A", "B", "D"], 100), ("30d", ["A", "C", "B", "D"], 1000)])
+def test_growth_sort_ranks_by_the_sum_of_daily_increments_over_the_period(
+        api: Api, four: dict[str, str], period: str, expected: list[str], a_growth: int) -> None:
+    page = api.ok("/videos", sort="growth", period=period)
+    assert names(page, four) == expected
+    growth = {n: item["increments"]["views"] for n, item in zip(names(page, four), page["items"], strict=True)}
+    assert growth["A"] == a_growth
+    assert growth["D"] == 0
+
+
+@pytest.mark.usefixtures("api_env")
+def test_growth_period_can_end_on_an_earlier_day(api: Api, four: dict[str, str]) -> None:
+    page = api.ok("/videos", sort="growth", period="1d", until=str(seed.today() - timedelta(days=2)))
+    assert names(page, four)[0] == "A"
+    assert page["items"][0]["increments"]["views"] == 900
+
+
+@pytest.mark.usefixtures("api_env")
+def test_sorting_by_another_total_uses_that_counter(api: Api, db: Database) -> None:
+    low_views_many_likes = seed.video(db)
+    high_views_few_likes = seed.video(db)
+    seed.snapshots(db, [(low_views_many_likes, seed.days_ago(1), (10, 900, 0, 0, 0)),
+                        (high_views_few_likes, seed.days_ago(1), (1000, 1, 0, 0, 0))])
+    seed.refresh(db)
+    assert [i["id"] for i in api.ok("/videos", sort="likes")["items"]] == [low_views_many_likes,
+                                                                             high_views_few_likes]
+    assert [i["id"] for i in api.ok("/videos", sort="views")["items"]] == [high_views_few_likes,
+                                                                             low_views_many_likes]
+
+
+def _walk(api: Api, **query: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(100):
+        page = api.ok("/videos", **query, cursor=cursor)
+        rows += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return rows
+    raise AssertionError("pagination did not end")
+
+
+@pytest.mark.usefixtures("api_env")
+@pytest.mark.parametrize("sort", ["views", "growth", "recent", "saves"])
+def test_keyset_pages_over_ties_repeat_and_skip_nothing(api: Api, db: Database, sort: str) -> None:
+    same_start = seed.days_ago(3)
+    tied = [seed.video(db, tracking_started_at=same_start) for _ in range(23)]
+    distinct = [seed.video(db, tracking_started_at=seed.days_ago(5 + i)) for i in range(3)]
+    never_fetched = [seed.video(db, tracking_started_at=same_start) for _ in range(4)]
+    rows = [(v, seed.days_ago(2), seed.views(500)) for v in tied]
+    rows += [(v, seed.days_ago(1), seed.views(700)) for v in tied[:5]]  # 5 tied at growth 200, views 700
+    rows += [(v, seed.days_ago(2), seed.views(100 * (i + 1))) for i, v in enumerate(distinct)]
+    seed.snapshots(db, rows)
+    seed.refresh(db)
+
+    every = _walk(api, sort=sort, limit=4)
+    ids = [r["id"] for r in every]
+    assert len(ids) == len(set(ids)) == 30  # nothing repeated, nothing skipped
+    one_page = api.ok("/videos", sort=sort, limit=200)
+    assert [r["id"] for r in one_page["items"]] == ids  # pages concatenate to the unpaged order
+
+    def key(r: dict[str, Any]) -> tuple[Any, ...]:
+        if sort == "growth":
+            return (-r["increments"]["views"], UUID(r["id"]))
+        if sort == "recent":
+            return (-datetime.fromisoformat(r["tracking_started_at"]).timestamp(), UUID(r["id"]))
+        value = r["totals"][sort]
+        return (value is None, -(value or 0), UUID(r["id"]))
+    assert every == sorted(every, key=key)
+    assert set(ids) == set(tied) | set(distinct) | set(never_fetched)
+
+
+@pytest.mark.usefixtures("api_env")
+def test_filters_narrow_the_list(api: Api, db: Database) -> None:
+    alice = seed.blogger(db, "alice_dances")
+    bob = seed.blogger(db, "bob")
+    v1 = seed.video(db, platform="tiktok", caption="Summer 100% sale", blogger=alice)
+    v2 = seed.video(db, platform="instagram", caption="winter", blogger=bob)
+    v3 = seed.video(db, platform="youtube", caption="summer_camp", blogger=bob, state="stopped")
+    promo = seed.campaign(db, "Promo", seed.days_ago(30))
+    seed.add_to_campaign(db, promo, v2, seed.days_ago(20))
+    seed.refresh(db)
+
+    def ids(**query: Any) -> set[str]:
+        return {i["id"] for i in api.ok("/videos", **query)["items"]}
+
+    assert ids(platform="instagram") == {v2}
+    assert ids(blogger_id=bob) == {v2, v3}
+    assert ids(campaign_id=promo) == {v2}
+    assert ids(tracking_state="stopped") == {v3}
+    assert ids(q="SUMMER") == {v1, v3}
+    assert ids(q="100%") == {v1}  # LIKE wildcards are literal
+    assert ids(q="n_e") == set()  # would match "winter" if _ were a wildcard
+    assert ids(q="alice") == {v1}  # the blogger's username
+    assert ids(q="bob", platform="youtube") == {v3}
+    assert ids(sort="growth", campaign_id=promo) == {v2}
+    page = api.ok("/videos", blogger_id=alice)
+    assert page["items"][0]["blogger"] == {"id": alice, "username": "alice_dances"}
+
+
+@pytest.mark.usefixtures("api_env")
+@pytest.mark.parametrize(("query", "field"), [
+    ({"limit": 201}, "query.limit"), ({"limit": 0}, "query.limit"), ({"sort": "shares"}, "query.sort"),
+    ({"period": "2d"}, "query.period"), ({"campaign_id": "nope"}, "query.campaign_id"),
+    ({"until": "1999-12-31"}, "query.until"), ({"q": "a\x00b"}, "query.q")])
+def test_invalid_list_parameters_are_422_naming_the_field(api: Api, query: dict[str, Any], field: str) -> None:
+    reply = api.get("/videos", **query)
+    assert reply.status == 422, reply
+    assert field in [e["field"] for e in reply.body["errors"]]
+
+
+@pytest.mark.usefixtures("api_env")
+@pytest.mark.parametrize("cursor", ["garbage", "eyJzIjoxfQ", "e30", "eyJzIjoidmlld3M6dmlld3M6N2QiLCJrIjoxZTk5OSwi"])
+def test_a_cursor_not_from_this_endpoint_is_400(api: Api, cursor: str) -> None:
+    reply = api.get("/videos", cursor=cursor)
+    assert reply.status == 400, reply
+    assert reply.body["errors"][0]["field"] == "query.cursor"
+
+
+@pytest.mark.usefixtures("api_env")
+def test_a_cursor_of_another_sort_is_400(api: Api, db: Database) -> None:
+    for _ in range(3):
+        seed.video(db)
+    cursor = api.ok("/videos", limit=1)["next_cursor"]
+    assert cursor is not None
+    reply = api.get("/videos", sort="growth", cursor=cursor)
+    assert reply.status == 400
+    assert reply.body["errors"][0]["field"] == "query.cursor"
+
+
+@pytest.mark.usefixtures("api_env")
+def test_one_video_has_totals_growth_tracking_and_campaigns(api: Api, db: Database, four: dict[str, str]) -> None:
+    promo = seed.campaign(db, "Promo", seed.days_ago(30))
+    seed.add_to_campaign(db, promo, four["A"], seed.days_ago(5))
+    detail = api.ok(f"/videos/{four['A']}")
+    assert detail["totals"]["views"] == 1100
+    assert (detail["growth_1d"]["views"], detail["growth_7d"]["views"], detail["growth_30d"]["views"]) == (
+        100, 1000, 1000)
+    assert detail["tracking"]["state"] == "active"
+    assert [c["campaign_id"] for c in detail["campaigns"]] == [promo]
+    assert detail["data_as_of"] is not None
+
+
+@pytest.mark.usefixtures("api_env")
+def test_unknown_video_is_404_and_a_malformed_id_is_422(api: Api) -> None:
+    missing = api.get("/videos/5b3f6f2a-1111-4222-8333-944445555666")
+    assert missing.status == 404
+    assert missing.body["errors"][0]["field"] == "path.video_id"
+    assert api.get("/videos/not-a-uuid").status == 422
+
+
+@pytest.mark.usefixtures("api_env")
+def test_daily_series_has_every_day_with_zeros_between(api: Api, four: dict[str, str]) -> None:
+    series = api.ok(f"/videos/{four['A']}/increments", **{"from": str(seed.today() - timedelta(days=3))})
+    points = {p["period_start"]: p["views"] for p in series["points"]}
+    assert len(points) == 4
+    assert points[str(seed.today() - timedelta(days=2))] == 900
+    assert points[str(seed.today())] == 100
+    assert points[str(seed.today() - timedelta(days=1))] == 0
+
+
+@pytest.mark.usefixtures("api_env")
+def test_weekly_series_sums_the_iso_week(api: Api, db: Database) -> None:
+    monday = seed.today() - timedelta(days=seed.today().weekday() + 14)
+    vid = seed.video(db)
+    seed.snapshots(db, [(vid, seed.at(monday - timedelta(days=1)), seed.views(0)),
+                        (vid, seed.at(monday), seed.views(10)), (vid, seed.at(monday + timedelta(days=6)),
+                                                                 seed.views(35)),
+                        (vid, seed.at(monday + timedelta(days=7)), seed.views(100))])
+    seed.refresh(db)
+    series = api.ok(f"/videos/{vid}/increments", granularity="weekly", **{"from": str(monday),
+                                                                           "to": str(monday + timedelta(days=7))})
+    assert [(p["period_start"], p["views"], p["snapshots"]) for p in series["points"]] == [
+        (str(monday), 35, 2), (str(monday + timedelta(days=7)), 65, 1)]
+
+
+@pytest.mark.usefixtures("api_env")
+def test_series_range_backwards_is_400(api: Api, four: dict[str, str]) -> None:
+    reply = api.get(f"/videos/{four['A']}/increments", **{"from": "2026-02-01", "to": "2026-01-01"})
+    assert reply.status == 400
+    assert reply.body["errors"][0]["field"] == "query.from"
+
+
+@pytest.mark.usefixtures("api_env")
+def test_stopping_tracking_is_idempotent_and_keeps_history(api: Api, four: dict[str, str]) -> None:
+    first = api.call("DELETE", f"/videos/{four['A']}/tracking")
+    assert first.status == 200
+    assert first.body["tracking"]["state"] == "stopped"
+    again = api.call("DELETE", f"/videos/{four['A']}/tracking")
+    assert again.status == 200
+    assert again.body["tracking"]["stopped_at"] == first.body["tracking"]["stopped_at"]
+    assert api.ok(f"/videos/{four['A']}")["totals"]["views"] == 1100
+    assert {i["id"] for i in api.ok("/videos", tracking_state="stopped")["items"]} == {four["A"]}
+    assert api.call("DELETE", "/videos/5b3f6f2a-1111-4222-8333-944445555666/tracking").status == 404
+
+
+@pytest.mark.usefixtures("api_env")
+def test_stopping_a_gone_video_is_409(api: Api, db: Database) -> None:
+    vid = seed.video(db, state="gone")
+    reply = api.call("DELETE", f"/videos/{vid}/tracking")
+    assert reply.status == 409
+    assert reply.body["errors"][0]["field"] == "path.video_id"
