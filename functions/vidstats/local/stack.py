@@ -1,0 +1,420 @@
+"""The whole product on one machine: ``vidstats dev`` starts and wires every part template.yaml declares.
+
+- PostgreSQL: the embedded server on a persistent folder (or ``DATABASE_URL``), migrations applied;
+- SQS: moto's server on 127.0.0.1 with the template's queues, dead-letter queue and redrive policy;
+- the queue processor: the template's SQS event source mapping, emulated (``poller``);
+- the schedules: mv_refresh, nightly refresh, Sheets export at the template's cadences (``scheduler``),
+  with on-demand runs at ``POST /_local/run/<name>``; without Google credentials the export writes CSV;
+- the HTTP APIs on 127.0.0.1 (``http_gateway``): the dashboard API (``/docs``) and ``POST /page-views``.
+
+The handlers are the real ones, imported from ``functions/``, configured through the environment exactly
+as in Lambda (``DATABASE_URL``, ``FETCH_QUEUE_URL``, ``AUTH_*``...). Providers: RapidAPI when a key is
+configured, else the labelled demo provider. ``stop()`` stops every part, keeps the data, and restores the
+environment.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import logging
+import os
+import secrets
+import time
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from vidstats.db import Database
+from vidstats.local.http_gateway import LocalFunction, LocalHttpGateway, Route, RouteTable
+from vidstats.local.poller import SqsPoller
+from vidstats.local.scheduler import Job, Scheduler
+from vidstats.local.sqs import LOCAL_CREDENTIALS, LocalSqs
+from vidstats.local.template import LocalTemplate, QueueSpec, local_template
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+DEV_DIR = PROJECT_ROOT / ".dev"
+LOCAL_ISSUER = "http://127.0.0.1/vidstats-dev/auth/v1"
+DEV_USER_ID = "00000000-0000-4000-8000-00000000de00"
+PROCESSOR = "QueueProcessorFunction"
+RAPIDAPI_KEY_VARIABLES = ("RAPIDAPI_KEY", "RAPIDAPI_KEY_SECRET_ID", "RAPIDAPI_TIKTOK_KEY", "RAPIDAPI_INSTAGRAM_KEY",
+                          "RAPIDAPI_YOUTUBE_KEY")
+JOB_NAMES = {"MvRefreshFunction": "mv_refresh", "NightlyRefreshFunction": "nightly_refresh",
+             "SheetsExportFunction": "sheets_export"}
+
+
+@dataclass
+class StackConfig:
+    data_dir: Path = DEV_DIR / "pgdata"
+    database_url: str | None = None  # an external database instead of the embedded one
+    host: str = "127.0.0.1"
+    port: int = 8000  # 0: any free port
+    sqs_port: int = 9324  # 0: any free port
+    demo: bool = False
+    auth: str = "token"  # "token": HS256 development tokens; "off": AUTH_DISABLED (loud warning)
+    secrets_dir: Path = DEV_DIR
+    exports_dir: Path = DEV_DIR / "exports"
+    parameters: dict[str, Any] = field(default_factory=dict)  # template parameter overrides
+    queue_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # e.g. visibility_timeout_s
+    batching_window_s: float | None = None  # override MaximumBatchingWindowInSeconds
+    run_schedules: bool = True  # False: only on-demand runs (tests)
+    environ: MutableMapping[str, str] = field(default_factory=lambda: os.environ)
+
+
+def rapidapi_configured(env: MutableMapping[str, str]) -> bool:
+    return any(env.get(name) for name in RAPIDAPI_KEY_VARIABLES)
+
+
+def _handler_modules(template: LocalTemplate) -> dict[str, str]:
+    return {fn.logical_id: fn.handler for fn in template.functions.values()}
+
+
+def load_handler(handler: str) -> Callable[[dict[str, Any], Any], Any] | None:
+    """The handler function, or None when its module is not in this checkout (a function still being built)."""
+    module_name, _, attr = handler.rpartition(".")
+    if importlib.util.find_spec(module_name.split(".")[0]) is None or importlib.util.find_spec(module_name) is None:
+        return None
+    module = importlib.import_module(module_name)
+    function: Callable[[dict[str, Any], Any], Any] = getattr(module, attr)
+    return function
+
+
+def reset_process_state(modules: list[ModuleType]) -> None:
+    """Closes and forgets what the handlers cached (connections, settings, clients), as a cold start would."""
+    import vidstats.auth
+    import vidstats.settings
+
+    for module in [*modules, vidstats.settings, vidstats.auth]:
+        for name, value in list(vars(module).items()):
+            if not (callable(value) and hasattr(value, "cache_clear") and hasattr(value, "cache_info")):
+                continue
+            if value.cache_info().currsize:
+                cached = value()
+                if isinstance(cached, Database):
+                    cached.close()
+                executor = getattr(cached, "_executor", None)
+                if executor is not None:
+                    executor.shutdown(wait=True)
+            value.cache_clear()
+            log.debug("cleared %s.%s", module.__name__, name)
+
+
+def mint_dev_token(secret: str, *, issuer: str = LOCAL_ISSUER, days: int = 30) -> str:
+    import jwt
+
+    now = int(time.time())
+    claims = {"sub": DEV_USER_ID, "aud": "authenticated", "iss": issuer, "role": "authenticated",
+              "email": "dev@localhost", "iat": now, "exp": now + days * 86400}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def dev_jwt_secret(folder: Path) -> str:
+    """The local HS256 secret, created once and kept (tokens stay valid across restarts)."""
+    path = folder / "jwt-secret"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    folder.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return secret
+
+
+class LocalStack:
+    def __init__(self, config: StackConfig | None = None) -> None:
+        self.config = config or StackConfig()
+        self.template: LocalTemplate | None = None
+        self.database_url = ""
+        self.database_label = ""
+        self.provider_label = ""
+        self.auth_label = ""
+        self.dev_token: str | None = None
+        self.sqs: LocalSqs | None = None
+        self.poller: SqsPoller | None = None
+        self.scheduler: Scheduler | None = None
+        self.gateway: LocalHttpGateway | None = None
+        self.functions: dict[str, LocalFunction] = {}
+        self.demo_summary: str | None = None
+        self.started_in_s = 0.0
+        self._server: Any = None
+        self._saved_env: dict[str, str | None] = {}
+        self._modules: list[ModuleType] = []
+        self._owner_db: Database | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        started = time.monotonic()
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        self.started_in_s = time.monotonic() - started
+        return self
+
+    def _start(self) -> None:
+        config = self.config
+        env = config.environ
+        template = self.template = local_template(config.parameters)
+        for logical_id, changes in config.queue_overrides.items():
+            spec = template.queues[logical_id]
+            template.queues[logical_id] = QueueSpec(**{**spec.__dict__, **changes})
+
+        self._start_database()
+        region = env.get("AWS_DEFAULT_REGION") or env.get("AWS_REGION") or "us-east-1"
+        self.sqs = LocalSqs(host=config.host, port=config.sqs_port, region=region)
+        self.sqs.start()
+        queues = self.sqs.create_queues(template)
+        processor_spec = template.function(PROCESSOR)
+        queue_id = processor_spec.sqs_events[0].queue
+
+        settings: dict[str, str] = {
+            "DATABASE_URL": self.database_url,
+            "FETCH_QUEUE_URL": queues[queue_id].url,
+            "AWS_ENDPOINT_URL_SQS": self.sqs.endpoint_url,
+            "AWS_DEFAULT_REGION": region,
+            "POWERTOOLS_METRICS_DISABLED": env.get("POWERTOOLS_METRICS_DISABLED", "true"),
+            "POWERTOOLS_LOG_LEVEL": env.get("POWERTOOLS_LOG_LEVEL") or str(template.parameters.get("LogLevel")),
+        }
+        if not env.get("AWS_ACCESS_KEY_ID") and not env.get("AWS_PROFILE"):
+            settings.update(LOCAL_CREDENTIALS)
+        if rapidapi_configured(env):
+            self.provider_label = "RapidAPI (a key is configured)"
+            settings["VIDSTATS_DEMO_PROVIDER"] = "false"
+        else:
+            self.provider_label = "DEMO provider: synthetic counters (no RAPIDAPI_KEY configured)"
+            settings["VIDSTATS_DEMO_PROVIDER"] = "true"
+        settings.update(self._auth_settings())
+        self._apply_env(settings)
+
+        handlers = {logical_id: load_handler(handler) for logical_id, handler in _handler_modules(template).items()}
+        self._modules = [importlib.import_module(h.rpartition(".")[0])
+                         for lid, h in _handler_modules(template).items() if handlers[lid] is not None]
+        reset_process_state(self._modules)  # start cold, with this environment
+        for logical_id, handler in handlers.items():
+            if handler is not None:
+                function_spec = template.function(logical_id)
+                self.functions[logical_id] = LocalFunction(logical_id, handler, function_spec.timeout_s,
+                                                           function_spec.memory_mb)
+
+        if config.demo:
+            from vidstats.local.demo_data import load_demo_data
+
+            load = load_demo_data(self.owner_database())
+            self.demo_summary = (f"loaded: {load.videos} videos, {load.snapshots} snapshots over {load.days + 1} days"
+                                 if load.created else "already loaded (kept)")
+            self.demo_summary += f"; campaign {load.campaign_id}"
+
+        event = processor_spec.sqs_events[0]
+        if config.batching_window_s is not None:
+            event = type(event)(**{**event.__dict__, "batching_window_s": config.batching_window_s})
+        self.poller = SqsPoller(self.sqs.client(), queues[queue_id], event, self.functions[PROCESSOR].invoke_raw,
+                                function_name=PROCESSOR, timeout_s=processor_spec.timeout_s,
+                                memory_mb=processor_spec.memory_mb)
+        self.poller.start()
+
+        self.scheduler = Scheduler(self._jobs())
+        if config.run_schedules:
+            self.scheduler.start()
+
+        routes = [Route.of(route, self.functions[fn.logical_id])
+                  for fn in template.functions.values() if fn.logical_id in self.functions for route in fn.routes]
+        self.gateway = LocalHttpGateway(RouteTable(routes), host=config.host, port=config.port, control=self._control)
+        self.gateway.start()
+
+    def stop(self) -> None:
+        """Stops every part (the data stays in the data folder) and restores the environment."""
+        for part in (self.gateway, self.scheduler, self.poller, self.sqs):
+            if part is not None:
+                try:
+                    part.stop()
+                except Exception:
+                    log.exception("stopping %s failed", type(part).__name__)
+        self.gateway = self.scheduler = self.poller = self.sqs = None
+        reset_process_state(self._modules)
+        if self._owner_db is not None:
+            self._owner_db.close()
+            self._owner_db = None
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+        for name, value in self._saved_env.items():
+            if value is None:
+                self.config.environ.pop(name, None)
+            else:
+                self.config.environ[name] = value
+        self._saved_env = {}
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # ---- parts -----------------------------------------------------------------------------------------
+
+    def _start_database(self) -> None:
+        external = self.config.database_url or self.config.environ.get("DATABASE_URL")
+        if external:
+            from vidstats.migrations import migrate
+
+            migrate(external)
+            self.database_url = external
+            self.database_label = "DATABASE_URL (migrated)"
+            return
+        from vidstats.cli import start_local_database
+
+        self._server, self.database_url = start_local_database(self.config.data_dir.resolve())
+        self.database_label = f"embedded PostgreSQL, data in {self.config.data_dir}"
+
+    def _auth_settings(self) -> dict[str, str]:
+        env = self.config.environ
+        if self.config.auth == "off":
+            self.auth_label = "OFF (AUTH_DISABLED=true): every request is accepted without a token. Local only."
+            return {"AUTH_DISABLED": "true"}
+        if env.get("AUTH_ISSUER") or env.get("SUPABASE_URL"):
+            issuer = env.get("AUTH_ISSUER") or f"{env.get('SUPABASE_URL', '').rstrip('/')}/auth/v1"
+            self.auth_label = f"Supabase Auth tokens from {issuer}"
+            if env.get("AUTH_JWT_SECRET"):
+                self.dev_token = mint_dev_token(env["AUTH_JWT_SECRET"], issuer=issuer)
+            return {"AUTH_DISABLED": "false"}
+        secret = dev_jwt_secret(self.config.secrets_dir)
+        self.dev_token = mint_dev_token(secret)
+        self.auth_label = "ON: HS256 development tokens (secret in .dev/jwt-secret)"
+        return {"AUTH_DISABLED": "false", "AUTH_ISSUER": LOCAL_ISSUER, "AUTH_JWT_SECRET": secret,
+                "AUTH_AUDIENCE": "authenticated"}
+
+    def _apply_env(self, settings: dict[str, str]) -> None:
+        env = self.config.environ
+        for name, value in settings.items():
+            self._saved_env.setdefault(name, env.get(name))
+            env[name] = value
+
+    def owner_database(self) -> Database:
+        """A connection as the login user (the project owner), outside any function role."""
+        if self._owner_db is None:
+            self._owner_db = Database(self.database_url, application_name="vidstats-dev")
+        return self._owner_db
+
+    def _jobs(self) -> list[Job]:
+        assert self.template is not None
+        jobs: list[Job] = []
+        for logical_id, name in JOB_NAMES.items():
+            spec = self.template.functions.get(logical_id)
+            if spec is None or not spec.schedules or logical_id not in self.functions:
+                continue
+            schedule = spec.schedules[0]
+            payload = json.loads(schedule.input) if schedule.input else {}
+            if logical_id == "SheetsExportFunction" and not self.config.environ.get("GOOGLE_SERVICE_ACCOUNT_SECRET_ID"):
+                run: Callable[[], Any] = self._csv_export
+            else:
+                run = self._invoker(logical_id, payload)
+            jobs.append(Job(name=name, expression=schedule.expression, run=run, enabled=schedule.enabled))
+        return jobs
+
+    def _invoker(self, logical_id: str, payload: dict[str, Any]) -> Callable[[], Any]:
+        function = self.functions[logical_id]
+        return lambda: function.invoke(dict(payload))
+
+    def _csv_export(self) -> dict[str, Any]:
+        """The Sheets export's tables as CSV (no Google credentials configured locally)."""
+        from vidstats.export.run import ExportSettings, default_targets, export_to_csv
+
+        db = Database(self.database_url, application_name="sheets_export-csv")
+        try:
+            targets = ExportSettings().targets or default_targets(db)
+            written = export_to_csv(db, targets, self.config.exports_dir)
+        finally:
+            db.close()
+        return {"reason": "schedule", "csv": [{"path": str(path), "videos": rows} for path, rows in written]}
+
+    # ---- on-demand triggers and status ------------------------------------------------------------------
+
+    def run_job(self, name: str) -> Any:
+        assert self.scheduler is not None
+        return self.scheduler.run_now(name)
+
+    def status(self) -> dict[str, Any]:
+        assert self.sqs is not None
+        assert self.scheduler is not None
+        assert self.poller is not None
+        return {
+            "queues": {q.name: self.sqs.depth(lid) for lid, q in self.sqs.queues.items()},
+            "queue_processor": self.poller.stats.__dict__,
+            "schedules": [{"name": j.name, "expression": j.expression, "enabled": j.enabled,
+                           "next_run": j.next_at, "runs": j.runs, "last_error": j.last_error}
+                          for j in self.scheduler.jobs.values()],
+        }
+
+    def _control(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
+        if method == "GET" and path == "status":
+            return 200, self.status()
+        if method == "POST" and path.startswith("run/"):
+            name = path.removeprefix("run/")
+            if self.scheduler is None or name not in self.scheduler.jobs:
+                return 404, {"message": f"no schedule {name!r}", "schedules": sorted(JOB_NAMES.values())}
+            try:
+                return 200, {"schedule": name, "result": self.run_job(name)}
+            except Exception as exc:
+                return 500, {"schedule": name, "error": f"{type(exc).__name__}: {exc}"}
+        return 404, {"message": "GET /_local/status, POST /_local/run/<mv_refresh|nightly_refresh|sheets_export>"}
+
+    # ---- what runs where -------------------------------------------------------------------------------
+
+    def describe(self) -> list[str]:
+        assert self.gateway is not None
+        assert self.sqs is not None
+        assert self.scheduler is not None
+        url = self.gateway.url
+        lines = [
+            f"vidstats dev: ready in {self.started_in_s:.1f} s",
+            f"  Dashboard API   {url}   (Swagger UI: {url}/docs, OpenAPI: {url}/openapi.json)",
+        ]
+        if "PageViewsIncrementsFunction" in self.functions:
+            lines.append(f"  Page views      POST {url}/page-views   (IAM auth not emulated locally)")
+        lines += [
+            f"  PostgreSQL      {self.database_label}",
+            f"                  psql '{self.database_url}'",
+            f"  SQS (moto)      {self.sqs.endpoint_url}",
+        ]
+        for queue in self.sqs.queues.values():
+            redrive = (f", to {self.sqs.queues[queue.spec.dead_letter_target].name} after "
+                       f"{queue.spec.max_receive_count} receives") if queue.spec.dead_letter_target else ""
+            lines.append(f"                  {queue.url}  (visibility {queue.spec.visibility_timeout_s} s{redrive})")
+        if self.poller is not None:
+            ev = self.poller.event
+            lines.append(f"  Queue processor batches of {ev.batch_size}, window {ev.batching_window_s:g} s, "
+                         f"partial batch responses: {'on' if ev.report_batch_item_failures else 'off'}")
+        lines.append("  Schedules       (template.yaml; run one now: curl -X POST "
+                     f"{url}/_local/run/<name>; status: {url}/_local/status)")
+        for name, expression, next_at in self.scheduler.describe():
+            when = next_at.strftime("%Y-%m-%d %H:%M:%S UTC") if next_at else "on demand only"
+            lines.append(f"                  {name:<16} {expression:<22} next: {when}")
+        if "sheets_export" in self.scheduler.jobs and not self.config.environ.get("GOOGLE_SERVICE_ACCOUNT_SECRET_ID"):
+            lines.append("                  (no Google credentials: sheets_export writes CSV to "
+                         f"{self.config.exports_dir})")
+        lines.append(f"  Provider        {self.provider_label}")
+        if self.demo_summary:
+            lines.append(f"  Demo data       {self.demo_summary}")
+        lines.append(f"  Auth            {self.auth_label}")
+        if self.dev_token:
+            lines += ["  Development token (valid 30 days; Swagger UI: Authorize, paste it):",
+                      f"    {self.dev_token}",
+                      f"    curl -H 'Authorization: Bearer {self.dev_token[:16]}...' {url}/videos"]
+        elif self.config.auth == "off":
+            lines.append("  !!! AUTHENTICATION IS DISABLED: never use AUTH_DISABLED outside this machine !!!")
+        lines.append(f"  Track a video   curl -X POST {url}/videos -H 'Authorization: Bearer $TOKEN' "
+                     "-H 'content-type: application/json' -d '{\"urls\": [\"https://www.tiktok.com/@user/video/<id>\"]}'")
+        cli_env = " ".join(f"{name}='{self.config.environ.get(name, '')}'" for name in
+                           ("DATABASE_URL", "FETCH_QUEUE_URL", "AWS_ENDPOINT_URL_SQS", "AWS_DEFAULT_REGION"))
+        if self._saved_env.get("AWS_ACCESS_KEY_ID", "x") is None:
+            cli_env += " AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local"
+        lines.append(f"  CLI on this stack: {cli_env} vidstats track URL... | refresh | status | export --csv DIR")
+        lines.append("Press Ctrl-C to stop; the data is kept for the next start.")
+        return lines
