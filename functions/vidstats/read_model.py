@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -79,6 +80,30 @@ def create_partitions(db: Database, *, months_ahead: int = 3) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
+class _Step(Protocol):
+    status: str
+    caught_up: bool
+
+
+StepT = TypeVar("StepT", bound=_Step)
+
+
+def run_refresh_steps(
+    step: Callable[[], StepT], *, time_left_s: Callable[[], float] | None, min_time_for_a_step_s: float
+) -> tuple[str, list[StepT]]:
+    """Runs bounded refresh steps until one is caught up ("caught_up"), another refresh holds the lock
+    ("busy"), or less than ``min_time_for_a_step_s`` is left ("out_of_time"). Busy steps are not returned."""
+    steps: list[StepT] = []
+    while time_left_s is None or time_left_s() >= min_time_for_a_step_s:
+        result = step()
+        if result.status == "busy":
+            return "busy", steps
+        steps.append(result)
+        if result.caught_up:
+            return "caught_up", steps
+    return "out_of_time", steps
+
+
 def refresh_read_model(
     db: Database,
     *,
@@ -95,17 +120,8 @@ def refresh_read_model(
     """
     started = time.monotonic()
     partitions = create_partitions(db, months_ahead=months_ahead)
-    steps: list[RefreshStep] = []
-    status = "out_of_time"
-    while time_left_s is None or time_left_s() >= min_time_for_a_step_s:
-        step = refresh_step(db, max_rows=max_rows_per_step)
-        if step.status == "busy":
-            status = "busy"
-            break
-        steps.append(step)
-        if step.caught_up:
-            status = "caught_up"
-            break
+    status, steps = run_refresh_steps(lambda: refresh_step(db, max_rows=max_rows_per_step),
+                                      time_left_s=time_left_s, min_time_for_a_step_s=min_time_for_a_step_s)
     return RefreshOutcome(
         status=status,
         steps=len(steps),

@@ -95,7 +95,7 @@ create table analytics.mv_video_daily_increments (
     saves_delta       bigint not null default 0,
     snapshots         integer not null default 0,
     primary key (video_id, date)
-);
+) with (fillfactor = 80);  -- room for in-place (HOT) updates: a day's row changes with each fetch that day
 comment on table analytics.mv_video_daily_increments is
     'Growth per video and UTC day; maintained by analytics.refresh_materialized_views().';
 -- Day-range scans across all videos ("growth over the last N days"). Rows arrive roughly in date order,
@@ -113,7 +113,7 @@ create table analytics.mv_video_weekly_increments (
     saves_delta       bigint not null default 0,
     snapshots         integer not null default 0,
     primary key (video_id, week_start)
-);
+) with (fillfactor = 80);  -- a week's row changes every day of the week: keep those updates in place
 comment on table analytics.mv_video_weekly_increments is
     'Growth per video and ISO week (Monday start); maintained by analytics.refresh_materialized_views().';
 

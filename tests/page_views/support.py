@@ -5,32 +5,12 @@ from __future__ import annotations
 import json
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
 
 from vidstats.db import Database, Role
 
+from tests.dashboard_api.conftest import http_event
 
-def http_event(method: str, path: str, *, query: dict[str, Any] | None = None, body: Any = None,
-               raw_body: str | None = None) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload 2.0) event, as the $default stage sends it."""
-    params = {k: str(v) for k, v in (query or {}).items() if v is not None}
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": urlencode(params),
-        "headers": {"content-type": "application/json"},
-        "queryStringParameters": params or None,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com", "domainPrefix": "api",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1",
-                     "userAgent": "pytest"},
-            "requestId": "req", "routeKey": "$default", "stage": "$default", "time": "27/Nov/2026:08:00:00 +0000",
-            "timeEpoch": 1795766400000,
-        },
-        "body": raw_body if raw_body is not None else (json.dumps(body) if body is not None else None),
-        "isBase64Encoded": False,
-    }
+__all__ = ["http_event", "reply", "report_rows"]
 
 
 def reply(result: dict[str, Any]) -> tuple[int, Any]:

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from vidstats.db import Database, Role
 from vidstats.page_views.models import PageViewsRefreshOutcome, PageViewsRefreshStep, PageViewsReportStatus
+from vidstats.read_model import run_refresh_steps
 
 
 def refresh_page_views_step(db: Database, *, max_rows: int) -> PageViewsRefreshStep:
@@ -29,17 +30,8 @@ def refresh_page_views_report(
     Each step commits on its own, so the work done before running out of time is kept.
     """
     started = time.monotonic()
-    steps: list[PageViewsRefreshStep] = []
-    status = "out_of_time"
-    while time_left_s is None or time_left_s() >= min_time_for_a_step_s:
-        step = refresh_page_views_step(db, max_rows=max_rows_per_step)
-        if step.status == "busy":
-            status = "busy"
-            break
-        steps.append(step)
-        if step.caught_up:
-            status = "caught_up"
-            break
+    status, steps = run_refresh_steps(lambda: refresh_page_views_step(db, max_rows=max_rows_per_step),
+                                      time_left_s=time_left_s, min_time_for_a_step_s=min_time_for_a_step_s)
     return PageViewsRefreshOutcome(
         status=status,
         steps=len(steps),
