@@ -26,6 +26,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from vidstats.auth import AuthError, authenticator
 from vidstats.dashboard import bloggers, campaigns, videos
 from vidstats.dashboard.errors import ApiError
+from vidstats.dashboard.exports import ExportAccepted, ExportRequest, LambdaInvoker, start_export
 from vidstats.dashboard.freshness import freshness
 from vidstats.dashboard.models import (
     AnalyticsMode,
@@ -106,6 +107,16 @@ CONFLICT: dict[int, OpenAPIResponse] = {409: _error("Conflicts with the current 
 @lru_cache(maxsize=1)
 def database() -> Database:
     return Database.from_settings(application_name="dashboard_api")
+
+
+@lru_cache(maxsize=1)
+def export_invoker() -> LambdaInvoker | None:
+    if not os.environ.get("SHEETS_EXPORT_FUNCTION_NAME"):
+        return None
+    import boto3  # type: ignore[import-untyped]
+
+    client: LambdaInvoker = boto3.client("lambda")
+    return client
 
 
 @lru_cache(maxsize=1)
@@ -308,6 +319,13 @@ def post_videos(body: Annotated[TrackVideosRequest, Body()]) -> Response[TrackVi
           tags=["bloggers"], responses={**ERRORS, **NOT_FOUND})
 def post_bloggers(body: Annotated[BloggerBatchRequest, Body()]) -> Response[BloggerBatchAccepted]:
     accepted = blogger_batch(database(), fetch_queue(), body)
+    return Response(status_code=202, content_type="application/json", body=accepted)
+
+
+@app.post("/exports", summary="Export to Google Sheets now (runs in the background)", tags=["exports"],
+          responses={**ERRORS, **NOT_FOUND, **CONFLICT})
+def post_exports(body: Annotated[ExportRequest, Body()]) -> Response[ExportAccepted]:
+    accepted = start_export(database(), export_invoker(), os.environ.get("SHEETS_EXPORT_FUNCTION_NAME"), body)
     return Response(status_code=202, content_type="application/json", body=accepted)
 
 

@@ -1,0 +1,52 @@
+"""`POST /exports`: start a Sheets export now. The export runs in its own function (minutes at 100k rows);
+the API invokes it asynchronously and answers at once with the id to look for in its logs."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, Protocol
+from uuid import UUID
+
+from pydantic import Field
+
+from vidstats.dashboard.errors import ConflictError, NotFoundError
+from vidstats.dashboard.models import _In, _Out
+from vidstats.db import Database, Role
+
+
+class LambdaInvoker(Protocol):
+    def invoke(self, **kwargs: Any) -> dict[str, Any]: ...
+
+
+class ExportRequest(_In):
+    campaign_ids: list[UUID] | None = Field(
+        default=None, max_length=100,
+        description="Only these campaigns' worksheets (they must be export targets); default: every target")
+    include_all_videos: bool = Field(default=True, description="Also write the 'All videos' worksheet")
+
+
+class ExportAccepted(_Out):
+    export_id: str
+    status: str = "started"
+    message: str
+
+
+def start_export(db: Database, invoker: LambdaInvoker | None, function_name: str | None,
+                 request: ExportRequest) -> ExportAccepted:
+    if invoker is None or not function_name:
+        raise ConflictError("exports", "Sheets exports are not configured for this API: set "
+                                       "SHEETS_EXPORT_FUNCTION_NAME (the SheetsExportFunction's name)")
+    if request.campaign_ids:
+        with db.transaction(Role.READER) as conn:
+            known = {row[0] for row in conn.execute("select id from analytics.campaigns where id = any(%s)",
+                                                     (request.campaign_ids,))}
+        missing = [str(c) for c in request.campaign_ids if c not in known]
+        if missing:
+            raise NotFoundError("body.campaign_ids", f"no such campaign: {', '.join(missing)}")
+    export_id = str(uuid.uuid4())
+    payload = {"reason": "on_demand", "request_id": export_id, "include_all_videos": request.include_all_videos,
+               "campaign_ids": [str(c) for c in request.campaign_ids] if request.campaign_ids else None}
+    invoker.invoke(FunctionName=function_name, InvocationType="Event", Payload=json.dumps(payload).encode())
+    return ExportAccepted(export_id=export_id,
+                          message="The export runs in the background; its log lines carry this export_id.")
