@@ -11,12 +11,14 @@ made like Supabase's ``postgres`` (not a superuser), never as the superuser, so 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import psycopg
 import pytest
@@ -29,6 +31,7 @@ from vidstats.local.embedded import (
     with_login,
 )
 from vidstats.migrations import migrate
+from vidstats.settings import database_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -125,3 +128,18 @@ def db(database: IsolatedDatabase) -> Iterator[Database]:
     handle = Database(database.owner_url)
     yield handle
     handle.close()
+
+
+@contextlib.contextmanager
+def handler_connected_to(handler: ModuleType, database: IsolatedDatabase, monkeypatch: pytest.MonkeyPatch
+                         ) -> Iterator[None]:
+    """A Lambda handler module's cached ``database()`` pointed at ``database`` for one test, then closed."""
+    monkeypatch.setenv("DATABASE_URL", database.owner_url)
+    database_settings.cache_clear()
+    handler.database.cache_clear()
+    try:
+        yield
+    finally:
+        handler.database().close()
+        handler.database.cache_clear()
+        database_settings.cache_clear()

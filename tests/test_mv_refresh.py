@@ -10,9 +10,8 @@ import pytest
 from pydantic import ValidationError
 from vidstats import cli
 from vidstats.db import Database, Role
-from vidstats.settings import database_settings
 
-from tests.conftest import IsolatedDatabase
+from tests.conftest import IsolatedDatabase, handler_connected_to
 from tests.factories import insert_snapshots, make_video
 from tests.lambda_context import FakeLambdaContext
 
@@ -21,13 +20,8 @@ from tests.lambda_context import FakeLambdaContext
 def handler_env(monkeypatch: pytest.MonkeyPatch, database: IsolatedDatabase) -> Iterator[None]:
     from mv_refresh import handler
 
-    monkeypatch.setenv("DATABASE_URL", database.owner_url)
-    database_settings.cache_clear()
-    handler.database.cache_clear()
-    yield
-    handler.database().close()
-    handler.database.cache_clear()
-    database_settings.cache_clear()
+    with handler_connected_to(handler, database, monkeypatch):
+        yield
 
 
 def _history(db: Database) -> None:

@@ -12,9 +12,8 @@ from urllib.parse import urlencode
 import jwt
 import pytest
 from vidstats.auth import authenticator
-from vidstats.settings import database_settings
 
-from tests.conftest import IsolatedDatabase
+from tests.conftest import IsolatedDatabase, handler_connected_to
 from tests.lambda_context import FakeLambdaContext
 
 ISSUER = "https://abcdefghijklmnop.supabase.co/auth/v1"
@@ -103,13 +102,8 @@ def auth_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def api_env(monkeypatch: pytest.MonkeyPatch, database: IsolatedDatabase, auth_env: None) -> Iterator[None]:
     from dashboard_api import handler
 
-    monkeypatch.setenv("DATABASE_URL", database.owner_url)
-    database_settings.cache_clear()
-    handler.database.cache_clear()
-    yield
-    handler.database().close()
-    handler.database.cache_clear()
-    database_settings.cache_clear()
+    with handler_connected_to(handler, database, monkeypatch):
+        yield
 
 
 @pytest.fixture

@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 from vidstats.db import Database
 from vidstats.page_views.refresh import refresh_page_views_report
-from vidstats.settings import database_settings
 
-from tests.conftest import IsolatedDatabase
+from tests.conftest import IsolatedDatabase, handler_connected_to
 from tests.lambda_context import FakeLambdaContext
 from tests.page_views.support import http_event, reply, report_rows
 
@@ -22,13 +21,8 @@ D1 = date(2026, 11, 1)
 def handler_env(monkeypatch: pytest.MonkeyPatch, database: IsolatedDatabase) -> Iterator[None]:
     from page_views_increments import handler
 
-    monkeypatch.setenv("DATABASE_URL", database.owner_url)
-    database_settings.cache_clear()
-    handler.database.cache_clear()
-    yield
-    handler.database().close()
-    handler.database.cache_clear()
-    database_settings.cache_clear()
+    with handler_connected_to(handler, database, monkeypatch):
+        yield
 
 
 def post(body: Any = None, raw_body: str | None = None, path: str = "/page-views") -> tuple[int, Any]:

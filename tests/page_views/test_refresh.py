@@ -20,9 +20,8 @@ from vidstats.page_views.refresh import (
     refresh_page_views_step,
     verify_page_views_report,
 )
-from vidstats.settings import database_settings
 
-from tests.conftest import IsolatedDatabase
+from tests.conftest import IsolatedDatabase, handler_connected_to
 from tests.lambda_context import FakeLambdaContext
 from tests.page_views.support import report_rows
 
@@ -183,13 +182,8 @@ def test_only_the_wolf_refreshes_and_it_cannot_write_the_base_tables(db: Databas
 def mv_refresh_env(monkeypatch: pytest.MonkeyPatch, database: IsolatedDatabase) -> Iterator[None]:
     from mv_refresh import handler
 
-    monkeypatch.setenv("DATABASE_URL", database.owner_url)
-    database_settings.cache_clear()
-    handler.database.cache_clear()
-    yield
-    handler.database().close()
-    handler.database.cache_clear()
-    database_settings.cache_clear()
+    with handler_connected_to(handler, database, monkeypatch):
+        yield
 
 
 @pytest.mark.usefixtures("mv_refresh_env")

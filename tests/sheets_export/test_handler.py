@@ -17,9 +17,8 @@ from moto import mock_aws
 from pydantic import ValidationError
 from vidstats.db import Database
 from vidstats.export.sheets import SheetsExportError
-from vidstats.settings import database_settings
 
-from tests.conftest import IsolatedDatabase
+from tests.conftest import IsolatedDatabase, handler_connected_to
 from tests.lambda_context import FakeLambdaContext
 from tests.sheets_export.conftest import ACCOUNT, SPREADSHEET_ID
 from tests.sheets_export.seed import small_catalogue
@@ -53,14 +52,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 def handler_env(monkeypatch: pytest.MonkeyPatch, database: IsolatedDatabase) -> Iterator[None]:
     from sheets_export import handler
 
-    monkeypatch.setenv("DATABASE_URL", database.owner_url)
     monkeypatch.setenv("GOOGLE_SERVICE_ACCOUNT_SECRET_ID", SECRET)
-    database_settings.cache_clear()
-    handler.database.cache_clear()
-    yield
-    handler.database().close()
-    handler.database.cache_clear()
-    database_settings.cache_clear()
+    with handler_connected_to(handler, database, monkeypatch):
+        yield
 
 
 @pytest.fixture
