@@ -409,7 +409,7 @@ class LocalStack:
                       f"    curl -H 'Authorization: Bearer {self.dev_token[:16]}...' {url}/videos"]
         elif self.config.auth == "off":
             lines.append("  !!! AUTHENTICATION IS DISABLED: never use AUTH_DISABLED outside this machine !!!")
-        lines.append(f"  Track a video   curl -X POST {url}/videos -H 'Authorization: Bearer $TOKEN' "
+        lines.append(f"  Track a video   curl -X POST {url}/videos -H \"Authorization: Bearer $TOKEN\" "
                      "-H 'content-type: application/json' -d '{\"urls\": [\"https://www.tiktok.com/@user/video/<id>\"]}'")
         cli_env = " ".join(f"{name}='{self.config.environ.get(name, '')}'" for name in
                            ("DATABASE_URL", "FETCH_QUEUE_URL", "AWS_ENDPOINT_URL_SQS", "AWS_DEFAULT_REGION"))
