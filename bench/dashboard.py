@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 import jwt
 import psycopg
 
-from bench.support import bench_database
+from bench.support import bench_database, load_synthetic_history
 
 SCALES = {"1M": 20, "5M": 100}  # days of history for 50k videos
 VIDEOS = 50_000
@@ -62,27 +62,7 @@ BASELINES = {
 
 
 def load(conn: psycopg.Connection, days: int) -> None:
-    conn.execute("select analytics.create_video_statistics_partitions(3, (now() - interval '5 months')::date)")
-    conn.execute(
-        "insert into analytics.videos (platform, external_video_id, url, caption, tracking_started_at)"
-        " select (array['tiktok', 'instagram', 'youtube'])[1 + i %% 3], i::text,"
-        "        'https://www.tiktok.com/@bench/video/' || i, 'clip ' || i, now() - interval '101 days'"
-        "   from generate_series(1, %s) i", (VIDEOS,))
-    # Day by day, every video once: ids grow with time as in production. Many ties (n % 1000).
-    conn.execute(
-        f"""
-        insert into analytics.video_statistics
-               (video_id, external_video_id, views, likes, comments, reposts, saves, created_at)
-        select v.id, v.external_video_id,
-               (n % 1000) * 100 + d * (50 + n % 37),
-               case when n % 17 = 0 then null else (n % 1000) * 10 + d * (5 + n % 7) end,
-               (n % 100) + d * (n % 3), d * (n % 5),
-               case when n % 3 = 0 then null else d * (n % 11) end,
-               now() - make_interval(days => {days} - d) + make_interval(secs => n % 80000)
-          from generate_series(0, {days - 1}) d,
-               (select id, external_video_id, external_video_id::int as n from analytics.videos) v
-         order by d, n
-        """.encode())
+    load_synthetic_history(conn, VIDEOS, days)
     row = conn.execute("insert into analytics.campaigns (name, starts_at) values ('bench', now() - interval '30 days')"
                        " returning id").fetchone()
     assert row is not None

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench.support import Table, bench_database
+from bench.support import Table, bench_database, load_synthetic_history
 
 SCALES = {"1M": 10_000, "5M": 50_000}  # videos; 100 days each
 DAYS = 100
@@ -39,31 +39,6 @@ create view public.bench_seed_latest as
 PAGE = "select * from {relation} order by views desc nulls last, id limit 50"
 
 
-def load_history(conn: psycopg.Connection, videos: int) -> None:
-    conn.execute("select analytics.create_video_statistics_partitions(3, (now() - interval '5 months')::date)")
-    conn.execute(
-        "insert into analytics.videos (platform, external_video_id, url, tracking_started_at)"
-        " select 'tiktok', i::text, 'https://www.tiktok.com/@bench/video/' || i, now() - interval '101 days'"
-        "   from generate_series(1, %s) i", (videos,))
-    # Day by day, every video once: ids grow with time as they would in production.
-    conn.execute(
-        f"""
-        insert into analytics.video_statistics
-               (video_id, external_video_id, views, likes, comments, reposts, saves, created_at)
-        select v.id, v.external_video_id,
-               (n % 1000) * 100 + d * (50 + n % 37),
-               case when n % 17 = 0 then null else (n % 1000) * 10 + d * (5 + n % 7) end,
-               (n % 100) + d * (n % 3),
-               d * (n % 5),
-               case when n % 3 = 0 then null else d * (n % 11) end,
-               now() - make_interval(days => {DAYS} - d) + make_interval(secs => n % 86400)
-          from generate_series(0, {DAYS - 1}) d,
-               (select id, external_video_id, external_video_id::int as n from analytics.videos) v
-         order by d, n
-        """.encode())
-    conn.execute("analyze")
-
-
 def median_ms(run: Callable[[], object], repeat: int) -> float:
     samples = []
     for _ in range(repeat):
@@ -76,7 +51,8 @@ def median_ms(run: Callable[[], object], repeat: int) -> float:
 def run_scale(label: str, videos: int, table: Table, work_dir: Path) -> None:
     with bench_database(work_dir / label) as url, psycopg.connect(url, autocommit=True) as conn:
         started = time.perf_counter()
-        load_history(conn, videos)
+        load_synthetic_history(conn, videos, DAYS)
+        conn.execute("analyze")
         rows = conn.execute("select count(*) from analytics.video_statistics").fetchone()
         load_s = time.perf_counter() - started
         started = time.perf_counter()

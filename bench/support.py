@@ -56,3 +56,28 @@ class Table:
             print(" | ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)))
             if index == 0:
                 print("-+-".join("-" * width for width in widths))
+
+
+def load_synthetic_history(conn: psycopg.Connection, videos: int, days: int) -> None:
+    """``videos`` videos (platforms in turn) with one snapshot a day for ``days`` days up to now, inserted
+    day by day so ids grow with time as in production; counters with many ties and some NULLs."""
+    conn.execute("select analytics.create_video_statistics_partitions(3, (now() - interval '5 months')::date)")
+    conn.execute(
+        "insert into analytics.videos (platform, external_video_id, url, caption, tracking_started_at)"
+        " select (array['tiktok', 'instagram', 'youtube'])[1 + i %% 3], i::text,"
+        "        'https://www.tiktok.com/@bench/video/' || i, 'clip ' || i, now() - make_interval(days => %s)"
+        "   from generate_series(1, %s) i", (days + 1, videos))
+    conn.execute(
+        f"""
+        insert into analytics.video_statistics
+               (video_id, external_video_id, views, likes, comments, reposts, saves, created_at)
+        select v.id, v.external_video_id,
+               (n % 1000) * 100 + d * (50 + n % 37),
+               case when n % 17 = 0 then null else (n % 1000) * 10 + d * (5 + n % 7) end,
+               (n % 100) + d * (n % 3), d * (n % 5),
+               case when n % 3 = 0 then null else d * (n % 11) end,
+               now() - make_interval(days => {int(days)} - d) + make_interval(secs => n % 80000)
+          from generate_series(0, {int(days) - 1}) d,
+               (select id, external_video_id, external_video_id::int as n from analytics.videos) v
+         order by d, n
+        """.encode())
