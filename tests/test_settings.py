@@ -1,0 +1,37 @@
+"""Where the database URL comes from: the environment, or a Secrets Manager secret; never a silent default."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr
+from vidstats.settings import DatabaseSettings
+
+
+def test_the_url_is_read_from_secrets_manager_when_only_a_secret_id_is_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import boto3  # type: ignore[import-untyped]
+    from aws_lambda_powertools.utilities import parameters
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    parameters.clear_caches()
+    with mock_aws():
+        arn = boto3.client("secretsmanager").create_secret(
+            Name="vidstats/database-url", SecretString="postgresql://postgres.ref:pw@pooler:6543/postgres")["ARN"]
+        settings = DatabaseSettings(database_url=None, database_url_secret_id=arn)
+        assert settings.resolve_url() == "postgresql://postgres.ref:pw@pooler:6543/postgres"
+    parameters.clear_caches()
+
+
+def test_without_a_url_or_secret_the_error_names_both_settings() -> None:
+    with pytest.raises(RuntimeError, match=r"set DATABASE_URL .* or DATABASE_URL_SECRET_ID"):
+        DatabaseSettings(database_url=None, database_url_secret_id=None).resolve_url()
+
+
+def test_the_url_never_shows_in_a_repr_or_log_line() -> None:
+    settings = DatabaseSettings(database_url=SecretStr("postgresql://u:hunter2@h/db"))
+    assert "hunter2" not in repr(settings)
+    assert "hunter2" not in str(settings.model_dump())
