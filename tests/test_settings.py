@@ -17,13 +17,13 @@ def test_the_url_is_read_from_secrets_manager_when_only_a_secret_id_is_given(
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    parameters.clear_caches()
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
     with mock_aws():
         arn = boto3.client("secretsmanager").create_secret(
             Name="vidstats/database-url", SecretString="postgresql://postgres.ref:pw@pooler:6543/postgres")["ARN"]
         settings = DatabaseSettings(database_url=None, database_url_secret_id=arn)
         assert settings.resolve_url() == "postgresql://postgres.ref:pw@pooler:6543/postgres"
-    parameters.clear_caches()
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
 
 
 def test_without_a_url_or_secret_the_error_names_both_settings() -> None:
