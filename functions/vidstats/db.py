@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from enum import StrEnum
 
 import psycopg
-from psycopg import sql
 from psycopg.rows import TupleRow
 
 from vidstats.settings import DatabaseSettings, database_settings
@@ -66,8 +65,9 @@ class Database:
         """One transaction under ``role``; commits on success, rolls back on any exception."""
         conn = self.connection()
         with conn.transaction():
-            conn.execute(sql.SQL("set local role {}").format(sql.Identifier(role.value)))
-            conn.execute("select set_config('statement_timeout', %s, true)", (str(self._statement_timeout_ms),))
+            # One round trip: the equivalent of SET LOCAL ROLE and SET LOCAL statement_timeout.
+            conn.execute("select set_config('role', %s, true), set_config('statement_timeout', %s, true)",
+                         (role.value, str(self._statement_timeout_ms)))
             yield conn
 
     def close(self) -> None:
