@@ -139,6 +139,28 @@ def test_the_same_message_delivered_three_times_means_one_call_and_one_snapshot(
     assert second.provider_calls_skipped == 1
 
 
+def test_a_redelivered_message_refetches_only_the_videos_that_failed(
+    db: Database, database: IsolatedDatabase, router: respx.MockRouter, client: httpx.Client
+) -> None:
+    videos = insert_videos(db, Platform.TIKTOK, TIKTOK_IDS[:3])
+    ok = [router.get(TIKTOK_VIDEO_URL, params={"url": e}).respond(200, json=tiktok_body(e)) for e in TIKTOK_IDS[:2]]
+    flaky = router.get(TIKTOK_VIDEO_URL, params={"url": TIKTOK_IDS[2]}).respond(503, json={"message": "down"})
+    body = fetch_body([(v, Platform.TIKTOK, e) for v, e in zip(videos, TIKTOK_IDS[:3], strict=True)])
+    ingest = processor(db, client, concurrency=1)
+
+    first = ingest.process([Record("m-1", body)])
+    failed_calls = flaky.call_count
+    flaky.respond(200, json=tiktok_body(TIKTOK_IDS[2]))
+    second = ingest.process([Record("m-1", body)])
+
+    assert set(first.failures) == {"m-1"}
+    assert second.failures == {}
+    assert [r.call_count for r in ok] == [1, 1]
+    assert flaky.call_count == failed_calls + 1
+    assert second.provider_calls_skipped == 2
+    assert sorted(r[1] for r in snapshot_rows(database.superuser_url)) == sorted(TIKTOK_IDS[:3])
+
+
 def test_a_connection_dropped_between_fetch_and_insert_leaves_nothing_and_a_retry_succeeds(
     db: Database, database: IsolatedDatabase, router: respx.MockRouter, client: httpx.Client
 ) -> None:

@@ -33,6 +33,7 @@ EXPECTED_RELATION_GRANTS = {
     ("video_statistics_id_seq", INGEST): {"USAGE"},
     # Ingestion bookkeeping (queue processor idempotency, debounced mv_refresh signal).
     ("ingest_idempotency", INGEST): {"SELECT", "INSERT", "UPDATE", "DELETE"},
+    ("ingest_claim_commits", INGEST): {"SELECT", "INSERT", "DELETE"},
     ("ingest_signals", INGEST): {"SELECT", "UPDATE"},
     # The read model: maintained only through refresh_materialized_views() (security definer).
     ("mv_video_daily_increments", READER): {"SELECT"},

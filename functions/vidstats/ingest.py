@@ -113,7 +113,6 @@ class IngestProcessor:
     def process(self, records: Sequence[Record], *, time_left_s: Callable[[], float] = lambda: 3600.0
                 ) -> BatchReport:
         report = BatchReport()
-        token = uuid.uuid4().hex
         videos: list[tuple[str, FetchVideosMessage]] = []
         creators: list[tuple[str, FetchCreatorMessage]] = []
         for record in records:
@@ -129,10 +128,12 @@ class IngestProcessor:
             else:
                 creators.append((record.message_id, message))
 
+        # A claimant token per unit of work (the videos' one write, each creator's own): committing a token
+        # completes every claim it holds (see idempotency).
         if videos:
-            self._process_videos(videos, report, token, time_left_s)
+            self._process_videos(videos, report, uuid.uuid4().hex, time_left_s)
         for message_id, creator in creators:
-            self._process_creator(message_id, creator, report, token, time_left_s)
+            self._process_creator(message_id, creator, report, uuid.uuid4().hex, time_left_s)
 
         if report.snapshots_written and self._refresh_signal is not None:
             self._refresh_signal.rows_written(report.snapshots_written)
@@ -204,7 +205,7 @@ class IngestProcessor:
                 with self._db.transaction(Role.INGEST) as conn:
                     copy_snapshots(conn, rows)
                     record_fetch_outcomes(conn, outcomes)
-                    self._idempotency.complete(conn, done_keys)
+                    self._idempotency.complete(conn, token=token, unfinished=release)
             except Exception as exc:
                 log.exception("the batch write failed; %d snapshot rows rolled back", len(rows))
                 failure = WriteFailed(f"writing {len(rows)} snapshots failed: {type(exc).__name__}: {exc}")
@@ -213,6 +214,7 @@ class IngestProcessor:
                 release.extend(done_keys)
             else:
                 report.snapshots_written += len(rows)
+                release = []  # dropped by the write itself
         if release:
             try:
                 self._idempotency.release(release, token=token)
@@ -305,7 +307,7 @@ class IngestProcessor:
                 message.creator,
                 limit=message.limit,
                 campaign_id=message.campaign_id,
-                on_commit=lambda conn: self._idempotency.complete(conn, [key]),
+                on_commit=lambda conn: self._idempotency.complete(conn, token=token),
             )
         except Exception as exc:
             log.error("creator listing %s/%s failed: %s", message.platform.value, message.creator, exc,
