@@ -6,6 +6,7 @@ import json
 import logging
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
@@ -16,8 +17,9 @@ import respx
 from moto import mock_aws
 from vidstats.db import Database
 from vidstats.idempotency import IdempotencyStore
-from vidstats.ingest import IngestProcessor, Record, WriteFailed
+from vidstats.ingest import MAX_REDELIVERY_DELAY_S, BatchReport, IngestProcessor, Record, RetryLater, WriteFailed
 from vidstats.platforms import Platform
+from vidstats.providers.errors import QuotaExhaustedError
 from vidstats.refresh_signal import RefreshSignal
 from vidstats.settings import database_settings, ingest_settings
 
@@ -64,7 +66,8 @@ def handler_env(monkeypatch: pytest.MonkeyPatch, database: IsolatedDatabase) -> 
     monkeypatch.setenv("RAPIDAPI_BACKOFF_S", "0")
     monkeypatch.setenv("RAPIDAPI_MAX_ATTEMPTS", "2")
     monkeypatch.delenv("MV_REFRESH_FUNCTION_NAME", raising=False)
-    caches = (database_settings, ingest_settings, handler.database, handler.providers, handler.ingest_processor)
+    caches = (database_settings, ingest_settings, handler.database, handler.providers, handler.ingest_processor,
+              handler.redelivery)
     for cache in caches:
         cache.cache_clear()
     yield handler
@@ -328,6 +331,47 @@ def test_a_spent_quota_fails_the_records_and_stops_calling_until_the_reset(
     again = ingest.process(records(bodies))
     assert len(again.failures) == 3
     assert route.call_count == 1  # the quota block holds across batches of a warm container
+
+
+@mock_aws
+def test_records_that_hit_a_spent_quota_stay_invisible_until_the_reset(
+    handler_env: Any, db: Database, router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqs = boto3.client("sqs", region_name="eu-west-1")
+    queue_url = sqs.create_queue(QueueName="fetch", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
+    monkeypatch.setenv("FETCH_QUEUE_URL", queue_url)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    tiktok = insert_videos(db, Platform.TIKTOK, TIKTOK_IDS[:2])
+    (short,) = insert_videos(db, Platform.YOUTUBE, ["dQw4w9WgXcQ"])
+    router.get(TIKTOK_VIDEO_URL).respond(
+        429, json={"message": "You have exceeded the DAILY quota for Requests on your current plan, BASIC."},
+        headers={"x-ratelimit-requests-remaining": "0", "x-ratelimit-requests-reset": "7200"})
+    router.get(YOUTUBE_VIDEOS_URL).respond(503, json={"message": "upstream down"})
+    for video, external_id in zip(tiktok, TIKTOK_IDS[:2], strict=True):
+        sqs.send_message(QueueUrl=queue_url, MessageBody=fetch_body([(video, Platform.TIKTOK, external_id)]))
+    sqs.send_message(QueueUrl=queue_url, MessageBody=fetch_body([(short, Platform.YOUTUBE, "dQw4w9WgXcQ")]))
+    received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    event = {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                          "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+                          "eventSource": "aws:sqs", "awsRegion": "eu-west-1",
+                          "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:fetch"} for m in received]}
+
+    response = handler_env.lambda_handler(event, FakeLambdaContext(timeout_s=60))
+
+    assert len(response["batchItemFailures"]) == 3  # all failed; SQS keeps them
+    # Only the YouTube record (a 5xx: worth retrying now) is visible again; the quota's wait for its reset.
+    again = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"])["videos"][0]["platform"] for m in again] == ["youtube"]
+
+
+def test_a_hold_lasts_until_the_latest_reset_and_never_past_what_sqs_allows() -> None:
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    report = BatchReport()
+    for message_id, hours in (("a", 1), ("a", 2), ("b", 30), ("c", -1)):
+        report.fail(message_id, QuotaExhaustedError(Platform.TIKTOK, "spent", reset_at=now + timedelta(hours=hours)))
+    report.fail("d", RetryLater("busy"))
+
+    assert report.redelivery_delays(now) == {"a": 7200, "b": MAX_REDELIVERY_DELAY_S, "c": 0}
 
 
 def test_out_of_time_records_are_left_for_the_next_delivery(

@@ -8,6 +8,7 @@ receive count).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -19,8 +20,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from vidstats.db import Database
+from vidstats.fetch_queue import RedeliveryDelays
 from vidstats.idempotency import IdempotencyStore
-from vidstats.ingest import IngestProcessor, Record
+from vidstats.ingest import BatchReport, IngestProcessor, Record
 from vidstats.provider_registry import ProviderRegistry
 from vidstats.refresh_signal import RefreshSignal
 from vidstats.settings import ingest_settings
@@ -60,6 +62,28 @@ def ingest_processor() -> IngestProcessor:
     )
 
 
+@lru_cache(maxsize=1)
+def redelivery() -> RedeliveryDelays:
+    return RedeliveryDelays.from_env(ingest_settings().fetch_queue_url)
+
+
+def hold_back_until_retry_can_succeed(records: list[dict[str, Any]], report: BatchReport) -> None:
+    """Failed records that no retry helps before an instant (a spent quota) stay invisible until then."""
+    delays = report.redelivery_delays(datetime.now(UTC))
+    receipts = {r["receiptHandle"]: delays[r["messageId"]] for r in records
+                if r.get("messageId") in delays and r.get("receiptHandle")}
+    if not receipts:
+        return
+    try:
+        queue = redelivery()
+    except RuntimeError as exc:  # no queue URL configured: they come back after the usual visibility timeout
+        logger.warning("cannot hold back records: %s", exc)
+        return
+    held = queue.hold(receipts)
+    logger.info("held back records until the provider quota resets",
+                extra={"held": held, "max_delay_s": max(receipts.values())})
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -76,6 +100,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
     response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
                                         context=context)
+    hold_back_until_retry_can_succeed(records, report)
     metrics.add_metric(name="SnapshotsWritten", unit=MetricUnit.Count, value=report.snapshots_written)
     metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=len(report.failures))
     metrics.add_metric(name="DuplicateFetchesSkipped", unit=MetricUnit.Count, value=report.provider_calls_skipped)

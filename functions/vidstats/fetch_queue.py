@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from vidstats.messages import FetchCreatorMessage, FetchVideosMessage, dump_message
@@ -68,6 +68,41 @@ class SqsFetchQueue:
             log.warning("SendMessageBatch: %d entries failed, attempt %d", len(retry), attempt)
             time.sleep(self._backoff_s * 2 ** (attempt - 1))
         raise EnqueueError(f"{len(pending)} message(s) not sent after {self._max_attempts} attempts")
+
+
+class RedeliveryDelays:
+    """Holds received messages back (``ChangeMessageVisibilityBatch``): they reappear after the given delay."""
+
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self._client = client
+        self._queue_url = queue_url
+
+    @classmethod
+    def from_env(cls, queue_url: str | None) -> RedeliveryDelays:
+        import boto3
+
+        if not queue_url:
+            raise RuntimeError("FETCH_QUEUE_URL is not set: the queue the fetch messages come from")
+        return cls(boto3.client("sqs"), queue_url)
+
+    def hold(self, delays: Mapping[str, int]) -> int:
+        """``delays``: receipt handle -> seconds. Returns how many were held; failures are logged, not raised
+        (the message then comes back after the queue's usual visibility timeout)."""
+        entries = [{"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": seconds}
+                   for i, (handle, seconds) in enumerate(delays.items())]
+        held = 0
+        for start in range(0, len(entries), SQS_BATCH):
+            chunk = entries[start : start + SQS_BATCH]
+            try:
+                response = self._client.change_message_visibility_batch(QueueUrl=self._queue_url, Entries=chunk)
+            except Exception:
+                log.warning("could not hold back %d message(s)", len(chunk), exc_info=True)
+                continue
+            failed = response.get("Failed") or []
+            for failure in failed:
+                log.warning("could not hold back a message: %s", failure.get("Message"))
+            held += len(chunk) - len(failed)
+        return held
 
 
 class ListQueue:

@@ -20,12 +20,14 @@ Per batch:
 from __future__ import annotations
 
 import logging
+import math
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from threading import Lock
 
 from vidstats.blogger_batch import CreatorBatchResult, run_blogger_batch
@@ -78,15 +80,33 @@ class _Item:
     result: VideoCounters | ProviderItemError | Exception | None = None
 
 
+# SQS keeps a received message invisible for at most 12 hours.
+MAX_REDELIVERY_DELAY_S = 12 * 3600 - 300
+
+
 @dataclass
 class BatchReport:
     failures: dict[str, Exception] = field(default_factory=dict)  # message id -> why
+    # Failed messages that no retry can help before an instant (a spent plan quota resets then).
+    not_before: dict[str, datetime] = field(default_factory=dict)
     snapshots_written: int = 0
     provider_calls_skipped: int = 0  # videos already done (idempotency)
     gone: int = 0
 
     def fail(self, message_id: str, error: Exception) -> None:
         self.failures.setdefault(message_id, error)
+        if isinstance(error, QuotaExhaustedError) and error.retry_at is not None:
+            held = self.not_before.get(message_id)
+            self.not_before[message_id] = error.retry_at if held is None else max(held, error.retry_at)
+
+    def redelivery_delays(self, now: datetime) -> dict[str, int]:
+        """Seconds each held message should stay invisible, so it comes back when it can succeed.
+
+        Without this, a message redelivered after the usual visibility timeout hits the same spent quota
+        until the receive count sends it to the dead-letter queue; held, it spends one receive per reset.
+        """
+        return {message_id: min(max(math.ceil((at - now).total_seconds()), 0), MAX_REDELIVERY_DELAY_S)
+                for message_id, at in self.not_before.items()}
 
 
 class IngestProcessor:

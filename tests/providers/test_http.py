@@ -170,6 +170,7 @@ def test_daily_quota_without_reset_header_blocks_for_the_default_period(
     with pytest.raises(QuotaExhaustedError) as info:
         provider.fetch_videos([VIDEO_ID])
     assert info.value.reset_at is None
+    assert info.value.retry_at == datetime.fromtimestamp(clock.now + 600, tz=UTC)  # work waits that long
     clock.now += 599
     with pytest.raises(QuotaExhaustedError):
         provider.fetch_videos([VIDEO_ID])

@@ -54,11 +54,17 @@ class RateLimitedError(ProviderError):
 
 
 class QuotaExhaustedError(ProviderError):
-    """The plan's daily/monthly quota is used up; no call to this platform until ``reset_at``."""
+    """The plan's daily/monthly quota is used up; no call to this platform until ``reset_at``.
 
-    def __init__(self, platform: Platform, message: str, *, reset_at: datetime | None) -> None:
+    ``reset_at`` is what the API said (None without a reset header); ``retry_at`` is when calls resume,
+    that reset or our own guess (``quota_block_s``): work that hit the quota waits until then.
+    """
+
+    def __init__(self, platform: Platform, message: str, *, reset_at: datetime | None,
+                 retry_at: datetime | None = None) -> None:
         super().__init__(platform, message)
         self.reset_at = reset_at
+        self.retry_at = retry_at or reset_at
 
 
 class BudgetExhaustedError(ProviderError):

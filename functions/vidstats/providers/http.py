@@ -230,7 +230,8 @@ class RapidApiClient:
         reset_at = datetime.fromtimestamp(reset, tz=UTC) if reset is not None else None
         when = f"until {_iso(reset)}" if reset is not None else f"for {self.config.quota_block_s:g}s (no reset header)"
         return QuotaExhaustedError(
-            self.platform, f"plan quota of {self.config.host} exhausted{shown}; calls stopped {when}", reset_at=reset_at
+            self.platform, f"plan quota of {self.config.host} exhausted{shown}; calls stopped {when}",
+            reset_at=reset_at, retry_at=datetime.fromtimestamp(self.blocked_until, tz=UTC),
         )
 
     def _body_message(self, response: httpx.Response) -> str:
