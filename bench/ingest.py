@@ -37,6 +37,8 @@ from vidstats.providers.config import DEFAULT_HOSTS, DEFAULT_PATHS, ProviderConf
 from vidstats.providers.ratelimit import RateLimiter
 from vidstats.snapshots_repository import SnapshotRow, copy_snapshots
 
+from bench.support import print_table
+
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "rapidapi"
 VIDEOS_PER_MESSAGE = 100
 RECORDS_PER_BATCH = 10  # the SQS event's BatchSize
@@ -250,14 +252,6 @@ def pacing(db: Database, count: int, limit: float = 20.0, latency_s: float = 0.3
             "wall_s": wall}
 
 
-def table(rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for index, row in enumerate(rows):
-        print(" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
-        if index == 0:
-            print("-+-".join("-" * w for w in widths))
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--videos", type=int, default=20_200, help="videos per platform for the throughput run")
@@ -287,14 +281,16 @@ def main(argv: list[str] | None = None) -> None:
                          f"{result.processor_rows_s / result.copy_rows_s:.2f}x", ">= 0.70x",
                          f"{result.batched_copy_rows_s:,.0f}",
                          f"{result.processor_rows_s / result.batched_copy_rows_s:.2f}x"))
-        table(rows)
+        print_table(rows)
         if not args.skip_pacing:
             print()
             paced = pacing(db, args.pacing_requests)
-            table([("limit req/s", "requests", "achieved req/s", "% of limit", "429s", "server latency", "wall s"),
-                   (f"{paced['limit']:.0f}", f"{paced['requests']:.0f}", f"{paced['achieved_rps']:.2f}",
-                    f"{100 * paced['achieved_rps'] / paced['limit']:.1f}%", f"{paced['rejected_429']:.0f}",
-                    "300 ms", f"{paced['wall_s']:.1f}")])
+            print_table([
+                ("limit req/s", "requests", "achieved req/s", "% of limit", "429s", "server latency", "wall s"),
+                (f"{paced['limit']:.0f}", f"{paced['requests']:.0f}", f"{paced['achieved_rps']:.2f}",
+                 f"{100 * paced['achieved_rps'] / paced['limit']:.1f}%", f"{paced['rejected_429']:.0f}", "300 ms",
+                 f"{paced['wall_s']:.1f}"),
+            ])
     finally:
         db.close()
         server.cleanup()

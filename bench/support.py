@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,3 +81,12 @@ def load_synthetic_history(conn: psycopg.Connection, videos: int, days: int) -> 
                (select id, external_video_id, external_video_id::int as n from analytics.videos) v
          order by d, n
         """.encode())
+
+
+def print_table(rows: Sequence[Sequence[str]]) -> None:
+    """Rows of text cells, the first being the header, in aligned columns."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for index, row in enumerate(rows):
+        print(" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        if index == 0:
+            print("-+-".join("-" * w for w in widths))
