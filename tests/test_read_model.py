@@ -24,6 +24,7 @@ READ_RELATIONS = (
     "analytics.mv_video_weekly_increments",
     "analytics.videos_with_statistics_fast",
     "analytics.video_latest_statistics",
+    "analytics.video_growth",
 )
 # A Sunday evening at the end of October: histories cross a week and a month (partition) boundary.
 BASE = datetime(2026, 10, 25, 20, 0, tzinfo=UTC)
@@ -49,6 +50,7 @@ def _reset(database: IsolatedDatabase) -> None:
                      " views = null, likes = null, comments = null, reposts = null, saves = null,"
                      " views_carry = null, likes_carry = null, comments_carry = null, reposts_carry = null,"
                      " saves_carry = null")
+        conn.execute("update analytics.video_growth set views = 0, likes = 0, comments = 0, reposts = 0, saves = 0")
         conn.execute("update analytics.read_model_state set watermark = 0")
 
 

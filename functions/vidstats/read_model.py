@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol, TypeVar
 
@@ -28,6 +28,8 @@ class RefreshStep(BaseModel):
     watermark: int | None = None
     duration_ms: float = 0.0
     message: str | None = None
+    growth_as_of: date | None = None  # the UTC day video_growth's periods end on after this step
+    growth_rebuilt: bool = False  # the day had rolled over: every video's growth was recomputed
 
 
 class RefreshOutcome(BaseModel):
@@ -60,10 +62,13 @@ class VerifyReport(BaseModel):
     latest_rows: int
     latest_mismatches: int
     fast_view_mismatches: int  # videos missing from, or repeated in, videos_with_statistics_fast
+    growth_rows: int
+    growth_mismatches: int  # video_growth rows differing from the recompute's sums over the periods
 
     @property
     def ok(self) -> bool:
-        mismatches = (self.daily_mismatches, self.weekly_mismatches, self.latest_mismatches, self.fast_view_mismatches)
+        mismatches = (self.daily_mismatches, self.weekly_mismatches, self.latest_mismatches, self.fast_view_mismatches,
+                      self.growth_mismatches)
         return not any(mismatches)
 
 

@@ -16,3 +16,26 @@ def test_the_recent_sort_walks_the_tracking_start_index(database: IsolatedDataba
             " order by v.tracking_started_at desc, v.id limit 51"))
     assert "videos_tracking_started_at_idx" in plan, plan
     assert "Sort" not in plan, plan
+
+
+def test_the_growth_sort_walks_a_video_growth_index_and_stops_after_the_page(database: IsolatedDatabase) -> None:
+    from psycopg import sql
+    from vidstats.dashboard.videos import growth_table_query
+
+    with database.connect_owner() as conn:
+        conn.execute("insert into analytics.videos (platform, external_video_id, url)"
+                     " select 'youtube', 'v' || i, 'u' || i from generate_series(1, 3000) i")
+        conn.execute("update analytics.video_growth set views = (random() * 100)::int")
+        conn.execute("analyze analytics.videos, analytics.video_growth, analytics.read_model_state")
+        as_of = conn.execute("select growth_as_of from analytics.read_model_state").fetchone()
+        params = {"days": 7, "pt": as_of[0] if as_of else None, "n": 51, "ck": 50,
+                  "cid": "00000000-0000-0000-0000-000000000000"}
+        for after_cursor in (False, True):
+            query = growth_table_query("views", sql.SQL("true"), after_cursor=after_cursor)
+            plan = "\n".join(r[0] for r in conn.execute(sql.SQL("explain ") + query, params))
+            assert "video_growth_views_idx" in plan, plan
+            assert "Seq Scan on video_growth" not in plan, plan
+            if not after_cursor:
+                assert "Sort" not in plan, plan  # the index gives the order: no sort of every video
+            else:  # each index range stops after a page; only those (at most two pages) are merged
+                assert plan.count("Limit") == 3, plan

@@ -1,6 +1,6 @@
 """Videos: the dashboard list (filters, sorts, keyset pages), one video, its series, stopping its tracking.
 
-Reads touch only the read model (``video_latest_statistics``, ``mv_video_daily_increments``,
+Reads touch only the read model (``video_latest_statistics``, ``video_growth``, ``mv_video_daily_increments``,
 ``mv_video_weekly_increments``) and tracking metadata, under ``vidstats_reader``; never the snapshots.
 
 Sorting and paging: every sort is "key descending, NULLs last, then id ascending", so ties are ordered and
@@ -9,7 +9,9 @@ a cursor (last key, last id) continues exactly after the last row: no row repeat
 - totals (views, likes, ...): the key is the latest counter. A page is read as up to three index range scans
   of ``video_latest_statistics_<metric>_idx`` in order (rows tied with the cursor's key, then lower keys,
   then videos without that counter), each stopping as soon as the page is full;
-- growth: the key is the sum of the metric's daily increments over the period (0 without any);
+- growth: the key is the sum of the metric's daily increments over the period (0 without any), read off
+  ``video_growth_<metric>_idx`` in order when the period ends on ``video_growth``'s as-of day, else summed
+  at read time;
 - recent: the key is ``tracking_started_at`` (newest first).
 """
 
@@ -138,34 +140,101 @@ def page_by_total(conn: psycopg.Connection, metric: str, where: sql.Composable, 
     return rows
 
 
-def _page_by_growth(conn: psycopg.Connection, metric: str, where: sql.Composable, params: dict[str, Any],
-                    cursor: cursors.Cursor | None, n: int, first: date, last: date,
-                    selective: bool) -> list[tuple[UUID, Any]]:
+def _growth_key(cursor: cursors.Cursor) -> int:
+    """A growth cursor's key: an integer, never NULL (a video without increments has grown 0)."""
+    key = _int_key(cursor)
+    if key is None:
+        raise BadRequestError("query.cursor", "not a cursor returned by this endpoint")
+    return key
+
+
+def _growth_after(cursor: cursors.Cursor | None, params: dict[str, Any]) -> tuple[sql.Composable, dict[str, Any]]:
+    """The keyset condition "after the cursor's (key, id)" for a growth page, on the key ``coalesce(g.k, 0)``."""
+    if cursor is None:
+        return sql.SQL("true"), params
+    condition = sql.SQL("(coalesce(g.k, 0) < %(ck)s or (coalesce(g.k, 0) = %(ck)s and v.id > %(cid)s))")
+    return condition, {**params, "ck": _growth_key(cursor), "cid": cursor.id}
+
+
+def _page_by_growth_sums(conn: psycopg.Connection, metric: str, where: sql.Composable, params: dict[str, Any],
+                         cursor: cursors.Cursor | None, n: int, first: date, last: date,
+                         selective: bool) -> list[tuple[UUID, Any]]:
+    """Growth summed from the daily increments at read time: any period, but for all videos a pass over all of
+    the period's daily rows and a sort of every video."""
     delta = sql.Identifier(f"{metric}_delta")
-    params = {**params, "pf": first, "pt": last, "n": n}
-    after = sql.SQL("true")
-    if cursor is not None:
-        key = _int_key(cursor)
-        if key is None:
-            raise BadRequestError("query.cursor", "not a cursor returned by this endpoint")
-        params.update(ck=key, cid=cursor.id)
-        after = sql.SQL("(coalesce(g.k, 0) < %(ck)s or (coalesce(g.k, 0) = %(ck)s and v.id > %(cid)s))")
+    after, params = _growth_after(cursor, {**params, "pf": first, "pt": last, "n": n})
     if selective:
         # Few videos (one campaign, one blogger): sum each one's days through the primary key.
         growth = sql.SQL(
             "left join lateral (select sum(d.{delta})::bigint as k from analytics.mv_video_daily_increments d"
             " where d.video_id = v.id and d.date between %(pf)s and %(pt)s) g on true").format(delta=delta)
-        query = sql.SQL("select v.id, coalesce(g.k, 0) as k from analytics.videos v {growth}"
-                        " where {where} and {after} order by k desc, v.id limit %(n)s")
     else:
         # All videos: one pass over the period's days (the date index), grouped.
         growth = sql.SQL(
             "left join (select d.video_id, sum(d.{delta})::bigint as k from analytics.mv_video_daily_increments d"
             " where d.date between %(pf)s and %(pt)s group by d.video_id) g on g.video_id = v.id"
         ).format(delta=delta)
-        query = sql.SQL("select v.id, coalesce(g.k, 0) as k from analytics.videos v {growth}"
-                        " where {where} and {after} order by k desc, v.id limit %(n)s")
+    query = sql.SQL("select v.id, coalesce(g.k, 0) as k from analytics.videos v {growth}"
+                    " where {where} and {after} order by k desc, v.id limit %(n)s")
     return conn.execute(query.format(growth=growth, where=where, after=after), params).fetchall()
+
+
+# The page query checks the as-of day itself (an InitPlan: evaluated once, then the scan runs or not), so the
+# rows it returns always end on the requested day even if a refresh moves video_growth to a new day meanwhile.
+GROWTH_AS_OF_IS_LAST = sql.SQL(
+    "(select st.growth_as_of from analytics.read_model_state st where st.name = 'video_statistics') = %(pt)s")
+
+
+def growth_table_query(metric: str, where: sql.Composable, *, after_cursor: bool) -> sql.Composed:
+    """A growth page from ``video_growth``: rows of one period walked in ``video_growth_<metric>_idx`` order
+    (sum desc, id asc), stopping once the page is full. After a cursor, two index ranges (rows tied with the
+    cursor's key past its id, then lower keys), each limited to the page, merged: at most two pages sorted."""
+    col = sql.Identifier(metric)
+    base = sql.SQL("select g.video_id, g.{col} as k from analytics.video_growth g"
+                   " join analytics.videos v on v.id = g.video_id"
+                   " where g.period_days = %(days)s and {cond} and {where} and {as_of} order by {order}"
+                   " limit %(n)s")
+
+    def branch(cond: str, order: str) -> sql.Composed:
+        return base.format(col=col, cond=sql.SQL(cond).format(col=col), where=where, as_of=GROWTH_AS_OF_IS_LAST,
+                           order=sql.SQL(order).format(col=col))
+
+    if not after_cursor:
+        return branch("true", "g.{col} desc, g.video_id")
+    ties = branch("g.{col} = %(ck)s and g.video_id > %(cid)s", "g.video_id")
+    lower = branch("g.{col} < %(ck)s", "g.{col} desc, g.video_id")
+    return sql.SQL("select video_id, k from (({ties}) union all ({lower})) page order by k desc, video_id"
+                   " limit %(n)s").format(ties=ties, lower=lower)
+
+
+def growth_as_of(conn: psycopg.Connection) -> date | None:
+    """The UTC day ``video_growth``'s periods end on (the refresh moves it to each new day)."""
+    row = conn.execute(
+        "select growth_as_of from analytics.read_model_state where name = 'video_statistics'").fetchone()
+    return None if row is None else row[0]
+
+
+def _page_by_growth_table(conn: psycopg.Connection, metric: str, where: sql.Composable, params: dict[str, Any],
+                          cursor: cursors.Cursor | None, n: int, days: int, last: date) -> list[tuple[UUID, Any]]:
+    params = {**params, "days": days, "pt": last, "n": n}
+    if cursor is not None:
+        params.update(ck=_growth_key(cursor), cid=cursor.id)
+    query = growth_table_query(metric, where, after_cursor=cursor is not None)
+    return conn.execute(query, params).fetchall()
+
+
+def _page_by_growth(conn: psycopg.Connection, metric: str, where: sql.Composable, params: dict[str, Any],
+                    cursor: cursors.Cursor | None, n: int, first: date, last: date,
+                    selective: bool) -> list[tuple[UUID, Any]]:
+    """Growth pages come from ``video_growth`` when the period ends on its as-of day (the usual case: ``until``
+    not given, the refresh has run today); otherwise, or for few videos (summing their days is as quick), from
+    the daily increments at read time. Both give the same keys, so the same order and cursors."""
+    if not selective:
+        rows = _page_by_growth_table(conn, metric, where, params, cursor, n, (last - first).days + 1, last)
+        # A short page is the list's end, unless the table does not end on that day (then it returned nothing).
+        if len(rows) == n or growth_as_of(conn) == last:
+            return rows
+    return _page_by_growth_sums(conn, metric, where, params, cursor, n, first, last, selective)
 
 
 def _page_by_recency(conn: psycopg.Connection, where: sql.Composable, params: dict[str, Any],
