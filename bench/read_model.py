@@ -107,17 +107,28 @@ def run_scale(label: str, videos: int, table: Table, work_dir: Path) -> None:
         def refresh_on_a_new_day() -> None:
             # Yesterday's growth, as the table stands before the day's first refresh (untimed) ...
             conn.execute("select analytics.rebuild_video_growth((now() at time zone 'UTC')::date - 1)")
-            started = time.perf_counter()
-            summary = conn.execute("select analytics.refresh_materialized_views(100000)").fetchone()
-            rollover.append((time.perf_counter() - started) * 1000)
-            assert summary is not None
-            assert summary[0]["growth_rebuilt"], summary
+            steps: list[float] = []
+            while True:  # ... then refresh steps until the new day's rebuild is done, a chunk of videos each
+                started = time.perf_counter()
+                summary = conn.execute("select analytics.refresh_materialized_views(100000)").fetchone()
+                steps.append((time.perf_counter() - started) * 1000)
+                assert summary is not None
+                assert summary[0]["growth_rebuilt"], summary
+                if not summary[0]["growth_rebuild_pending"]:
+                    break
+            rollover.append(sum(steps))
+            longest_step.append(max(steps))
+            step_counts.append(len(steps))
 
         rollover: list[float] = []
+        longest_step: list[float] = []
+        step_counts: list[int] = []
         for _ in range(3):
             refresh_on_a_new_day()
         read_time_ms = median_ms(lambda: conn.execute(READ_TIME_GROWTH_PAGE.encode()).fetchall(), 5)
-        table.add(label, f"day rollover: video_growth rebuilt for {videos:,} videos", statistics.median(rollover),
+        table.add(label, f"day rollover: video_growth rebuilt for {videos:,} videos in {step_counts[0]} steps",
+                  statistics.median(rollover), "one growth page summed at read time", read_time_ms)
+        table.add(label, "day rollover: its longest step", statistics.median(longest_step),
                   "one growth page summed at read time", read_time_ms)
 
         report = conn.execute("select analytics.verify_read_model()").fetchone()

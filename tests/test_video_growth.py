@@ -155,6 +155,26 @@ def test_a_new_video_has_zero_growth_for_every_period_at_once(database: Isolated
             (video, days): (0, 0, 0, 0, 0) for days in PERIODS}
 
 
+def test_videos_inserted_in_one_statement_each_get_their_read_model_rows_once(
+    database: IsolatedDatabase, db: Database
+) -> None:
+    existing = make_video(db)
+    upsert = ("insert into analytics.videos (platform, external_video_id, url)"
+              " select 'tiktok', e, 'https://www.tiktok.com/@a/video/' || e from unnest(%s::text[]) e"
+              " on conflict (platform, external_video_id) do nothing returning id::text")
+    with db.transaction(Role.INGEST) as conn:
+        known = conn.execute("select external_video_id from analytics.videos where id = %s", (existing,)).fetchone()
+        assert known is not None
+        added = [r[0] for r in conn.execute(upsert, (["7000000000000000001", "7000000000000000002", known[0]],))]
+        assert conn.execute(upsert, ([known[0]],)).fetchall() == []  # inserts nothing: the trigger adds nothing
+
+    with database.connect_owner() as conn:
+        latest = [r[0] for r in conn.execute("select video_id::text from analytics.video_latest_statistics")]
+        growth = maintained_growth(conn)
+    assert sorted(latest) == sorted([existing, *added])
+    assert sorted(growth) == sorted((v, days) for v in [existing, *added] for days in PERIODS)
+
+
 def test_a_new_day_rebuilds_every_videos_growth_for_that_day(database: IsolatedDatabase, db: Database) -> None:
     today = today_utc()
     noon = datetime.combine(today, time(12), tzinfo=UTC)
@@ -203,6 +223,36 @@ def test_a_new_day_rebuilds_every_videos_growth_for_that_day(database: IsolatedD
     check_against_the_definition(database, videos, today)
     with database.connect_owner() as conn:
         assert maintained_growth(conn)[(quiet, 30)] == (11, 0, 0, 0, 0)
+
+
+def test_a_new_day_is_rebuilt_a_chunk_of_videos_per_step_and_moves_the_day_with_the_last(
+    database: IsolatedDatabase, db: Database
+) -> None:
+    today = today_utc()
+    noon = datetime.combine(today, time(12), tzinfo=UTC)
+    videos = sorted(make_video(db) for _ in range(5))
+    with db.transaction(Role.INGEST) as conn:
+        insert_snapshots(conn, [(v, noon - timedelta(days=d), (10 * d + i, i, 0, 0, None))
+                                for i, v in enumerate(videos) for d in (9, 3, 1)])
+    refresh_read_model(db)
+    with database.connect_owner() as conn:  # as the table stood at the end of yesterday; chunks of 2 videos
+        conn.execute("select analytics.rebuild_video_growth(%s)", (today - timedelta(days=1),))
+        conn.execute("update analytics.read_model_state set growth_rebuild_batch = 2")
+
+    first = refresh_step(db, max_rows=1000)
+    assert (first.growth_rebuilt, first.growth_rebuild_pending, first.caught_up) == (True, True, False)
+    assert first.growth_as_of == today - timedelta(days=1)  # readers still sum at read time
+    # A snapshot of a video the rebuild already passed, between two chunks.
+    with db.transaction(Role.INGEST) as conn:
+        insert_snapshots(conn, [(videos[0], noon, (500, 50, 5, 0, None))])
+    second = refresh_step(db, max_rows=1000)
+    third = refresh_step(db, max_rows=1000)
+
+    assert [(s.growth_rebuild_pending, s.growth_as_of) for s in (second, third)] == [
+        (True, today - timedelta(days=1)), (False, today)]
+    assert third.caught_up
+    check_against_the_definition(database, videos, today)
+    assert verify_read_model(db).ok
 
 
 def test_verify_catches_a_growth_row_that_disagrees_with_the_recompute(

@@ -29,7 +29,8 @@ class RefreshStep(BaseModel):
     duration_ms: float = 0.0
     message: str | None = None
     growth_as_of: date | None = None  # the UTC day video_growth's periods end on after this step
-    growth_rebuilt: bool = False  # the day had rolled over: every video's growth was recomputed
+    growth_rebuilt: bool = False  # the day had rolled over: this step summed a chunk of videos for the new day
+    growth_rebuild_pending: bool = False  # more chunks to go; growth_as_of moves to the new day with the last
 
 
 class RefreshOutcome(BaseModel):

@@ -32,12 +32,21 @@ create index video_growth_comments_idx on analytics.video_growth (period_days, c
 create index video_growth_reposts_idx on analytics.video_growth (period_days, reposts desc, video_id);
 create index video_growth_saves_idx on analytics.video_growth (period_days, saves desc, video_id);
 
-alter table analytics.read_model_state add column growth_as_of date;
+alter table analytics.read_model_state
+    add column growth_as_of date,
+    add column growth_rebuild_day date,
+    add column growth_rebuild_after uuid,
+    add column growth_rebuild_batch integer not null default 20000 check (growth_rebuild_batch > 0);
 comment on column analytics.read_model_state.growth_as_of is
     'The UTC day video_growth''s periods end on; a reader asking for another day sums daily increments.';
+comment on column analytics.read_model_state.growth_rebuild_day is
+    'A new day''s rebuild of video_growth in progress (one chunk of videos per refresh step): its day, and '
+    'growth_rebuild_after the last video id done. growth_as_of moves to that day with the last chunk.';
 
 -- A new video gets its three rows (zeros: no increments yet) at once, in the writer's transaction, as it gets
 -- its video_latest_statistics row: the growth sort lists it immediately and the refresh only updates rows.
+-- One insert per statement over the inserted rows (a transition table), not one per row: bulk inserts of
+-- videos stay a set operation.
 create function analytics.add_video_growth_rows()
 returns trigger
 language plpgsql
@@ -46,19 +55,20 @@ set search_path = ''
 as $$
 begin
     insert into analytics.video_growth (video_id, period_days)
-    select new.id, p.days from unnest(array[1, 7, 30]::smallint[]) p(days);
+    select n.id, p.days from new_videos n cross join unnest(array[1, 7, 30]::smallint[]) p(days);
     return null;
 end
 $$;
 create trigger videos_add_growth_rows
     after insert on analytics.videos
-    for each row execute function analytics.add_video_growth_rows();
+    referencing new table as new_videos
+    for each statement execute function analytics.add_video_growth_rows();
 
--- Every video's growth for the periods ending on p_as_of, from the daily increments (one pass over the last 30
--- days of them), and p_as_of recorded as the as-of day. Row by row (upserts, MVCC): readers keep reading the
--- previous day's rows until this commits. Rows whose sums did not change are left alone. The refresh calls it
--- when the UTC day has rolled over; tests call it to set up another day.
-create function analytics.rebuild_video_growth(p_as_of date)
+-- The growth of the given videos for the periods ending on p_as_of, summed from their daily increments (at
+-- most 30 rows each, through the primary key). Upserts, row by row: readers are never blocked; rows whose sums
+-- did not change are left alone. Used for a new day's rebuild (chunk by chunk), for videos whose earlier days
+-- were rewritten by late snapshots, and by rebuild_video_growth().
+create function analytics.resum_video_growth(p_as_of date, p_video_ids uuid[])
 returns bigint
 language plpgsql
 set search_path = ''
@@ -66,30 +76,27 @@ as $$
 declare
     changed_rows bigint;
 begin
-    with sums as (
-        select d.video_id,
-               sum(d.views_delta) filter (where d.date = p_as_of) as views_1,
-               sum(d.likes_delta) filter (where d.date = p_as_of) as likes_1,
-               sum(d.comments_delta) filter (where d.date = p_as_of) as comments_1,
-               sum(d.reposts_delta) filter (where d.date = p_as_of) as reposts_1,
-               sum(d.saves_delta) filter (where d.date = p_as_of) as saves_1,
-               sum(d.views_delta) filter (where d.date > p_as_of - 7) as views_7,
-               sum(d.likes_delta) filter (where d.date > p_as_of - 7) as likes_7,
-               sum(d.comments_delta) filter (where d.date > p_as_of - 7) as comments_7,
-               sum(d.reposts_delta) filter (where d.date > p_as_of - 7) as reposts_7,
-               sum(d.saves_delta) filter (where d.date > p_as_of - 7) as saves_7,
-               sum(d.views_delta) as views_30, sum(d.likes_delta) as likes_30,
-               sum(d.comments_delta) as comments_30, sum(d.reposts_delta) as reposts_30,
-               sum(d.saves_delta) as saves_30
-          from analytics.mv_video_daily_increments d
-         where d.date between p_as_of - 29 and p_as_of
-         group by d.video_id
-    )
     insert into analytics.video_growth as g (video_id, period_days, views, likes, comments, reposts, saves)
     select v.id, p.days, coalesce(p.views, 0), coalesce(p.likes, 0), coalesce(p.comments, 0),
            coalesce(p.reposts, 0), coalesce(p.saves, 0)
-      from analytics.videos v
-      left join sums s on s.video_id = v.id
+      from (select distinct id from unnest(p_video_ids) u(id)) v
+      join analytics.videos k on k.id = v.id  -- deleted meanwhile: no row (the foreign key)
+     cross join lateral (
+           select sum(d.views_delta) filter (where d.date = p_as_of) as views_1,
+                  sum(d.likes_delta) filter (where d.date = p_as_of) as likes_1,
+                  sum(d.comments_delta) filter (where d.date = p_as_of) as comments_1,
+                  sum(d.reposts_delta) filter (where d.date = p_as_of) as reposts_1,
+                  sum(d.saves_delta) filter (where d.date = p_as_of) as saves_1,
+                  sum(d.views_delta) filter (where d.date > p_as_of - 7) as views_7,
+                  sum(d.likes_delta) filter (where d.date > p_as_of - 7) as likes_7,
+                  sum(d.comments_delta) filter (where d.date > p_as_of - 7) as comments_7,
+                  sum(d.reposts_delta) filter (where d.date > p_as_of - 7) as reposts_7,
+                  sum(d.saves_delta) filter (where d.date > p_as_of - 7) as saves_7,
+                  sum(d.views_delta) as views_30, sum(d.likes_delta) as likes_30,
+                  sum(d.comments_delta) as comments_30, sum(d.reposts_delta) as reposts_30,
+                  sum(d.saves_delta) as saves_30
+             from analytics.mv_video_daily_increments d
+            where d.video_id = v.id and d.date between p_as_of - 29 and p_as_of) s
      cross join lateral (values
            (1::smallint, s.views_1, s.likes_1, s.comments_1, s.reposts_1, s.saves_1),
            (7::smallint, s.views_7, s.likes_7, s.comments_7, s.reposts_7, s.saves_7),
@@ -101,8 +108,26 @@ begin
      where (g.views, g.likes, g.comments, g.reposts, g.saves)
            is distinct from (excluded.views, excluded.likes, excluded.comments, excluded.reposts, excluded.saves);
     get diagnostics changed_rows = row_count;
+    return changed_rows;
+end
+$$;
+comment on function analytics.resum_video_growth(date, uuid[]) is
+    'Recomputes video_growth of the given videos for the periods ending on p_as_of; returns the rows changed.';
 
-    update analytics.read_model_state set growth_as_of = p_as_of where name = 'video_statistics';
+-- Every video's growth for the periods ending on p_as_of, at once, and p_as_of recorded as the as-of day. For
+-- the migration and for tests and benchmarks setting up another day; the refresh rebuilds chunk by chunk.
+create function analytics.rebuild_video_growth(p_as_of date)
+returns bigint
+language plpgsql
+set search_path = ''
+as $$
+declare
+    changed_rows bigint;
+begin
+    changed_rows := analytics.resum_video_growth(p_as_of, array(select id from analytics.videos));
+    update analytics.read_model_state
+       set growth_as_of = p_as_of, growth_rebuild_day = null, growth_rebuild_after = null
+     where name = 'video_statistics';
     return changed_rows;
 end
 $$;
@@ -131,6 +156,11 @@ declare
     duration_ms numeric;
     growth_day  date;
     growth_rebuilt boolean;
+    growth_pending boolean := false;
+    rebuild_day date;
+    rebuild_after uuid;
+    rebuild_batch integer;
+    rebuild_ids uuid[];
 begin
     -- One refresh at a time; a second caller returns at once. Transaction-scoped, so it works through a
     -- transaction-mode pooler and is released by commit or rollback.
@@ -338,13 +368,33 @@ begin
      where r.late and d.date >= date_trunc('week', r.from_day)::date
      group by d.video_id, date_trunc('week', d.date)::date;
 
-    -- Growth for the periods ending today (UTC), in this transaction with the daily rows it sums. A new day
-    -- moves every video's periods: rebuild them all (one pass over 30 days of daily rows).
+    -- Growth for the periods ending today (UTC), in this transaction with the daily rows it sums.
     growth_day := (started at time zone 'UTC')::date;
-    growth_rebuilt := growth_day is distinct from
-        (select growth_as_of from analytics.read_model_state where name = 'video_statistics');
+    select growth_as_of is distinct from growth_day, growth_rebuild_day, growth_rebuild_after, growth_rebuild_batch
+      into growth_rebuilt, rebuild_day, rebuild_after, rebuild_batch
+      from analytics.read_model_state where name = 'video_statistics';
     if growth_rebuilt then
-        perform analytics.rebuild_video_growth(growth_day);
+        -- A new day moves every video's periods. They are summed again in chunks of videos (id order), one
+        -- chunk per step, so no step grows with the number of videos; readers keep summing at read time until
+        -- the last chunk commits and growth_as_of moves to the new day.
+        if rebuild_day is distinct from growth_day then
+            rebuild_after := null;  -- this day's first chunk (an unfinished rebuild of an earlier day is moot)
+        end if;
+        -- Videos this step changed that the rebuild already passed: summed again, with this step's rows.
+        if rebuild_after is not null then
+            perform analytics.resum_video_growth(growth_day, array(
+                select r.video_id from pg_temp.refresh_videos r where r.video_id <= rebuild_after));
+        end if;
+        rebuild_ids := array(select v.id from analytics.videos v
+                              where rebuild_after is null or v.id > rebuild_after
+                              order by v.id limit rebuild_batch);
+        perform analytics.resum_video_growth(growth_day, rebuild_ids);
+        growth_pending := cardinality(rebuild_ids) = rebuild_batch;
+        update analytics.read_model_state
+           set growth_as_of = case when growth_pending then growth_as_of else growth_day end,
+               growth_rebuild_day = case when growth_pending then growth_day end,
+               growth_rebuild_after = case when growth_pending then rebuild_ids[rebuild_batch] end
+         where name = 'video_statistics';
     else
         -- In-order videos: their daily rows grew by exactly this step's contributions, so each period's sums
         -- grow by the contributions dated inside it; no daily row is read. Rows that do not change (no
@@ -386,42 +436,8 @@ begin
 
         -- Late videos: their days from from_day on were rewritten; sum their daily rows again (only when a
         -- rewritten day falls inside the periods).
-        with sums as (
-            select r.video_id,
-                   sum(d.views_delta) filter (where d.date = growth_day) as views_1,
-                   sum(d.likes_delta) filter (where d.date = growth_day) as likes_1,
-                   sum(d.comments_delta) filter (where d.date = growth_day) as comments_1,
-                   sum(d.reposts_delta) filter (where d.date = growth_day) as reposts_1,
-                   sum(d.saves_delta) filter (where d.date = growth_day) as saves_1,
-                   sum(d.views_delta) filter (where d.date > growth_day - 7) as views_7,
-                   sum(d.likes_delta) filter (where d.date > growth_day - 7) as likes_7,
-                   sum(d.comments_delta) filter (where d.date > growth_day - 7) as comments_7,
-                   sum(d.reposts_delta) filter (where d.date > growth_day - 7) as reposts_7,
-                   sum(d.saves_delta) filter (where d.date > growth_day - 7) as saves_7,
-                   sum(d.views_delta) as views_30, sum(d.likes_delta) as likes_30,
-                   sum(d.comments_delta) as comments_30, sum(d.reposts_delta) as reposts_30,
-                   sum(d.saves_delta) as saves_30
-              from pg_temp.refresh_videos r
-              left join analytics.mv_video_daily_increments d
-                on d.video_id = r.video_id and d.date between growth_day - 29 and growth_day
-             where r.late and r.from_day <= growth_day
-             group by r.video_id
-        )
-        insert into analytics.video_growth as g (video_id, period_days, views, likes, comments, reposts, saves)
-        select s.video_id, p.days, coalesce(p.views, 0), coalesce(p.likes, 0), coalesce(p.comments, 0),
-               coalesce(p.reposts, 0), coalesce(p.saves, 0)
-          from sums s
-         cross join lateral (values
-               (1::smallint, s.views_1, s.likes_1, s.comments_1, s.reposts_1, s.saves_1),
-               (7::smallint, s.views_7, s.likes_7, s.comments_7, s.reposts_7, s.saves_7),
-               (30::smallint, s.views_30, s.likes_30, s.comments_30, s.reposts_30, s.saves_30)
-               ) p(days, views, likes, comments, reposts, saves)
-        on conflict (video_id, period_days) do update
-           set views = excluded.views, likes = excluded.likes, comments = excluded.comments,
-               reposts = excluded.reposts, saves = excluded.saves
-         where (g.views, g.likes, g.comments, g.reposts, g.saves)
-               is distinct from (excluded.views, excluded.likes, excluded.comments, excluded.reposts,
-                                 excluded.saves);
+        perform analytics.resum_video_growth(growth_day, array(
+            select r.video_id from pg_temp.refresh_videos r where r.late and r.from_day <= growth_day));
     end if;
 
     -- Latest snapshot and carries: the most recent row of each video's computation window.
@@ -456,9 +472,10 @@ begin
         'videos', batch_videos,
         'late_videos', late_videos,
         'watermark', new_mark,
-        'caught_up', new_mark >= safe_mark,
-        'growth_as_of', growth_day,
+        'caught_up', new_mark >= safe_mark and not growth_pending,
+        'growth_as_of', (select growth_as_of from analytics.read_model_state where name = 'video_statistics'),
         'growth_rebuilt', growth_rebuilt,
+        'growth_rebuild_pending', growth_pending,
         'duration_ms', duration_ms);
 end
 $$;
@@ -542,6 +559,7 @@ comment on function analytics.verify_read_model() is
 -- the dashboard reads it. rebuild_video_growth() and the trigger function are for the owner alone.
 revoke all on function analytics.add_video_growth_rows() from public;
 revoke all on function analytics.rebuild_video_growth(date) from public;
+revoke all on function analytics.resum_video_growth(date, uuid[]) from public;
 revoke all on function analytics.refresh_materialized_views(integer) from public;
 revoke all on function analytics.verify_read_model() from public;
 grant execute on function analytics.refresh_materialized_views(integer) to vidstats_refresh;
