@@ -64,8 +64,7 @@ create trigger videos_add_growth_rows
     referencing new table as new_videos
     for each statement execute function analytics.add_video_growth_rows();
 
--- The growth of the given videos for the periods ending on p_as_of, summed from their daily increments (at
--- most 30 rows each, through the primary key). Upserts, row by row: readers are never blocked; rows whose sums
+-- The growth of the given videos for the periods ending on p_as_of, summed from their daily increments. Upserts, row by row: readers are never blocked; rows whose sums
 -- did not change are left alone. Used for a new day's rebuild (chunk by chunk), for videos whose earlier days
 -- were rewritten by late snapshots, and by rebuild_video_growth().
 create function analytics.resum_video_growth(p_as_of date, p_video_ids uuid[])
@@ -75,28 +74,41 @@ set search_path = ''
 as $$
 declare
     changed_rows bigint;
+    nestloop text := current_setting('enable_nestloop');
 begin
+    -- Many videos (a rebuild chunk): one scan of the daily rows, hash-joined, is several times quicker than
+    -- the planner's choice for want of estimates (30 scattered heap pages per video through the primary key).
+    if cardinality(p_video_ids) > 1000 then
+        perform set_config('enable_nestloop', 'off', true);
+    end if;
+    with ids as (
+        select distinct id from unnest(p_video_ids) u(id)
+    ), sums as (
+        select d.video_id,
+               sum(d.views_delta) filter (where d.date = p_as_of) as views_1,
+               sum(d.likes_delta) filter (where d.date = p_as_of) as likes_1,
+               sum(d.comments_delta) filter (where d.date = p_as_of) as comments_1,
+               sum(d.reposts_delta) filter (where d.date = p_as_of) as reposts_1,
+               sum(d.saves_delta) filter (where d.date = p_as_of) as saves_1,
+               sum(d.views_delta) filter (where d.date > p_as_of - 7) as views_7,
+               sum(d.likes_delta) filter (where d.date > p_as_of - 7) as likes_7,
+               sum(d.comments_delta) filter (where d.date > p_as_of - 7) as comments_7,
+               sum(d.reposts_delta) filter (where d.date > p_as_of - 7) as reposts_7,
+               sum(d.saves_delta) filter (where d.date > p_as_of - 7) as saves_7,
+               sum(d.views_delta) as views_30, sum(d.likes_delta) as likes_30,
+               sum(d.comments_delta) as comments_30, sum(d.reposts_delta) as reposts_30,
+               sum(d.saves_delta) as saves_30
+          from analytics.mv_video_daily_increments d
+          join ids on ids.id = d.video_id
+         where d.date between p_as_of - 29 and p_as_of
+         group by d.video_id
+    )
     insert into analytics.video_growth as g (video_id, period_days, views, likes, comments, reposts, saves)
     select v.id, p.days, coalesce(p.views, 0), coalesce(p.likes, 0), coalesce(p.comments, 0),
            coalesce(p.reposts, 0), coalesce(p.saves, 0)
-      from (select distinct id from unnest(p_video_ids) u(id)) v
-      join analytics.videos k on k.id = v.id  -- deleted meanwhile: no row (the foreign key)
-     cross join lateral (
-           select sum(d.views_delta) filter (where d.date = p_as_of) as views_1,
-                  sum(d.likes_delta) filter (where d.date = p_as_of) as likes_1,
-                  sum(d.comments_delta) filter (where d.date = p_as_of) as comments_1,
-                  sum(d.reposts_delta) filter (where d.date = p_as_of) as reposts_1,
-                  sum(d.saves_delta) filter (where d.date = p_as_of) as saves_1,
-                  sum(d.views_delta) filter (where d.date > p_as_of - 7) as views_7,
-                  sum(d.likes_delta) filter (where d.date > p_as_of - 7) as likes_7,
-                  sum(d.comments_delta) filter (where d.date > p_as_of - 7) as comments_7,
-                  sum(d.reposts_delta) filter (where d.date > p_as_of - 7) as reposts_7,
-                  sum(d.saves_delta) filter (where d.date > p_as_of - 7) as saves_7,
-                  sum(d.views_delta) as views_30, sum(d.likes_delta) as likes_30,
-                  sum(d.comments_delta) as comments_30, sum(d.reposts_delta) as reposts_30,
-                  sum(d.saves_delta) as saves_30
-             from analytics.mv_video_daily_increments d
-            where d.video_id = v.id and d.date between p_as_of - 29 and p_as_of) s
+      from ids
+      join analytics.videos v on v.id = ids.id  -- deleted meanwhile: no row (the foreign key)
+      left join sums s on s.video_id = v.id
      cross join lateral (values
            (1::smallint, s.views_1, s.likes_1, s.comments_1, s.reposts_1, s.saves_1),
            (7::smallint, s.views_7, s.likes_7, s.comments_7, s.reposts_7, s.saves_7),
@@ -108,6 +120,7 @@ begin
      where (g.views, g.likes, g.comments, g.reposts, g.saves)
            is distinct from (excluded.views, excluded.likes, excluded.comments, excluded.reposts, excluded.saves);
     get diagnostics changed_rows = row_count;
+    perform set_config('enable_nestloop', nestloop, true);
     return changed_rows;
 end
 $$;
