@@ -85,6 +85,17 @@ class Api:
         assert reply.status == 200, reply
         return reply.body
 
+    def walk_videos(self, cursor: str | None = None, **query: Any) -> list[dict[str, Any]]:
+        """Every ``GET /videos`` row from ``cursor`` (the start by default) on, page by page."""
+        rows: list[dict[str, Any]] = []
+        for _ in range(100):
+            page = self.ok("/videos", **query, cursor=cursor)
+            rows += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return rows
+        raise AssertionError("pagination did not end")
+
 
 @pytest.fixture
 def auth_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

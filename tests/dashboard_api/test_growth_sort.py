@@ -14,18 +14,6 @@ from tests.dashboard_api import seed
 from tests.dashboard_api.conftest import Api
 
 
-def _walk(api: Api, cursor: str | None = None, **query: Any) -> list[dict[str, Any]]:
-    """Every row from ``cursor`` (the start by default) on, page by page."""
-    rows: list[dict[str, Any]] = []
-    for _ in range(100):
-        page = api.ok("/videos", **query, cursor=cursor)
-        rows += page["items"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return rows
-    raise AssertionError("pagination did not end")
-
-
 def _set_growth_as_of(database: IsolatedDatabase, days_ago: int | None) -> None:
     """Moves only the recorded as-of day (not the sums): the API must then stop reading the table."""
     with database.connect_owner() as conn:
@@ -59,13 +47,13 @@ def test_growth_pages_from_the_table_and_from_read_time_sums_are_identical(
         api: Api, database: IsolatedDatabase, growing: list[str], period: str, metric: str,
         filters: dict[str, str]) -> None:
     query = {"sort": "growth", "period": period, "metric": metric, **filters}
-    from_table = _walk(api, **query, limit=3)
+    from_table = api.walk_videos(**query, limit=3)
     ids = [r["id"] for r in from_table]
     assert len(ids) == len(set(ids))  # nothing repeated
     assert [r["id"] for r in api.ok("/videos", **query, limit=200)["items"]] == ids  # nothing skipped
 
     _set_growth_as_of(database, 1)
-    summed = _walk(api, **query, limit=3)
+    summed = api.walk_videos(**query, limit=3)
     assert summed == from_table
     keys = [(-r["increments"][metric], r["id"]) for r in summed]
     assert keys == sorted(keys)
@@ -92,9 +80,9 @@ def test_the_growth_sort_reads_video_growth_only_when_it_ends_on_the_requested_d
 def test_a_cursor_from_the_table_continues_by_read_time_sums_after_a_new_day(
         api: Api, database: IsolatedDatabase, growing: list[str]) -> None:
     query = {"sort": "growth", "period": "7d"}
-    every = _walk(api, **query, limit=200)
+    every = api.walk_videos(**query, limit=200)
     first = api.ok("/videos", **query, limit=10)
     _set_growth_as_of(database, -1)  # the table has moved on to another day: the cursor's day is summed
     assert first["next_cursor"] is not None
-    rest = _walk(api, first["next_cursor"], **query, limit=10)
+    rest = api.walk_videos(first["next_cursor"], **query, limit=10)
     assert first["items"] + rest == every

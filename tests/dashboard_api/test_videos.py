@@ -80,16 +80,6 @@ def test_sorting_by_another_total_uses_that_counter(api: Api, db: Database) -> N
                                                                              low_views_many_likes]
 
 
-def _walk(api: Api, **query: Any) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    cursor = None
-    for _ in range(100):
-        page = api.ok("/videos", **query, cursor=cursor)
-        rows += page["items"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return rows
-    raise AssertionError("pagination did not end")
 
 
 @pytest.mark.usefixtures("api_env")
@@ -105,7 +95,7 @@ def test_keyset_pages_over_ties_repeat_and_skip_nothing(api: Api, db: Database, 
     seed.snapshots(db, rows)
     seed.refresh(db)
 
-    every = _walk(api, sort=sort, limit=4)
+    every = api.walk_videos(sort=sort, limit=4)
     ids = [r["id"] for r in every]
     assert len(ids) == len(set(ids)) == 30  # nothing repeated, nothing skipped
     one_page = api.ok("/videos", sort=sort, limit=200)
