@@ -91,17 +91,19 @@ def records(bodies: Sequence[str]) -> list[Record]:
     return [Record(message_id=f"msg-{i}", body=body) for i, body in enumerate(bodies)]
 
 
-def sqs_event(bodies: Sequence[str], message_ids: Sequence[str] | None = None) -> dict[str, Any]:
+def sqs_event(bodies: Sequence[str], message_ids: Sequence[str] | None = None,
+              receipt_handles: Sequence[str] | None = None) -> dict[str, Any]:
     ids = list(message_ids) if message_ids else [str(uuid.uuid4()) for _ in bodies]
+    handles = list(receipt_handles) if receipt_handles else [f"rh-{message_id}" for message_id in ids]
     return {"Records": [
         {
-            "messageId": message_id, "receiptHandle": f"rh-{message_id}", "body": body,
+            "messageId": message_id, "receiptHandle": handle, "body": body,
             "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1764230400000",
                            "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": "1764230400000"},
             "messageAttributes": {}, "md5OfBody": "0" * 32, "eventSource": "aws:sqs",
             "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:FetchQueue", "awsRegion": "eu-west-1",
         }
-        for message_id, body in zip(ids, bodies, strict=True)
+        for message_id, handle, body in zip(ids, handles, bodies, strict=True)
     ]}
 
 

@@ -67,7 +67,7 @@ def handler_env(monkeypatch: pytest.MonkeyPatch, database: IsolatedDatabase) -> 
     monkeypatch.setenv("RAPIDAPI_MAX_ATTEMPTS", "2")
     monkeypatch.delenv("MV_REFRESH_FUNCTION_NAME", raising=False)
     caches = (database_settings, ingest_settings, handler.database, handler.providers, handler.ingest_processor,
-              handler.redelivery)
+              handler.fetch_queue)
     for cache in caches:
         cache.cache_clear()
     yield handler
@@ -351,10 +351,8 @@ def test_records_that_hit_a_spent_quota_stay_invisible_until_the_reset(
         sqs.send_message(QueueUrl=queue_url, MessageBody=fetch_body([(video, Platform.TIKTOK, external_id)]))
     sqs.send_message(QueueUrl=queue_url, MessageBody=fetch_body([(short, Platform.YOUTUBE, "dQw4w9WgXcQ")]))
     received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
-    event = {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                          "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
-                          "eventSource": "aws:sqs", "awsRegion": "eu-west-1",
-                          "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:fetch"} for m in received]}
+    event = sqs_event([m["Body"] for m in received], [m["MessageId"] for m in received],
+                      receipt_handles=[m["ReceiptHandle"] for m in received])
 
     response = handler_env.lambda_handler(event, FakeLambdaContext(timeout_s=60))
 
@@ -362,6 +360,23 @@ def test_records_that_hit_a_spent_quota_stay_invisible_until_the_reset(
     # Only the YouTube record (a 5xx: worth retrying now) is visible again; the quota's wait for its reset.
     again = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
     assert [json.loads(m["Body"])["videos"][0]["platform"] for m in again] == ["youtube"]
+
+
+def test_without_a_queue_url_quota_records_still_fail_and_come_back_as_usual(
+    handler_env: Any, db: Database, router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("FETCH_QUEUE_URL", raising=False)
+    (video,) = insert_videos(db, Platform.TIKTOK, TIKTOK_IDS[:1])
+    router.get(TIKTOK_VIDEO_URL).respond(
+        429, json={"message": "You have exceeded the DAILY quota for Requests on your current plan, BASIC."},
+        headers={"x-ratelimit-requests-remaining": "0", "x-ratelimit-requests-reset": "7200"})
+    event = sqs_event([fetch_body([(video, Platform.TIKTOK, TIKTOK_IDS[0])])], ["m-1"])
+
+    response = handler_env.lambda_handler(event, FakeLambdaContext(timeout_s=60))
+
+    assert response["batchItemFailures"] == [{"itemIdentifier": "m-1"}]
+    assert "cannot hold back records: FETCH_QUEUE_URL is not set" in caplog.text
 
 
 def test_a_hold_lasts_until_the_latest_reset_and_never_past_what_sqs_allows() -> None:

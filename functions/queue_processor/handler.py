@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from vidstats.db import Database
-from vidstats.fetch_queue import RedeliveryDelays
+from vidstats.fetch_queue import SqsFetchQueue
 from vidstats.idempotency import IdempotencyStore
 from vidstats.ingest import BatchReport, IngestProcessor, Record
 from vidstats.provider_registry import ProviderRegistry
@@ -63,8 +63,8 @@ def ingest_processor() -> IngestProcessor:
 
 
 @lru_cache(maxsize=1)
-def redelivery() -> RedeliveryDelays:
-    return RedeliveryDelays.from_env(ingest_settings().fetch_queue_url)
+def fetch_queue() -> SqsFetchQueue:
+    return SqsFetchQueue.from_env(ingest_settings().fetch_queue_url)
 
 
 def hold_back_until_retry_can_succeed(records: list[dict[str, Any]], report: BatchReport) -> None:
@@ -75,7 +75,7 @@ def hold_back_until_retry_can_succeed(records: list[dict[str, Any]], report: Bat
     if not receipts:
         return
     try:
-        queue = redelivery()
+        queue = fetch_queue()
     except RuntimeError as exc:  # no queue URL configured: they come back after the usual visibility timeout
         logger.warning("cannot hold back records: %s", exc)
         return

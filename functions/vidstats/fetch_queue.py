@@ -1,4 +1,5 @@
-"""Sending fetch messages: the one place that talks to the fetch queue (SQS ``SendMessageBatch``)."""
+"""The one place that talks to the fetch queue: sending messages (``SendMessageBatch``), holding received
+ones back (``ChangeMessageVisibilityBatch``)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ class SqsFetchQueue:
         import boto3  # type: ignore[import-untyped]
 
         if not queue_url:
-            raise RuntimeError("FETCH_QUEUE_URL is not set: the queue the fetch messages go to")
+            raise RuntimeError("FETCH_QUEUE_URL is not set: the fetch queue")
         return cls(boto3.client("sqs"), queue_url)
 
     def send(self, messages: Sequence[Message]) -> int:
@@ -69,25 +70,10 @@ class SqsFetchQueue:
             time.sleep(self._backoff_s * 2 ** (attempt - 1))
         raise EnqueueError(f"{len(pending)} message(s) not sent after {self._max_attempts} attempts")
 
-
-class RedeliveryDelays:
-    """Holds received messages back (``ChangeMessageVisibilityBatch``): they reappear after the given delay."""
-
-    def __init__(self, client: Any, queue_url: str) -> None:
-        self._client = client
-        self._queue_url = queue_url
-
-    @classmethod
-    def from_env(cls, queue_url: str | None) -> RedeliveryDelays:
-        import boto3
-
-        if not queue_url:
-            raise RuntimeError("FETCH_QUEUE_URL is not set: the queue the fetch messages come from")
-        return cls(boto3.client("sqs"), queue_url)
-
     def hold(self, delays: Mapping[str, int]) -> int:
-        """``delays``: receipt handle -> seconds. Returns how many were held; failures are logged, not raised
-        (the message then comes back after the queue's usual visibility timeout)."""
+        """Keeps received messages invisible (``ChangeMessageVisibilityBatch``): ``delays`` maps a receipt handle
+        to seconds. Returns how many were held; failures are logged, not raised (such a message comes back
+        after the queue's usual visibility timeout)."""
         entries = [{"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": seconds}
                    for i, (handle, seconds) in enumerate(delays.items())]
         held = 0
