@@ -35,7 +35,7 @@ from urllib.parse import urlencode
 import jwt
 import psycopg
 
-from bench.support import bench_database, load_synthetic_history
+from bench.support import SEED_LATEST_VIEW, bench_database, load_synthetic_history
 
 SCALES = {"1M": 20, "5M": 100}  # days of history for 50k videos
 VIDEOS = 50_000
@@ -43,13 +43,6 @@ CAMPAIGN_VIDEOS = 300
 ISSUER = "https://bench.supabase.co/auth/v1"
 SECRET = "bench-secret-bench-secret-bench-secret-0123"  # noqa: S105 (a throwaway local signing key)
 
-SEED_LATEST_VIEW = """
-create view public.bench_seed_latest as
-    select v.*, s.views, s.likes, s.comments, s.reposts, s.saves, s.created_at as stats_created_at
-      from analytics.videos v
-      left join (select distinct on (video_id) * from analytics.video_statistics
-                  order by video_id, created_at desc, id desc) s on s.video_id = v.id
-"""
 PERIOD_SUMS = ("(select coalesce(sum(d.views_delta), 0) from analytics.mv_video_daily_increments d"
                " where d.video_id = p.id and d.date > current_date - 7)")
 

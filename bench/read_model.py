@@ -25,19 +25,12 @@ from pathlib import Path
 
 import psycopg
 
-from bench.support import Table, bench_database, load_synthetic_history
+from bench.support import SEED_LATEST_VIEW, Table, bench_database, load_synthetic_history
 
 SCALES = {"1M": 10_000, "5M": 50_000}  # videos; 100 days each
 DAYS = 100
 NEW_SNAPSHOTS = 10_000
 
-SEED_LATEST_VIEW = """
-create view public.bench_seed_latest as
-    select v.*, s.views, s.likes, s.comments, s.reposts, s.saves, s.created_at as stats_created_at
-      from analytics.videos v
-      left join (select distinct on (video_id) * from analytics.video_statistics
-                  order by video_id, created_at desc, id desc) s on s.video_id = v.id
-"""
 PAGE = "select * from {relation} order by views desc nulls last, id limit 50"
 READ_TIME_GROWTH_PAGE = (
     "select v.id, coalesce(g.k, 0) as k from analytics.videos v left join (select video_id, sum(views_delta) k"

@@ -11,6 +11,15 @@ import psycopg
 from vidstats.local.embedded import PROJECT_OWNER, apply_supabase_roles, start_embedded, tune_for_tests, with_login
 from vidstats.migrations import migrate
 
+# The seeds' dashboard source, computed at read time: videos joined with their latest snapshot (the baseline).
+SEED_LATEST_VIEW = """
+create view public.bench_seed_latest as
+    select v.*, s.views, s.likes, s.comments, s.reposts, s.saves, s.created_at as stats_created_at
+      from analytics.videos v
+      left join (select distinct on (video_id) * from analytics.video_statistics
+                  order by video_id, created_at desc, id desc) s on s.video_id = v.id
+"""
+
 BENCH_SERVER_SETTINGS = {"shared_buffers": "1GB", "work_mem": "64MB", "maintenance_work_mem": "512MB",
                          "max_wal_size": "8GB"}
 

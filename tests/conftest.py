@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import psycopg
 import pytest
@@ -143,3 +144,22 @@ def handler_connected_to(handler: ModuleType, database: IsolatedDatabase, monkey
         handler.database().close()
         handler.database.cache_clear()
         database_settings.cache_clear()
+
+
+@pytest.fixture
+def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
+    """The fetch queue on moto, as (client, queue URL); FETCH_QUEUE_URL points the functions at it."""
+    import boto3  # type: ignore[import-untyped]
+    from moto import mock_aws
+    from vidstats.settings import ingest_settings
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        client = boto3.client("sqs", region_name="eu-west-1")
+        url = client.create_queue(QueueName="FetchQueue")["QueueUrl"]
+        monkeypatch.setenv("FETCH_QUEUE_URL", url)
+        ingest_settings.cache_clear()
+        yield client, url
+        ingest_settings.cache_clear()

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
 import psycopg
 import pytest
-from moto import mock_aws
 from vidstats.db import Database
 from vidstats.fetch_queue import ListQueue, SqsFetchQueue
 from vidstats.messages import FetchVideosMessage, parse_message
@@ -20,16 +17,6 @@ from vidstats.settings import database_settings, ingest_settings
 
 from tests.conftest import IsolatedDatabase
 from tests.lambda_context import FakeLambdaContext
-
-
-@pytest.fixture
-def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        client = boto3.client("sqs", region_name="eu-west-1")
-        yield client, client.create_queue(QueueName="FetchQueue")["QueueUrl"]
 
 
 def drain(client: Any, url: str) -> list[FetchVideosMessage]:

@@ -333,14 +333,11 @@ def test_a_spent_quota_fails_the_records_and_stops_calling_until_the_reset(
     assert route.call_count == 1  # the quota block holds across batches of a warm container
 
 
-@mock_aws
 def test_records_that_hit_a_spent_quota_stay_invisible_until_the_reset(
-    handler_env: Any, db: Database, router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+    handler_env: Any, db: Database, router: respx.MockRouter, sqs: tuple[Any, str]
 ) -> None:
-    sqs = boto3.client("sqs", region_name="eu-west-1")
-    queue_url = sqs.create_queue(QueueName="fetch", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
-    monkeypatch.setenv("FETCH_QUEUE_URL", queue_url)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    client, queue_url = sqs
+    client.set_queue_attributes(QueueUrl=queue_url, Attributes={"VisibilityTimeout": "0"})  # failures: back now
     tiktok = insert_videos(db, Platform.TIKTOK, TIKTOK_IDS[:2])
     (short,) = insert_videos(db, Platform.YOUTUBE, ["dQw4w9WgXcQ"])
     router.get(TIKTOK_VIDEO_URL).respond(
@@ -348,9 +345,9 @@ def test_records_that_hit_a_spent_quota_stay_invisible_until_the_reset(
         headers={"x-ratelimit-requests-remaining": "0", "x-ratelimit-requests-reset": "7200"})
     router.get(YOUTUBE_VIDEOS_URL).respond(503, json={"message": "upstream down"})
     for video, external_id in zip(tiktok, TIKTOK_IDS[:2], strict=True):
-        sqs.send_message(QueueUrl=queue_url, MessageBody=fetch_body([(video, Platform.TIKTOK, external_id)]))
-    sqs.send_message(QueueUrl=queue_url, MessageBody=fetch_body([(short, Platform.YOUTUBE, "dQw4w9WgXcQ")]))
-    received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+        client.send_message(QueueUrl=queue_url, MessageBody=fetch_body([(video, Platform.TIKTOK, external_id)]))
+    client.send_message(QueueUrl=queue_url, MessageBody=fetch_body([(short, Platform.YOUTUBE, "dQw4w9WgXcQ")]))
+    received = client.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
     event = sqs_event([m["Body"] for m in received], [m["MessageId"] for m in received],
                       receipt_handles=[m["ReceiptHandle"] for m in received])
 
@@ -358,7 +355,7 @@ def test_records_that_hit_a_spent_quota_stay_invisible_until_the_reset(
 
     assert len(response["batchItemFailures"]) == 3  # all failed; SQS keeps them
     # Only the YouTube record (a 5xx: worth retrying now) is visible again; the quota's wait for its reset.
-    again = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    again = client.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
     assert [json.loads(m["Body"])["videos"][0]["platform"] for m in again] == ["youtube"]
 
 

@@ -6,12 +6,10 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
 import httpx
 import psycopg
 import pytest
 import respx
-from moto import mock_aws
 from vidstats import cli
 from vidstats.db import Database
 from vidstats.fetch_queue import SqsFetchQueue
@@ -26,17 +24,6 @@ from tests.ingest_helpers import TIKTOK_VIDEO_URL, processor, snapshot_rows, tik
 TIKTOK_URL = "https://www.tiktok.com/@islamicvibes1445/video/7367927569280240901?is_from_webapp=1"
 YOUTUBE_URL = "https://youtu.be/dQw4w9WgXcQ?si=abc"
 REEL_URL = "https://www.instagram.com/reel/DOqjIRkAoz0/?igsh=xyz"
-
-
-@pytest.fixture
-def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        client = boto3.client("sqs", region_name="eu-west-1")
-        url = client.create_queue(QueueName="FetchQueue")["QueueUrl"]
-        yield client, url
 
 
 @pytest.fixture

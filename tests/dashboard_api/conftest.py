@@ -123,22 +123,10 @@ def api(api_env: None) -> Api:
 
 
 @pytest.fixture
-def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
-    """The fetch queue on moto; FETCH_QUEUE_URL points the API at it."""
-    import boto3  # type: ignore[import-untyped]
+def sqs(sqs: tuple[Any, str]) -> Iterator[tuple[Any, str]]:
+    """The shared moto fetch queue, with the API's cached queue client reset around the test."""
     from dashboard_api import handler
-    from moto import mock_aws
-    from vidstats.settings import ingest_settings
 
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        client = boto3.client("sqs", region_name="eu-west-1")
-        url = client.create_queue(QueueName="FetchQueue")["QueueUrl"]
-        monkeypatch.setenv("FETCH_QUEUE_URL", url)
-        ingest_settings.cache_clear()
-        handler.fetch_queue.cache_clear()
-        yield client, url
-        handler.fetch_queue.cache_clear()
-        ingest_settings.cache_clear()
+    handler.fetch_queue.cache_clear()
+    yield sqs
+    handler.fetch_queue.cache_clear()
