@@ -59,3 +59,14 @@ def test_purge_forgets_expired_keys_and_commits_older_than_the_window(
     assert keys == {"fresh"}
     assert commits == {"t-new"}
     assert store.claim(["old-1", "fresh"], lock_s=60, token="t3").done == {"fresh"}
+
+
+def test_releasing_after_a_commit_whose_reply_was_lost_keeps_the_keys_done(db: Database) -> None:
+    store = IdempotencyStore(db, window_s=3600)
+    store.claim(["a", "b"], lock_s=60, token="t1")
+    with db.transaction(Role.INGEST) as conn:
+        store.complete(conn, token="t1")
+
+    store.release(["a", "b"], token="t1")  # what the processor does when it cannot tell the commit happened
+
+    assert store.claim(["a", "b"], lock_s=60, token="t2").done == {"a", "b"}

@@ -6,6 +6,7 @@ import json
 import logging
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ import psycopg
 import pytest
 import respx
 from moto import mock_aws
-from vidstats.db import Database
+from vidstats.db import Database, Role
 from vidstats.idempotency import IdempotencyStore
 from vidstats.ingest import MAX_REDELIVERY_DELAY_S, BatchReport, IngestProcessor, Record, RetryLater, WriteFailed
 from vidstats.platforms import Platform
@@ -201,6 +202,41 @@ def test_a_connection_dropped_between_fetch_and_insert_leaves_nothing_and_a_retr
     retry = processor(db, client).process(records(bodies))
     assert retry.failures == {}
     assert len(snapshot_rows(database.superuser_url)) == 3
+
+
+def test_a_write_that_committed_but_whose_reply_was_lost_is_not_fetched_or_written_again(
+    db: Database, database: IsolatedDatabase, router: respx.MockRouter, client: httpx.Client
+) -> None:
+    (video,) = insert_videos(db, Platform.TIKTOK, TIKTOK_IDS[:1])
+    route = router.get(TIKTOK_VIDEO_URL).respond(200, json=tiktok_body(TIKTOK_IDS[0]))
+    body = fetch_body([(video, Platform.TIKTOK, TIKTOK_IDS[0])])
+
+    class LostCommitReply(Database):
+        """The snapshot write commits, then its connection fails before the processor hears back."""
+
+        transactions = 0
+
+        @contextmanager
+        def transaction(self, role: Role) -> Iterator[psycopg.Connection[Any]]:
+            with super().transaction(role) as conn:
+                yield conn
+            self.transactions += 1
+            if self.transactions == 2:  # the claim is the first, the snapshot write the second
+                raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    lossy = LostCommitReply(database.owner_url)
+    try:
+        first = IngestProcessor(lossy, registry(client), idempotency=IdempotencyStore(lossy, window_s=3600),
+                                concurrency=1).process(records([body]))
+    finally:
+        lossy.close()
+    second = processor(db, client).process(records([body]))
+
+    assert isinstance(first.failures["msg-0"], WriteFailed)  # the processor could not know it committed
+    assert second.failures == {}
+    assert second.provider_calls_skipped == 1
+    assert route.call_count == 1
+    assert len(snapshot_rows(database.superuser_url)) == 1
 
 
 def test_a_failed_batch_write_fails_every_record_it_carried_and_leaves_no_partial_rows(

@@ -100,10 +100,17 @@ class IdempotencyStore:
                      (token,))
 
     def release(self, keys: Sequence[str], *, token: str) -> None:
-        """Gives up our claims (the work failed and will be retried). Best effort: an expired lock does too."""
+        """Gives up our claims (the work failed and will be retried). Best effort: an expired lock does too.
+
+        Nothing is given up if the token committed after all: a write can commit and its reply still be lost,
+        and dropping its claims then would let a redelivery fetch and insert those snapshots a second time.
+        """
         if keys:
             with self._db.transaction(Role.INGEST) as conn:
-                _drop_claims(conn, keys, token)
+                committed = conn.execute("select from analytics.ingest_claim_commits where claimed_by = %s",
+                                         (token,)).fetchone()
+                if committed is None:
+                    _drop_claims(conn, keys, token)
 
     def purge_expired(self, *, limit: int = 50_000) -> int:
         """Forgets keys past the window, then commits no unexpired claim can refer to any more."""

@@ -227,7 +227,7 @@ class IngestProcessor:
                     record_fetch_outcomes(conn, outcomes)
                     self._idempotency.complete(conn, token=token, unfinished=release)
             except Exception as exc:
-                log.exception("the batch write failed; %d snapshot rows rolled back", len(rows))
+                log.exception("the batch write of %d snapshot rows failed (or its commit went unconfirmed)", len(rows))
                 failure = WriteFailed(f"writing {len(rows)} snapshots failed: {type(exc).__name__}: {exc}")
                 for message_id in carried:
                     report.fail(message_id, failure)
