@@ -25,17 +25,17 @@ from typing import Any
 import httpx
 import psycopg
 from vidstats.db import Database, Role
-from vidstats.idempotency import IdempotencyStore
-from vidstats.ingest import IngestProcessor, Record
+from vidstats.ingestion.idempotency import IdempotencyStore
+from vidstats.ingestion.messages import FetchVideosMessage, VideoRef
+from vidstats.ingestion.processor import IngestProcessor, Record
+from vidstats.ingestion.snapshots_repository import SnapshotRow, copy_snapshots
 from vidstats.local.embedded import PROJECT_OWNER, apply_supabase_roles, start_embedded, tune_for_tests, with_login
-from vidstats.messages import FetchVideosMessage, VideoRef
 from vidstats.migrations import migrate
 from vidstats.platforms import Platform
 from vidstats.providers import PROVIDERS
 from vidstats.providers.base import CreatorVideo, FetchResult, VideoCounters, VideoProvider
 from vidstats.providers.config import DEFAULT_HOSTS, DEFAULT_PATHS, ProviderConfig
 from vidstats.providers.ratelimit import RateLimiter
-from vidstats.snapshots_repository import SnapshotRow, copy_snapshots
 
 from bench.support import print_table
 

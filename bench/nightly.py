@@ -27,10 +27,10 @@ import boto3  # type: ignore[import-untyped]
 import psycopg
 from moto import mock_aws
 from vidstats.db import Database, Role
-from vidstats.fetch_queue import Message, SqsFetchQueue
-from vidstats.messages import dump_message
-from vidstats.nightly import NightlyReport, enqueue_nightly_refresh
-from vidstats.videos_repository import active_videos_page
+from vidstats.ingestion.fetch_queue import Message, SqsFetchQueue
+from vidstats.ingestion.messages import dump_message
+from vidstats.ingestion.nightly import NightlyReport, enqueue_nightly_refresh
+from vidstats.ingestion.videos_repository import active_videos_page
 
 from bench.support import bench_database, print_table
 

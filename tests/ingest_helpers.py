@@ -11,11 +11,11 @@ from uuid import UUID
 
 import httpx
 from vidstats.db import Database, Role
-from vidstats.idempotency import IdempotencyStore
-from vidstats.ingest import IngestProcessor, Record
-from vidstats.messages import FetchVideosMessage, VideoRef
+from vidstats.ingestion.idempotency import IdempotencyStore
+from vidstats.ingestion.messages import FetchVideosMessage, VideoRef
+from vidstats.ingestion.processor import IngestProcessor, Record
+from vidstats.ingestion.provider_registry import ProviderRegistry
 from vidstats.platforms import Platform
-from vidstats.provider_registry import ProviderRegistry
 from vidstats.providers import PROVIDERS
 from vidstats.providers.ratelimit import RateLimiter
 

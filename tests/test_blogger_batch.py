@@ -10,13 +10,13 @@ import httpx
 import psycopg
 import pytest
 import respx
-from vidstats.blogger_batch import creator_ref, request_blogger_batch, run_blogger_batch
 from vidstats.db import Database
-from vidstats.fetch_queue import ListQueue
-from vidstats.ingest import Record
-from vidstats.messages import FetchCreatorMessage, dump_message
+from vidstats.ingestion.blogger_batch import creator_ref, request_blogger_batch, run_blogger_batch
+from vidstats.ingestion.fetch_queue import ListQueue
+from vidstats.ingestion.messages import FetchCreatorMessage, dump_message
+from vidstats.ingestion.processor import Record
+from vidstats.ingestion.urls import UnsupportedUrlError
 from vidstats.platforms import Platform
-from vidstats.urls import UnsupportedUrlError
 
 from tests.conftest import IsolatedDatabase
 from tests.ingest_helpers import YOUTUBE_VIDEOS_URL, processor, registry, snapshot_rows

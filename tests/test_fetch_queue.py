@@ -8,7 +8,7 @@ from typing import Any
 import boto3  # type: ignore[import-untyped]
 import pytest
 from moto import mock_aws
-from vidstats.fetch_queue import SqsFetchQueue
+from vidstats.ingestion.fetch_queue import SqsFetchQueue
 
 
 @mock_aws
@@ -21,7 +21,7 @@ def test_a_refused_hold_is_logged_and_the_others_are_held(caplog: pytest.LogCapt
     handles = {m["ReceiptHandle"]: 3600 for m in received}
     handles["not-a-receipt-handle"] = 3600
 
-    with caplog.at_level(logging.WARNING, logger="vidstats.fetch_queue"):
+    with caplog.at_level(logging.WARNING, logger="vidstats.ingestion.fetch_queue"):
         held = SqsFetchQueue(sqs, url).hold(handles)
 
     assert held == 2
@@ -34,7 +34,7 @@ def test_an_sqs_error_while_holding_is_logged_not_raised(caplog: pytest.LogCaptu
         def change_message_visibility_batch(self, **_: Any) -> dict[str, Any]:
             raise ConnectionError("sqs unreachable")
 
-    with caplog.at_level(logging.WARNING, logger="vidstats.fetch_queue"):
+    with caplog.at_level(logging.WARNING, logger="vidstats.ingestion.fetch_queue"):
         held = SqsFetchQueue(Unreachable(), "https://sqs.invalid/fetch").hold({f"rh-{i}": 60 for i in range(12)})
 
     assert held == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vidstats.db import Database, Role
-from vidstats.idempotency import IdempotencyStore
+from vidstats.ingestion.idempotency import IdempotencyStore
 
 from tests.conftest import IsolatedDatabase
 

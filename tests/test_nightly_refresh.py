@@ -10,9 +10,9 @@ from typing import Any
 import psycopg
 import pytest
 from vidstats.db import Database
-from vidstats.fetch_queue import ListQueue, SqsFetchQueue
-from vidstats.messages import FetchVideosMessage, parse_message
-from vidstats.nightly import enqueue_nightly_refresh
+from vidstats.ingestion.fetch_queue import ListQueue, SqsFetchQueue
+from vidstats.ingestion.messages import FetchVideosMessage, parse_message
+from vidstats.ingestion.nightly import enqueue_nightly_refresh
 from vidstats.settings import database_settings, ingest_settings
 
 from tests.conftest import IsolatedDatabase

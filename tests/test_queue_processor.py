@@ -17,11 +17,18 @@ import pytest
 import respx
 from moto import mock_aws
 from vidstats.db import Database, Role
-from vidstats.idempotency import IdempotencyStore
-from vidstats.ingest import MAX_REDELIVERY_DELAY_S, BatchReport, IngestProcessor, Record, RetryLater, WriteFailed
+from vidstats.ingestion.idempotency import IdempotencyStore
+from vidstats.ingestion.processor import (
+    MAX_REDELIVERY_DELAY_S,
+    BatchReport,
+    IngestProcessor,
+    Record,
+    RetryLater,
+    WriteFailed,
+)
+from vidstats.ingestion.refresh_signal import RefreshSignal
 from vidstats.platforms import Platform
 from vidstats.providers.errors import QuotaExhaustedError
-from vidstats.refresh_signal import RefreshSignal
 from vidstats.settings import database_settings, ingest_settings
 
 from tests.conftest import IsolatedDatabase

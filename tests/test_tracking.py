@@ -12,11 +12,11 @@ import pytest
 import respx
 from vidstats import cli
 from vidstats.db import Database
-from vidstats.fetch_queue import SqsFetchQueue
-from vidstats.ingest import Record
-from vidstats.messages import FetchVideosMessage, parse_message
+from vidstats.ingestion.fetch_queue import SqsFetchQueue
+from vidstats.ingestion.messages import FetchVideosMessage, parse_message
+from vidstats.ingestion.processor import Record
+from vidstats.ingestion.tracking import CampaignNotFoundError, InvalidUrlsError, start_tracking
 from vidstats.platforms import Platform
-from vidstats.tracking import CampaignNotFoundError, InvalidUrlsError, start_tracking
 
 from tests.conftest import IsolatedDatabase
 from tests.ingest_helpers import TIKTOK_VIDEO_URL, processor, snapshot_rows, tiktok_body

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import respx
-from vidstats.platforms import Platform
-from vidstats.urls import (
+from vidstats.ingestion.urls import (
     ParsedCreatorUrl,
     ParsedVideoUrl,
     ShortLink,
@@ -21,6 +20,7 @@ from vidstats.urls import (
     resolve_video_url,
     shortcode_to_media_id,
 )
+from vidstats.platforms import Platform
 
 TT, IG, YT = Platform.TIKTOK, Platform.INSTAGRAM, Platform.YOUTUBE
 TT_ID = "7106798200794926362"

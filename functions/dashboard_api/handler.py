@@ -67,7 +67,7 @@ from vidstats.dashboard.tracking_commands import (
     track_videos,
 )
 from vidstats.db import Database
-from vidstats.fetch_queue import FetchQueue, SqsFetchQueue
+from vidstats.ingestion.fetch_queue import FetchQueue, SqsFetchQueue
 from vidstats.page_views.routes import page_views_router
 from vidstats.settings import ingest_settings
 

@@ -12,9 +12,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 from vidstats.db import Database
-from vidstats.fetch_queue import SqsFetchQueue
-from vidstats.idempotency import IdempotencyStore
-from vidstats.nightly import enqueue_nightly_refresh
+from vidstats.ingestion.fetch_queue import SqsFetchQueue
+from vidstats.ingestion.idempotency import IdempotencyStore
+from vidstats.ingestion.nightly import enqueue_nightly_refresh
 from vidstats.settings import ingest_settings
 
 logger = Logger(service="nightly_refresh")

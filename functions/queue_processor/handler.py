@@ -1,6 +1,6 @@
 """Lambda entry point of the queue processor: an SQS batch in, ``batchItemFailures`` out.
 
-The batch's work is done as a whole by ``vidstats.ingest.IngestProcessor`` (one claim, concurrent fetches,
+The batch's work is done as a whole by ``vidstats.ingestion.processor.IngestProcessor`` (one claim, concurrent fetches,
 one write); Powertools' ``BatchProcessor`` then turns each record's outcome into the partial batch response,
 so SQS redelivers exactly the failed records (and the dead-letter queue takes them after the configured
 receive count).
@@ -20,11 +20,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from vidstats.db import Database
-from vidstats.fetch_queue import SqsFetchQueue
-from vidstats.idempotency import IdempotencyStore
-from vidstats.ingest import BatchReport, IngestProcessor, Record
-from vidstats.provider_registry import ProviderRegistry
-from vidstats.refresh_signal import RefreshSignal
+from vidstats.ingestion.fetch_queue import SqsFetchQueue
+from vidstats.ingestion.idempotency import IdempotencyStore
+from vidstats.ingestion.processor import BatchReport, IngestProcessor, Record
+from vidstats.ingestion.provider_registry import ProviderRegistry
+from vidstats.ingestion.refresh_signal import RefreshSignal
 from vidstats.settings import ingest_settings
 
 logger = Logger(service="queue_processor")

@@ -81,8 +81,8 @@ def cmd_track(args: argparse.Namespace) -> int:
 
     import httpx
 
-    from vidstats.fetch_queue import SqsFetchQueue
-    from vidstats.tracking import CampaignNotFoundError, InvalidUrlsError, start_tracking
+    from vidstats.ingestion.fetch_queue import SqsFetchQueue
+    from vidstats.ingestion.tracking import CampaignNotFoundError, InvalidUrlsError, start_tracking
 
     queue_url = args.queue_url or os.environ.get("FETCH_QUEUE_URL")
     if not queue_url:

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from vidstats.ingestion.urls import shortcode_to_media_id
 from vidstats.platforms import Platform
 from vidstats.providers.base import VideoCounters
 from vidstats.providers.errors import (
@@ -19,7 +20,6 @@ from vidstats.providers.errors import (
     VideoGoneError,
 )
 from vidstats.providers.instagram import InstagramProvider, to_counters
-from vidstats.urls import shortcode_to_media_id
 
 from tests.providers.conftest import Sleeps, build, load, url
 

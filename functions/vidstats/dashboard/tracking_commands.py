@@ -1,5 +1,5 @@
-"""The two commands that start ingestion: track URLs (``vidstats.tracking.start_tracking``) and request a
-blogger batch (``vidstats.blogger_batch.request_blogger_batch``). They write tracking metadata and enqueue
+"""The two commands that start ingestion: track URLs (``vidstats.ingestion.tracking.start_tracking``) and request a
+blogger batch (``vidstats.ingestion.blogger_batch.request_blogger_batch``). They write tracking metadata and enqueue
 fetches; statistics arrive later through the queue processor."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from uuid import UUID
 import httpx
 from pydantic import Field
 
-from vidstats.blogger_batch import creator_ref, request_blogger_batch
 from vidstats.dashboard.errors import ApiError, NotFoundError
 from vidstats.dashboard.models import NO_NUL, Platform, TrackingState, _In, _Out
 from vidstats.db import Database, Role
-from vidstats.fetch_queue import FetchQueue
+from vidstats.ingestion.blogger_batch import creator_ref, request_blogger_batch
+from vidstats.ingestion.fetch_queue import FetchQueue
+from vidstats.ingestion.tracking import CampaignNotFoundError, InvalidUrlsError, start_tracking
+from vidstats.ingestion.urls import UnsupportedUrlError
 from vidstats.platforms import Platform as PlatformId
-from vidstats.tracking import CampaignNotFoundError, InvalidUrlsError, start_tracking
-from vidstats.urls import UnsupportedUrlError
 
 Url = Annotated[str, Field(min_length=1, max_length=2048, pattern=NO_NUL)]
 

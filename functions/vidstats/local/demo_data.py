@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from vidstats.blogger_batch import run_blogger_batch
 from vidstats.db import Database
-from vidstats.idempotency import IdempotencyStore
-from vidstats.ingest import IngestProcessor, Record
+from vidstats.ingestion.blogger_batch import run_blogger_batch
+from vidstats.ingestion.idempotency import IdempotencyStore
+from vidstats.ingestion.messages import MAX_VIDEOS_PER_MESSAGE, FetchVideosMessage, VideoRef, dump_message
+from vidstats.ingestion.processor import IngestProcessor, Record
 from vidstats.local.demo_provider import DEMO_LABEL, DemoProvider
-from vidstats.messages import MAX_VIDEOS_PER_MESSAGE, FetchVideosMessage, VideoRef, dump_message
 from vidstats.platforms import Platform
 from vidstats.read_model import refresh_read_model
 

@@ -17,14 +17,11 @@ from uuid import UUID
 import psycopg
 
 from vidstats.db import Database, Role
-from vidstats.fetch_queue import FetchQueue
-from vidstats.messages import FetchCreatorMessage
-from vidstats.platforms import Platform
-from vidstats.providers.base import CreatorVideo, VideoCounters, VideoProvider
-from vidstats.providers.errors import ProviderItemError, VideoGoneError
-from vidstats.snapshots_repository import SnapshotRow, copy_snapshots
-from vidstats.urls import parse_creator_url
-from vidstats.videos_repository import (
+from vidstats.ingestion.fetch_queue import FetchQueue
+from vidstats.ingestion.messages import FetchCreatorMessage
+from vidstats.ingestion.snapshots_repository import SnapshotRow, copy_snapshots
+from vidstats.ingestion.urls import parse_creator_url
+from vidstats.ingestion.videos_repository import (
     FetchOutcome,
     NewVideo,
     VideoRow,
@@ -34,6 +31,9 @@ from vidstats.videos_repository import (
     upsert_blogger,
     upsert_videos,
 )
+from vidstats.platforms import Platform
+from vidstats.providers.base import CreatorVideo, VideoCounters, VideoProvider
+from vidstats.providers.errors import ProviderItemError, VideoGoneError
 
 log = logging.getLogger(__name__)
 

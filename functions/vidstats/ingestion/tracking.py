@@ -15,13 +15,13 @@ from uuid import UUID
 
 import httpx
 
-from vidstats.blogger_batch import CampaignNotFoundError
 from vidstats.db import Database, Role
-from vidstats.fetch_queue import FetchQueue
-from vidstats.messages import MAX_VIDEOS_PER_MESSAGE, FetchVideosMessage, VideoRef
+from vidstats.ingestion.blogger_batch import CampaignNotFoundError
+from vidstats.ingestion.fetch_queue import FetchQueue
+from vidstats.ingestion.messages import MAX_VIDEOS_PER_MESSAGE, FetchVideosMessage, VideoRef
+from vidstats.ingestion.urls import ParsedVideoUrl, UnsupportedUrlError, resolve_video_url
+from vidstats.ingestion.videos_repository import NewVideo, add_to_campaign, campaign_exists, upsert_videos
 from vidstats.platforms import Platform
-from vidstats.urls import ParsedVideoUrl, UnsupportedUrlError, resolve_video_url
-from vidstats.videos_repository import NewVideo, add_to_campaign, campaign_exists, upsert_videos
 
 MAX_URLS = 500
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from vidstats.messages import FetchCreatorMessage, FetchVideosMessage, dump_message
+from vidstats.ingestion.messages import FetchCreatorMessage, FetchVideosMessage, dump_message
 
 log = logging.getLogger(__name__)
 

@@ -30,10 +30,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from threading import Lock
 
-from vidstats.blogger_batch import CreatorBatchResult, run_blogger_batch
 from vidstats.db import Database, Role
-from vidstats.idempotency import Claims, IdempotencyStore
-from vidstats.messages import FetchCreatorMessage, FetchVideosMessage, MalformedMessageError, VideoRef, parse_message
+from vidstats.ingestion.blogger_batch import CreatorBatchResult, run_blogger_batch
+from vidstats.ingestion.idempotency import Claims, IdempotencyStore
+from vidstats.ingestion.messages import (
+    FetchCreatorMessage,
+    FetchVideosMessage,
+    MalformedMessageError,
+    VideoRef,
+    parse_message,
+)
+from vidstats.ingestion.refresh_signal import RefreshSignal
+from vidstats.ingestion.snapshots_repository import SnapshotRow, copy_snapshots
+from vidstats.ingestion.videos_repository import FetchOutcome, record_fetch_outcomes
 from vidstats.platforms import Platform
 from vidstats.providers.base import VideoCounters, VideoProvider
 from vidstats.providers.errors import (
@@ -45,9 +54,6 @@ from vidstats.providers.errors import (
     QuotaExhaustedError,
     VideoGoneError,
 )
-from vidstats.refresh_signal import RefreshSignal
-from vidstats.snapshots_repository import SnapshotRow, copy_snapshots
-from vidstats.videos_repository import FetchOutcome, record_fetch_outcomes
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ from datetime import date, timedelta
 from uuid import UUID
 
 from vidstats.db import Database, Role
-from vidstats.fetch_queue import FetchQueue
-from vidstats.messages import FetchVideosMessage, VideoRef
+from vidstats.ingestion.fetch_queue import FetchQueue
+from vidstats.ingestion.messages import FetchVideosMessage, VideoRef
+from vidstats.ingestion.videos_repository import ActiveVideo, active_videos_page, stop_tracking
 from vidstats.platforms import Platform
-from vidstats.videos_repository import ActiveVideo, active_videos_page, stop_tracking
 
 log = logging.getLogger(__name__)
 
