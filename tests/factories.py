@@ -25,13 +25,15 @@ def make_video(db: Database, *, platform: str = "tiktok", external_video_id: str
 
 def insert_snapshots(
     conn: psycopg.Connection,
-    rows: Iterable[tuple[str, datetime, Sequence[int | None]]],
+    rows: Iterable[tuple[str, datetime, Sequence[int | None]] | tuple[str, datetime, Sequence[int | None], str]],
 ) -> None:
-    """Inserts (video_id, created_at, (views, likes, comments, reposts, saves)) rows, as ingest would."""
-    for video_id, created_at, values in rows:
+    """Inserts (video_id, created_at, (views, likes, comments, reposts, saves)[, views_kind]) rows, as ingest
+    would (views_kind 'views' unless given)."""
+    for video_id, created_at, values, *kind in rows:
         conn.execute(
             "insert into analytics.video_statistics"
-            " (video_id, external_video_id, views, likes, comments, reposts, saves, created_at)"
-            " values (%s, (select external_video_id from analytics.videos where id = %s), %s, %s, %s, %s, %s, %s)",
-            (video_id, video_id, *values, created_at),
+            " (video_id, external_video_id, views, likes, comments, reposts, saves, created_at, views_kind)"
+            " values (%s, (select external_video_id from analytics.videos where id = %s), %s, %s, %s, %s, %s, %s,"
+            " %s)",
+            (video_id, video_id, *values, created_at, kind[0] if kind else "views"),
         )

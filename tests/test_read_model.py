@@ -17,7 +17,7 @@ from vidstats.read_model import RefreshStep, read_model_status, refresh_read_mod
 
 from tests.conftest import IsolatedDatabase
 from tests.factories import insert_snapshots, make_video
-from tests.increments_oracle import Snapshot, daily_increments, weekly_increments
+from tests.increments_oracle import daily_increments, stored_snapshots, weekly_increments
 
 READ_RELATIONS = (
     "analytics.mv_video_daily_increments",
@@ -34,6 +34,7 @@ snapshot = st.tuples(
     st.integers(min_value=0, max_value=2),  # which video
     st.one_of(st.sampled_from([0, 1, 4, 5, 29]), st.integers(min_value=0, max_value=24 * 12)),  # hour offset
     st.tuples(counter, counter, counter, counter, counter),
+    st.sampled_from(["views", "views", "plays"]),  # Instagram answers count plays or views
 )
 # A history: batches of inserts, each followed by a refresh in steps of a given size.
 history = st.lists(
@@ -49,8 +50,9 @@ def _reset(database: IsolatedDatabase) -> None:
         conn.execute("update analytics.video_latest_statistics set statistics_id = null, created_at = null,"
                      " views = null, likes = null, comments = null, reposts = null, saves = null,"
                      " views_carry = null, likes_carry = null, comments_carry = null, reposts_carry = null,"
-                     " saves_carry = null")
-        conn.execute("update analytics.video_growth set views = 0, likes = 0, comments = 0, reposts = 0, saves = 0")
+                     " saves_carry = null, views_kind = null, plays_carry = null")
+        conn.execute("update analytics.video_growth set views = null, likes = null, comments = null,"
+                     " reposts = null, saves = null")
         conn.execute("update analytics.read_model_state set watermark = 0")
 
 
@@ -61,23 +63,18 @@ def _maintained(conn: psycopg.Connection, table: str, key: str) -> dict[tuple[st
     return {(r[0], r[1]): tuple(r[2:]) for r in rows}
 
 
-def _all_snapshots(conn: psycopg.Connection) -> list[Snapshot]:
-    rows = conn.execute(
-        "select id, video_id::text, created_at, views, likes, comments, reposts, saves"
-        " from analytics.video_statistics").fetchall()
-    return [Snapshot(id=r[0], video=r[1], created_at=r[2].astimezone(UTC), values=tuple(r[3:])) for r in rows]
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(history=history)
 def test_maintained_relations_equal_a_full_recompute_after_every_refresh(
-    database: IsolatedDatabase, db: Database, history: list[tuple[list[tuple[int, int, tuple[int | None, ...]]], int]]
+    database: IsolatedDatabase, db: Database,
+    history: list[tuple[list[tuple[int, int, tuple[int | None, ...], str]], int]],
 ) -> None:
     _reset(database)
     videos = [make_video(db) for _ in range(3)]
     for batch, step_rows in history:
         with db.transaction(Role.INGEST) as conn:
-            insert_snapshots(conn, [(videos[v], BASE + timedelta(hours=h), values) for v, h, values in batch])
+            insert_snapshots(conn, [(videos[v], BASE + timedelta(hours=h), values, kind)
+                                    for v, h, values, kind in batch])
         outcome = refresh_read_model(db, max_rows_per_step=step_rows)
         assert outcome.status == "caught_up"
 
@@ -85,7 +82,7 @@ def test_maintained_relations_equal_a_full_recompute_after_every_refresh(
         assert report.ok, report
         # And against the semantics written independently in Python:
         with database.connect_owner() as conn:
-            snapshots = _all_snapshots(conn)
+            snapshots = stored_snapshots(conn)
             expected_daily = daily_increments(snapshots)
             assert _maintained(conn, "mv_video_daily_increments", "date") == expected_daily
             assert _maintained(conn, "mv_video_weekly_increments", "week_start") == weekly_increments(expected_daily)
@@ -117,13 +114,13 @@ def test_a_worked_example_by_hand(database: IsolatedDatabase, db: Database) -> N
         fast = conn.execute("select views, likes, comments, saves, stats_created_at"
                             " from analytics.videos_with_statistics_fast where id = %s", (video,)).fetchone()
     assert daily == {
-        (video, date(2026, 11, 1)): (50, 2, 0, 0, 0, 3),
-        (video, date(2026, 11, 2)): (20, 8, -1, 0, 0, 1),
+        (video, date(2026, 11, 1)): (50, 2, 0, 0, None, 3),  # saves not reported that day: unknown
+        (video, date(2026, 11, 2)): (20, 8, -1, 0, 0, 1),  # the first saves: 0
     }
     # Sunday 1 November belongs to the week of Monday 26 October.
     assert weekly == {
-        (video, date(2026, 10, 26)): (50, 2, 0, 0, 0, 3),
-        (video, date(2026, 11, 2)): (20, 8, -1, 0, 0, 1),
+        (video, date(2026, 10, 26)): (50, 2, 0, 0, None, 3),
+        (video, date(2026, 11, 2)): (20, 8, -1, 0, 0, 1),  # the first saves: 0
     }
     assert fast == (170, 20, 0, 3, at + timedelta(days=1, hours=9))
 

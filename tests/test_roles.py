@@ -44,6 +44,12 @@ EXPECTED_RELATION_GRANTS = {
     ("video_latest_statistics", REFRESH): {"SELECT"},
     # The growth sort's sums: read by the dashboard; the refresh writes them only through its function.
     ("video_growth", READER): {"SELECT"},
+    # Campaign growth's boundaries and the totals per campaign and per creator: one definition each, read by the
+    # dashboard and the export; written only by triggers and the refresh (security definer).
+    ("campaign_video_bounds", READER): {"SELECT"},
+    ("campaign_video_bounds", REFRESH): {"SELECT"},
+    ("campaign_totals", READER): {"SELECT"},
+    ("blogger_totals", READER): {"SELECT"},
     ("videos_with_statistics_fast", READER): {"SELECT"},
     ("videos_with_statistics_fast", REFRESH): {"SELECT"},
     ("read_model_state", READER): {"SELECT"},
@@ -65,6 +71,12 @@ EXPECTED_FUNCTION_GRANTS = {
     ("verify_read_model", REFRESH): {"EXECUTE"},
     ("refresh_status", REFRESH): {"EXECUTE"},
     ("refresh_status", READER): {"EXECUTE"},
+    # Every figure users see, defined once (security invoker: the reader's own grants apply).
+    ("campaign_video_days", READER): {"EXECUTE"},
+    ("campaign_video_growth", READER): {"EXECUTE"},
+    ("campaign_series", READER): {"EXECUTE"},
+    ("video_period_growth", READER): {"EXECUTE"},
+    ("video_series", READER): {"EXECUTE"},
     ("add_page_views", PAGE_VIEWS): {"EXECUTE"},
     ("refresh_page_views_report", REFRESH): {"EXECUTE"},
     ("verify_page_views_report", REFRESH): {"EXECUTE"},

@@ -14,10 +14,10 @@ from vidstats.read_model import refresh_read_model, refresh_step, verify_read_mo
 
 from tests.conftest import IsolatedDatabase
 from tests.factories import insert_snapshots, make_video
-from tests.increments_oracle import METRICS, Row, Snapshot, daily_increments
+from tests.increments_oracle import METRICS, Row, daily_increments, stored_snapshots, total
 
 PERIODS = (1, 7, 30)
-Growth = dict[tuple[str, int], tuple[int, ...]]  # (video, period days) -> the five metrics' sums
+Growth = dict[tuple[str, int], tuple[int | None, ...]]  # (video, period days) -> the five metrics' sums
 
 
 def today_utc() -> date:
@@ -31,7 +31,7 @@ def expected_growth(daily: dict[tuple[str, date], Row], videos: list[str], as_of
         for days in PERIODS:
             first = as_of - timedelta(days=days - 1)
             rows = [row for (v, day), row in daily.items() if v == video and first <= day <= as_of]
-            growth[(video, days)] = tuple(sum(row[i] for row in rows) for i in range(len(METRICS)))
+            growth[(video, days)] = tuple(total(row[i] for row in rows) for i in range(len(METRICS)))
     return growth
 
 
@@ -39,12 +39,6 @@ def maintained_growth(conn: psycopg.Connection) -> Growth:
     rows = conn.execute("select video_id::text, period_days, views, likes, comments, reposts, saves"
                         " from analytics.video_growth").fetchall()
     return {(r[0], r[1]): tuple(r[2:]) for r in rows}
-
-
-def all_snapshots(conn: psycopg.Connection) -> list[Snapshot]:
-    rows = conn.execute("select id, video_id::text, created_at, views, likes, comments, reposts, saves"
-                        " from analytics.video_statistics").fetchall()
-    return [Snapshot(id=r[0], video=r[1], created_at=r[2].astimezone(UTC), values=tuple(r[3:])) for r in rows]
 
 
 def growth_as_of(conn: psycopg.Connection) -> date:
@@ -57,7 +51,7 @@ def growth_as_of(conn: psycopg.Connection) -> date:
 def check_against_the_definition(database: IsolatedDatabase, videos: list[str], as_of: date) -> None:
     with database.connect_owner() as conn:
         assert growth_as_of(conn) == as_of
-        assert maintained_growth(conn) == expected_growth(daily_increments(all_snapshots(conn)), videos, as_of)
+        assert maintained_growth(conn) == expected_growth(daily_increments(stored_snapshots(conn)), videos, as_of)
 
 
 def _reset(database: IsolatedDatabase) -> None:
@@ -148,11 +142,11 @@ def test_each_period_counts_exactly_its_days_for_every_metric(
     assert verify_read_model(db).ok
 
 
-def test_a_new_video_has_zero_growth_for_every_period_at_once(database: IsolatedDatabase, db: Database) -> None:
+def test_a_new_video_has_unknown_growth_for_every_period_at_once(database: IsolatedDatabase, db: Database) -> None:
     video = make_video(db)
     with database.connect_owner() as conn:
         assert {k: v for k, v in maintained_growth(conn).items() if k[0] == video} == {
-            (video, days): (0, 0, 0, 0, 0) for days in PERIODS}
+            (video, days): (None,) * 5 for days in PERIODS}
 
 
 def test_videos_inserted_in_one_statement_each_get_their_read_model_rows_once(
@@ -201,7 +195,7 @@ def test_a_new_day_rebuilds_every_videos_growth_for_that_day(database: IsolatedD
         growth = maintained_growth(conn)
     check_against_the_definition(database, videos, today - timedelta(days=1))
     assert growth[(grew_yesterday, 1)] == (150, 10, 2, 1, 0)
-    assert growth[(grows_today, 1)] == (0, 0, 0, 0, 0)
+    assert growth[(grows_today, 1)] == (None,) * 5  # nothing measured that day
 
     # The first refresh of the new day moves every video's periods, with no new snapshot to trigger it.
     step = refresh_step(db, max_rows=1000)
@@ -209,10 +203,10 @@ def test_a_new_day_rebuilds_every_videos_growth_for_that_day(database: IsolatedD
     check_against_the_definition(database, videos, today)
     with database.connect_owner() as conn:
         growth = maintained_growth(conn)
-    assert growth[(grew_yesterday, 1)] == (0, 0, 0, 0, 0)
+    assert growth[(grew_yesterday, 1)] == (None,) * 5
     assert growth[(grew_yesterday, 7)] == (240, 19, 3, 1, 0)
     assert growth[(grows_today, 1)] == (300, 0, 0, 2, 0)
-    assert growth[(quiet, 30)] == (0, 0, 0, 0, 0)
+    assert growth[(quiet, 30)] == (None,) * 5
     assert verify_read_model(db).ok
 
     # Later the same day, only the videos with new rows are recomputed: nothing is rebuilt.

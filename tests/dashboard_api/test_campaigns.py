@@ -1,5 +1,5 @@
-"""Campaigns: the "Totals vs Increments" analytics (window and added_at rules per UTC day), list, detail
-and the commands that create, edit and fill them."""
+"""Campaigns: the "Totals vs Increments" analytics (growth counted from each video's entry into the campaign to
+its end, at snapshot level), list, detail and the commands that create, edit and fill them."""
 
 from __future__ import annotations
 
@@ -54,7 +54,8 @@ def test_totals_are_latest_counts_and_increments_only_growth_inside_the_window(
     assert per_video[promo["P"]]["increments"]["views"] == 200
     assert per_video[promo["P"]]["counted_from"] == day(10)
     assert per_video[promo["M"]]["increments"]["views"] == 200  # not 1700 (history), not 700 (same-day snapshot)
-    assert per_video[promo["M"]]["counted_from"] == day(3)  # the first whole day after added_at
+    assert per_video[promo["M"]]["counted_from"] == day(4)  # the day it entered: growth after 14:30 counts
+    assert per_video[promo["M"]]["entered_at"].startswith(f"{day(4)}T14:30")
     assert per_video[promo["M"]]["totals"]["views"] == 1700
     assert [v["video_id"] for v in a["videos"]] == sorted([promo["P"], promo["M"]])  # tied: by id
     assert (a["date_from"], a["date_to"]) == (day(10), day(0))
@@ -67,22 +68,25 @@ def test_daily_series_has_one_point_per_day_with_counted_growth(api: Api, promo:
     a = api.ok(f"/campaigns/{promo['id']}/analytics", mode="daily")
     points = {p["period_start"]: p["views"] for p in a["series"]}
     assert list(points) == [day(n) for n in range(10, -1, -1)]
-    assert {d: v for d, v in points.items() if v} == {day(10): 50, day(5): 150, day(3): 100, day(1): 100}
-    assert sum(points.values()) == a["increments"]["views"]
+    assert {d: v for d, v in points.items() if v is not None} == {
+        day(10): 50, day(5): 150, day(3): 100, day(1): 100}  # other days: nothing measured (null)
+    assert sum(v for v in points.values() if v is not None) == a["increments"]["views"]
 
 
 @pytest.mark.usefixtures("api_env")
 def test_weekly_series_sums_counted_days_per_iso_week(api: Api, promo: dict[str, str]) -> None:
     a = api.ok(f"/campaigns/{promo['id']}/analytics", mode="weekly")
+    first = T() - timedelta(days=10)
     expected: dict[str, int] = {}
     for n, v in ((10, 50), (5, 150), (3, 100), (1, 100)):
         d = T() - timedelta(days=n)
-        monday = str(d - timedelta(days=d.weekday()))
-        expected[monday] = expected.get(monday, 0) + v
+        start = str(max(d - timedelta(days=d.weekday()), first))  # the first week starts with the range
+        expected[start] = expected.get(start, 0) + v
     got = {p["period_start"]: p["views"] for p in a["series"]}
-    assert {k: v for k, v in got.items() if v} == expected
-    first_monday = T() - timedelta(days=10) - timedelta(days=(T() - timedelta(days=10)).weekday())
-    assert a["series"][0]["period_start"] == str(first_monday)
+    assert {k: v for k, v in got.items() if v is not None} == expected
+    assert a["series"][0]["period_start"] == str(first)  # not the Monday before: those days are not counted
+    assert a["series"][0]["period_end"] == str(first + timedelta(days=6 - first.weekday()))  # its Sunday
+    assert a["series"][-1]["period_end"] == day(0)
 
 
 @pytest.mark.usefixtures("api_env")
@@ -96,11 +100,11 @@ def test_from_and_to_narrow_the_counted_days(api: Api, promo: dict[str, str]) ->
 
 
 @pytest.mark.usefixtures("api_env")
-def test_an_ended_campaign_counts_only_whole_days_before_its_end(api: Api, promo: dict[str, str]) -> None:
+def test_an_ended_campaign_counts_only_growth_before_its_end(api: Api, promo: dict[str, str]) -> None:
     patched = api.call("PATCH", f"/campaigns/{promo['id']}", body={"ends_at": seed.days_ago(2).isoformat()})
     assert patched.status == 200, patched
     a = api.ok(f"/campaigns/{promo['id']}/analytics")
-    assert a["date_to"] == day(3)
+    assert a["date_to"] == day(2)  # the day it ended at noon
     assert a["increments"]["views"] == 200 + 100  # M's day -1 growth is after the end
 
 
@@ -108,7 +112,7 @@ def test_an_ended_campaign_counts_only_whole_days_before_its_end(api: Api, promo
 def test_a_campaign_that_has_not_started_counts_nothing(api: Api, promo: dict[str, str]) -> None:
     api.call("PATCH", f"/campaigns/{promo['id']}", body={"starts_at": seed.days_ago(-3).isoformat()})
     a = api.ok(f"/campaigns/{promo['id']}/analytics", mode="daily")
-    assert a["increments"]["views"] == 0
+    assert a["increments"]["views"] is None  # nothing measured yet
     assert a["series"] == []
     assert a["date_from"] is None
     assert a["totals"]["views"] == 2000
@@ -182,8 +186,8 @@ def test_adding_videos_keeps_existing_added_at_and_counts_from_the_new_one(
     assert reply.body["already_present"] == [promo["M"]]
     a = api.ok(f"/campaigns/{promo['id']}/analytics")
     per_video = {v["video_id"]: v for v in a["videos"]}
-    assert per_video[promo["M"]]["counted_from"] == day(3)  # unchanged
-    assert per_video[promo["outside"]]["counted_from"] == day(1)
+    assert per_video[promo["M"]]["counted_from"] == day(4)  # unchanged
+    assert per_video[promo["outside"]]["counted_from"] == day(2)
     assert per_video[promo["outside"]]["increments"]["views"] == 99999 - 10
     assert a["videos"][0]["video_id"] == promo["outside"]  # highest counted growth first
     unknown = api.call("POST", f"/campaigns/{promo['id']}/videos",

@@ -55,7 +55,7 @@ def test_growth_pages_from_the_table_and_from_read_time_sums_are_identical(
     _set_growth_as_of(database, 1)
     summed = api.walk_videos(**query, limit=3)
     assert summed == from_table
-    keys = [(-r["increments"][metric], r["id"]) for r in summed]
+    keys = [(r["increments"][metric] is None, -(r["increments"][metric] or 0), r["id"]) for r in summed]
     assert keys == sorted(keys)
 
 

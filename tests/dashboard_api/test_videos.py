@@ -39,7 +39,7 @@ def test_default_list_is_by_latest_views_with_totals_and_seven_day_increments(ap
     assert names(page, four) == ["B", "C", "A", "D"]
     a = page["items"][2]
     assert a["totals"] == {"views": 1100, "likes": 110, "comments": 11, "reposts": 0, "saves": None}
-    assert a["increments"] == {"views": 1000, "likes": 100, "comments": 10, "reposts": 0, "saves": 0}
+    assert a["increments"] == {"views": 1000, "likes": 100, "comments": 10, "reposts": 0, "saves": None}
     assert page["items"][3]["totals"]["views"] is None
     assert page["items"][3]["stats_at"] is None
     assert page["period"] == {"days": 7, "date_from": str(seed.today() - timedelta(days=6)),
@@ -57,7 +57,7 @@ def test_growth_sort_ranks_by_the_sum_of_daily_increments_over_the_period(
     assert names(page, four) == expected
     growth = {n: item["increments"]["views"] for n, item in zip(names(page, four), page["items"], strict=True)}
     assert growth["A"] == a_growth
-    assert growth["D"] == 0
+    assert growth["D"] is None  # never fetched: nothing measured, listed last
 
 
 @pytest.mark.usefixtures("api_env")
@@ -103,7 +103,8 @@ def test_keyset_pages_over_ties_repeat_and_skip_nothing(api: Api, db: Database, 
 
     def key(r: dict[str, Any]) -> tuple[Any, ...]:
         if sort == "growth":
-            return (-r["increments"]["views"], UUID(r["id"]))
+            growth = r["increments"]["views"]
+            return (growth is None, -(growth or 0), UUID(r["id"]))
         if sort == "recent":
             return (-datetime.fromisoformat(r["tracking_started_at"]).timestamp(), UUID(r["id"]))
         value = r["totals"][sort]
@@ -192,13 +193,13 @@ def test_unknown_video_is_404_and_a_malformed_id_is_422(api: Api) -> None:
 
 
 @pytest.mark.usefixtures("api_env")
-def test_daily_series_has_every_day_with_zeros_between(api: Api, four: dict[str, str]) -> None:
+def test_daily_series_has_every_day_with_null_where_nothing_was_measured(api: Api, four: dict[str, str]) -> None:
     series = api.ok(f"/videos/{four['A']}/increments", **{"from": str(seed.today() - timedelta(days=3))})
     points = {p["period_start"]: p["views"] for p in series["points"]}
     assert len(points) == 4
     assert points[str(seed.today() - timedelta(days=2))] == 900
     assert points[str(seed.today())] == 100
-    assert points[str(seed.today() - timedelta(days=1))] == 0
+    assert points[str(seed.today() - timedelta(days=1))] is None
 
 
 @pytest.mark.usefixtures("api_env")

@@ -60,8 +60,9 @@ CAMPAIGN_LINES = [
     pad17(["Totals vs increments", "Views", "Likes", "Comments", "Reposts", "Saves"]),
     pad17(["Totals (latest fetch)", 2000, 155, 19, 7, 6]),
     pad17(["Growth in campaign", 900, 45, 8, 2, 3]),
-    pad17(["Growth counts from the later of the campaign start and the day each video was added (UTC days); "
-           "totals include everything before."]),
+    pad17(["Growth counts what each video gained after it entered the campaign (the later of the campaign start "
+           "and the moment it was added) and before the campaign end; totals include everything before. "
+           "Empty: not measured."]),
     pad17([]),
     CAMPAIGN_HEADER,
     ["instagram", URL_C, "", "", serial(t(21, 11, 59)), serial(t(20, 0)), 1600, 130, 15, 6, 4,

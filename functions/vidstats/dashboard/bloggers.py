@@ -37,22 +37,22 @@ def _summaries(conn: psycopg.Connection, rows: Sequence[Any], first: date, last:
     stats: dict[UUID, Any] = {}
     growth: dict[UUID, Any] = {}
     if ids:
-        totals = ", ".join(f"sum(l.{m})" for m in METRICS)
-        for r in conn.execute(
-                f"select v.blogger_id, count(*), {totals} from analytics.videos v"
-                "  left join analytics.video_latest_statistics l on l.video_id = v.id"
-                " where v.blogger_id = any(%s) group by v.blogger_id", (ids,)).fetchall():
+        for r in conn.execute("select blogger_id, videos, views, likes, comments, reposts, saves"
+                              "  from analytics.blogger_totals where blogger_id = any(%s)", (ids,)).fetchall():
             stats[r[0]] = r[1:]
-        deltas = ", ".join(f"sum(d.{m}_delta)" for m in METRICS)
+        # A creator's growth: its videos' growth (analytics.video_period_growth), summed.
+        sums = ", ".join(f"sum(g.{m})" for m in METRICS)
         for r in conn.execute(
-                f"select v.blogger_id, {deltas} from analytics.videos v"
-                "  join analytics.mv_video_daily_increments d on d.video_id = v.id and d.date between %s and %s"
-                " where v.blogger_id = any(%s) group by v.blogger_id", (first, last, ids)).fetchall():
+                f"select v.blogger_id, {sums}"
+                "  from analytics.video_period_growth("
+                "         array(select id from analytics.videos where blogger_id = any(%(ids)s)), %(f)s, %(l)s) g"
+                "  join analytics.videos v on v.id = g.video_id group by v.blogger_id",
+                {"ids": ids, "f": first, "l": last}).fetchall():
             growth[r[0]] = r[1:]
     out = []
     for r in rows:
         s = stats.get(r[0], (0, None, None, None, None, None))
-        g = growth.get(r[0], (0, 0, 0, 0, 0))
+        g = growth.get(r[0], (None,) * len(METRICS))
         out.append(BloggerSummary(
             id=r[0], platform=r[1], platform_user_id=r[2], username=r[3], profile_url=r[4], created_at=r[5],
             video_count=s[0], totals=Totals(**dict(zip(METRICS, s[1:], strict=True))),

@@ -1,23 +1,19 @@
 """Campaigns: list, one campaign, its "Totals vs Increments" analytics, and the commands that edit them.
 
-The counting rule (the read model is per UTC day, so the rule is per UTC day too):
-
-    A video's daily increment of UTC day D counts for a campaign when the whole day D lies inside the time
-    the video was in the campaign: D starts at or after max(campaign.starts_at, the video's added_at), and D
-    ends at or before campaign.ends_at (open-ended campaigns: up to today, today's partial day included).
-
-So a video added at 14:30 counts from the next day on; a campaign starting at midnight counts that day; a
-campaign whose ``ends_at`` is midnight counts up to the day before. A snapshot taken before a video's
-``added_at`` (earlier days, or earlier the same day) never contributes. What the first counted day does
-include is the growth since the video's previous snapshot, which may have been taken before ``added_at``: a
-per-day read model cannot split growth finer than the snapshots that measured it.
+Every campaign figure comes from one SQL definition (migration ``20261130100000_trusted_numbers``): a video's
+growth in a campaign counts its snapshots taken after it entered the campaign (the later of the campaign's start
+and the video's ``added_at``) and before the campaign's end, so it is measured from its last snapshot at or
+before that moment (or its first one after it) to its last one before the end. ``analytics.campaign_video_days``
+gives that growth per video and UTC day; the per-video growth, the campaign's growth and its daily and weekly
+series are sums of those rows, here and in the export alike, so they always agree.
 
 Totals are the latest absolute counters, whatever the window. ``from``/``to`` narrow the counted days.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -47,24 +43,25 @@ from vidstats.dashboard.videos import MAX_SERIES_DAYS, today_utc
 from vidstats.db import Database, Role
 
 COUNTING_RULE = (
-    "Daily increments count for UTC days lying wholly inside the time each video was in the campaign: from the "
-    "first midnight (UTC) at or after max(starts_at, added_at) up to the last midnight at or before ends_at "
-    "(open-ended: through today). Weekly points sum those counted days per ISO week (Monday start)."
+    "A video's growth in the campaign counts what it gained after it entered the campaign (the later of the "
+    "campaign's start and the moment the video was added) and before the campaign's end: from its last snapshot "
+    "at or before entering (or its first one after) to its last snapshot before the end. Daily points are UTC "
+    "days, weekly points ISO weeks (Monday start) cut to the range; they sum to the campaign's growth. Null: "
+    "not measured (a counter the platform does not report)."
 )
 
 CAMPAIGN_COLUMNS = ("c.id, c.name, c.starts_at, c.ends_at, c.created_at,"
                     " (select count(*) from analytics.campaign_videos cv where cv.campaign_id = c.id)")
 
 
-def first_whole_day(instant: datetime) -> date:
-    """The first UTC day that starts at or after ``instant``."""
-    utc = instant.astimezone(UTC)
-    return utc.date() if utc.time() == time(0) else utc.date() + timedelta(days=1)
+def first_counted_day(starts_at: datetime) -> date:
+    """The UTC day of the campaign's start: its growth from then on counts."""
+    return starts_at.astimezone(UTC).date()
 
 
-def last_whole_day(instant: datetime) -> date:
-    """The last UTC day that ends at or before ``instant``."""
-    return instant.astimezone(UTC).date() - timedelta(days=1)
+def last_counted_day(ends_at: datetime) -> date:
+    """The UTC day holding the last instant before the (exclusive) end."""
+    return (ends_at.astimezone(UTC) - timedelta(microseconds=1)).date()
 
 
 def _campaign(row: Any) -> Campaign:
@@ -107,12 +104,9 @@ def list_campaigns(db: Database, *, limit: int, cursor: str | None) -> CampaignP
 
 
 def _totals(conn: psycopg.Connection, campaign_id: UUID) -> Totals:
-    row = conn.execute(
-        "select sum(l.views), sum(l.likes), sum(l.comments), sum(l.reposts), sum(l.saves)"
-        "  from analytics.campaign_videos cv join analytics.video_latest_statistics l on l.video_id = cv.video_id"
-        " where cv.campaign_id = %s", (campaign_id,)).fetchone()
-    assert row is not None
-    return Totals(**dict(zip(METRICS, row, strict=True)))
+    row = conn.execute("select views, likes, comments, reposts, saves from analytics.campaign_totals"
+                       " where campaign_id = %s", (campaign_id,)).fetchone()
+    return Totals(**dict(zip(METRICS, row, strict=True))) if row is not None else Totals()
 
 
 def get_campaign(db: Database, campaign_id: UUID) -> CampaignDetail:
@@ -127,8 +121,8 @@ def counted_days(campaign: Campaign, date_from: date | None, date_to: date | Non
     """The campaign-wide range of counted days (before each video's own added_at is applied); None: empty."""
     if date_from is not None and date_to is not None and date_from > date_to:
         raise BadRequestError("query.from", "must not be after `to`")
-    first = first_whole_day(campaign.starts_at)
-    last = today_utc() if campaign.ends_at is None else min(last_whole_day(campaign.ends_at), today_utc())
+    first = first_counted_day(campaign.starts_at)
+    last = today_utc() if campaign.ends_at is None else min(last_counted_day(campaign.ends_at), today_utc())
     if date_from is not None:
         first = max(first, date_from)
     if date_to is not None:
@@ -144,69 +138,50 @@ def campaign_analytics(db: Database, campaign_id: UUID, *, mode: AnalyticsMode, 
         if window is not None and mode is not AnalyticsMode.totals and \
                 (window[1] - window[0]).days >= MAX_SERIES_DAYS:
             raise BadRequestError("query.from", f"a series spans at most {MAX_SERIES_DAYS} days; narrow from/to")
-        members = conn.execute(
-            "select cv.video_id, cv.added_at from analytics.campaign_videos cv where cv.campaign_id = %s",
-            (campaign_id,)).fetchall()
-        counted: dict[UUID, date] = {}
-        if window is not None:
-            for video_id, added_at in members:
-                start = max(window[0], first_whole_day(added_at))
-                if start <= window[1]:
-                    counted[video_id] = start
-        ids, starts = list(counted), list(counted.values())
-        params = {"ids": ids, "starts": starts, "last": window[1] if window else None, "cid": campaign_id}
-        counted_cte = (
-            "with m as (select * from unnest(%(ids)s::uuid[], %(starts)s::date[]) as m(video_id, first_day)),"
-            " counted as (select d.* from m join analytics.mv_video_daily_increments d"
-            "   on d.video_id = m.video_id and d.date between m.first_day and %(last)s)")
-        sums = ", ".join(f"coalesce(sum({m}_delta), 0)" for m in METRICS)
-        per_video: dict[UUID, Increments] = {}
-        if ids:
-            for r in conn.execute(f"{counted_cte} select video_id, {sums} from counted group by video_id",
-                                  params).fetchall():
-                per_video[r[0]] = Increments(**dict(zip(METRICS, r[1:], strict=True)))
-        series: list[SeriesPoint] = []
-        if window is not None and mode is not AnalyticsMode.totals:
-            if mode is AnalyticsMode.daily:
-                points = ("select s.p::date as p from generate_series(%(first)s::date, %(last)s::date,"
-                          " interval '1 day') s(p)")
-                bucket = "date"
-            else:
-                points = ("select s.p::date as p from generate_series(date_trunc('week', %(first)s::date),"
-                          " %(last)s::date, interval '1 week') s(p)")
-                bucket = "date_trunc('week', date)::date"
-            psums = ", ".join(f"coalesce(sum(c.{m}), 0)" for m in METRICS)
-            rows = conn.execute(
-                f"{counted_cte}, buckets as (select {bucket} as p, {', '.join(f'{m}_delta as {m}' for m in METRICS)},"
-                f"   snapshots from counted)"
-                f" select pts.p, {psums}, coalesce(sum(c.snapshots), 0) from ({points}) pts"
-                " left join buckets c on c.p = pts.p group by pts.p order by pts.p",
-                {**params, "first": window[0]}).fetchall()
-            series = [SeriesPoint(period_start=r[0], views=r[1], likes=r[2], comments=r[3], reposts=r[4],
-                                  saves=r[5], snapshots=r[6]) for r in rows]
+        # An empty window counts nothing: the range that ends before it starts.
+        first, last = window if window is not None else (date.max, date.min)
+        params = {"cid": campaign_id, "first": first, "last": last}
         breakdown_rows = conn.execute(
             "select v.id, v.platform, v.external_video_id, v.url, v.caption, cv.added_at,"
-            "       l.views, l.likes, l.comments, l.reposts, l.saves"
-            "  from analytics.campaign_videos cv join analytics.videos v on v.id = cv.video_id"
+            "       greatest(c.starts_at, cv.added_at), g.counted_from, g.counted_to,"
+            "       l.views, l.likes, l.comments, l.reposts, l.saves,"
+            "       g.views, g.likes, g.comments, g.reposts, g.saves"
+            "  from analytics.campaign_video_growth(%(cid)s, %(first)s, %(last)s) g"
+            "  join analytics.campaign_videos cv on cv.campaign_id = %(cid)s and cv.video_id = g.video_id"
+            "  join analytics.campaigns c on c.id = cv.campaign_id"
+            "  join analytics.videos v on v.id = g.video_id"
             "  left join analytics.video_latest_statistics l on l.video_id = v.id"
-            " where cv.campaign_id = %(cid)s", params).fetchall()
+            " order by g.views desc nulls last, v.id", params).fetchall()
+        series: list[SeriesPoint] = []
+        if window is not None and mode is not AnalyticsMode.totals:
+            bucket = "day" if mode is AnalyticsMode.daily else "week"
+            series = [
+                SeriesPoint(period_start=r[0], period_end=r[1], views=r[2], likes=r[3], comments=r[4], reposts=r[5],
+                            saves=r[6], snapshots=r[7])
+                for r in conn.execute("select * from analytics.campaign_series(%(cid)s, %(first)s, %(last)s,"
+                                      " %(bucket)s)", {**params, "bucket": bucket}).fetchall()]
         totals = _totals(conn, campaign_id)
         as_of = data_as_of(conn)
-    zero = Increments()
     breakdown = [
         CampaignVideoBreakdown(
             video_id=r[0], platform=r[1], external_video_id=r[2], url=r[3], caption=r[4], added_at=r[5],
-            counted_from=counted.get(r[0]), counted_to=window[1] if r[0] in counted and window else None,
-            totals=Totals(**dict(zip(METRICS, r[6:11], strict=True))), increments=per_video.get(r[0], zero))
+            entered_at=r[6], counted_from=r[7], counted_to=r[8],
+            totals=Totals(**dict(zip(METRICS, r[9:14], strict=True))),
+            increments=Increments(**dict(zip(METRICS, r[14:19], strict=True))))
         for r in breakdown_rows
     ]
-    breakdown.sort(key=lambda b: (-b.increments.views, b.video_id))
-    total_increments = Increments(**{m: sum(getattr(i, m) for i in per_video.values()) for m in METRICS})
+    increments = Increments(**{m: total(getattr(b.increments, m) for b in breakdown) for m in METRICS})
     return CampaignAnalytics(
         campaign=campaign, mode=mode, date_from=window[0] if window else None,
         date_to=window[1] if window else None, counting_rule=COUNTING_RULE, totals=totals,
-        increments=total_increments, series=series, videos=breakdown[:limit],
+        increments=increments, series=series, videos=breakdown[:limit],
         videos_truncated=len(breakdown) > limit, data_as_of=as_of)
+
+
+def total(values: Iterable[int | None]) -> int | None:
+    """The sum of the known values; None when none is known (as SQL's sum)."""
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
 
 
 # ---- commands ----------------------------------------------------------------------------------------------

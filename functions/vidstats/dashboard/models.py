@@ -86,6 +86,11 @@ class Granularity(StrEnum):
     weekly = "weekly"
 
 
+class ViewsKind(StrEnum):
+    views = "views"
+    plays = "plays"  # Instagram play counts (replays included), several times its view counts
+
+
 class AnalyticsMode(StrEnum):
     totals = "totals"
     daily = "daily"
@@ -107,13 +112,15 @@ class Totals(_Out):
 
 
 class Increments(_Out):
-    """Growth: the sum of daily increments over the days in question (0 when nothing was measured)."""
+    """Growth: the sum of the snapshots' contributions over the days in question (each snapshot adds what its
+    counter grew since the video's previous value of the same kind). Null: nothing was measured (the platform
+    does not report that counter, or no snapshot fell in those days); 0 means measured, no growth."""
 
-    views: int = 0
-    likes: int = 0
-    comments: int = 0
-    reposts: int = 0
-    saves: int = 0
+    views: int | None = None
+    likes: int | None = None
+    comments: int | None = None
+    reposts: int | None = None
+    saves: int | None = None
 
 
 class PeriodInfo(_Out):
@@ -138,6 +145,7 @@ class VideoRow(_Out):
     tracking_state: TrackingState
     tracking_started_at: datetime
     totals: Totals
+    views_kind: ViewsKind | None = Field(description="What the latest views count: views, or plays (Instagram)")
     stats_at: datetime | None = Field(description="When the latest snapshot (the totals) was taken")
     increments: Increments = Field(description="Growth over the page's period")
 
@@ -176,6 +184,7 @@ class VideoDetail(_Out):
     blogger: BloggerRef | None
     tracking: TrackingInfo
     totals: Totals
+    views_kind: ViewsKind | None = Field(description="What the latest views count: views, or plays (Instagram)")
     stats_at: datetime | None
     growth_1d: Increments
     growth_7d: Increments
@@ -185,13 +194,16 @@ class VideoDetail(_Out):
 
 
 class SeriesPoint(_Out):
-    period_start: date = Field(description="The UTC day, or the Monday starting the ISO week")
-    views: int
-    likes: int
-    comments: int
-    reposts: int
-    saves: int
-    snapshots: int
+    period_start: date = Field(description="The UTC day, or the first day of the ISO week inside the range "
+                                           "(its Monday, unless the range starts later that week)")
+    period_end: date = Field(description="The same day, or the last day of the week inside the range "
+                                         "(its Sunday, unless the range ends earlier that week)")
+    views: int | None = Field(description="Growth in the period; null: nothing measured")
+    likes: int | None
+    comments: int | None
+    reposts: int | None
+    saves: int | None
+    snapshots: int = Field(description="Snapshots counted in the period")
 
 
 class VideoIncrements(_Out):
@@ -229,10 +241,12 @@ class CampaignVideoBreakdown(_Out):
     url: str
     caption: str | None
     added_at: datetime
-    counted_from: date | None = Field(description="First UTC day whose growth counts (null: none counts)")
-    counted_to: date | None
+    entered_at: datetime = Field(description="When its campaign growth starts: the later of the campaign's start "
+                                             "and added_at")
+    counted_from: date | None = Field(description="First UTC day with counted growth in the range (null: none)")
+    counted_to: date | None = Field(description="Last UTC day with counted growth in the range (null: none)")
     totals: Totals
-    increments: Increments
+    increments: Increments = Field(description="Its growth in the campaign within the range")
 
 
 class CampaignAnalytics(_Out):

@@ -9,9 +9,9 @@ a cursor (last key, last id) continues exactly after the last row: no row repeat
 - totals (views, likes, ...): the key is the latest counter. A page is read as up to three index range scans
   of ``video_latest_statistics_<metric>_idx`` in order (rows tied with the cursor's key, then lower keys,
   then videos without that counter), each stopping as soon as the page is full;
-- growth: the key is the sum of the metric's daily increments over the period (0 without any), read off
-  ``video_growth_<metric>_idx`` in order when the period ends on ``video_growth``'s as-of day, else summed
-  at read time;
+- growth: the key is the metric's growth over the period (``analytics.video_period_growth``: NULL when nothing
+  was measured), read off ``video_growth_<metric>_idx`` in order when the period ends on ``video_growth``'s
+  as-of day, else summed at read time;
 - recent: the key is ``tracking_started_at`` (newest first).
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import psycopg
@@ -140,20 +140,15 @@ def page_by_total(conn: psycopg.Connection, metric: str, where: sql.Composable, 
     return rows
 
 
-def _growth_key(cursor: cursors.Cursor) -> int:
-    """A growth cursor's key: an integer, never NULL (a video without increments has grown 0)."""
-    key = _int_key(cursor)
-    if key is None:
-        raise BadRequestError("query.cursor", "not a cursor returned by this endpoint")
-    return key
-
-
 def _growth_after(cursor: cursors.Cursor | None, params: dict[str, Any]) -> tuple[sql.Composable, dict[str, Any]]:
-    """The keyset condition "after the cursor's (key, id)" for a growth page, on the key ``coalesce(g.k, 0)``."""
+    """The keyset condition "after the cursor's (key, id)" for a growth page ordered "g.k desc nulls last, id"."""
     if cursor is None:
         return sql.SQL("true"), params
-    condition = sql.SQL("(coalesce(g.k, 0) < %(ck)s or (coalesce(g.k, 0) = %(ck)s and v.id > %(cid)s))")
-    return condition, {**params, "ck": _growth_key(cursor), "cid": cursor.id}
+    key = _int_key(cursor)
+    if key is None:
+        return sql.SQL("(g.k is null and v.id > %(cid)s)"), {**params, "cid": cursor.id}
+    condition = sql.SQL("(g.k < %(ck)s or (g.k = %(ck)s and v.id > %(cid)s) or g.k is null)")
+    return condition, {**params, "ck": key, "cid": cursor.id}
 
 
 def _page_by_growth_sums(conn: psycopg.Connection, metric: str, where: sql.Composable, params: dict[str, Any],
@@ -161,22 +156,17 @@ def _page_by_growth_sums(conn: psycopg.Connection, metric: str, where: sql.Compo
                          selective: bool) -> list[tuple[UUID, Any]]:
     """Growth summed from the daily increments at read time: any period, but for all videos a pass over all of
     the period's daily rows and a sort of every video."""
-    delta = sql.Identifier(f"{metric}_delta")
     after, params = _growth_after(cursor, {**params, "pf": first, "pt": last, "n": n})
-    if selective:
-        # Few videos (one campaign, one blogger): sum each one's days through the primary key.
-        growth = sql.SQL(
-            "left join lateral (select sum(d.{delta})::bigint as k from analytics.mv_video_daily_increments d"
-            " where d.video_id = v.id and d.date between %(pf)s and %(pt)s) g on true").format(delta=delta)
-    else:
-        # All videos: one pass over the period's days (the date index), grouped.
-        growth = sql.SQL(
-            "left join (select d.video_id, sum(d.{delta})::bigint as k from analytics.mv_video_daily_increments d"
-            " where d.date between %(pf)s and %(pt)s group by d.video_id) g on g.video_id = v.id"
-        ).format(delta=delta)
-    query = sql.SQL("select v.id, coalesce(g.k, 0) as k from analytics.videos v {growth}"
-                    " where {where} and {after} order by k desc, v.id limit %(n)s")
-    return conn.execute(query.format(growth=growth, where=where, after=after), params).fetchall()
+    # Few videos (one campaign, one blogger): their own days, through the primary key; all videos: one pass
+    # over the period's days.
+    ids = sql.SQL("array(select v.id from analytics.videos v where {where})").format(where=where) if selective \
+        else sql.SQL("null")
+    query = sql.SQL("select v.id, g.k from analytics.videos v"
+                    " left join (select p.video_id, p.{col} as k"
+                    "              from analytics.video_period_growth({ids}, %(pf)s, %(pt)s) p) g on g.video_id = v.id"
+                    " where {where} and {after} order by g.k desc nulls last, v.id limit %(n)s")
+    return conn.execute(query.format(col=sql.Identifier(metric), ids=ids, where=where, after=after),
+                        params).fetchall()
 
 
 # The page query checks the as-of day itself (an InitPlan: evaluated once, then the scan runs or not), so the
@@ -185,10 +175,12 @@ GROWTH_AS_OF_IS_LAST = sql.SQL(
     "(select st.growth_as_of from analytics.read_model_state st where st.name = 'video_statistics') = %(pt)s")
 
 
-def growth_table_query(metric: str, where: sql.Composable, *, after_cursor: bool) -> sql.Composed:
+def growth_table_query(metric: str, where: sql.Composable, *, cursor_key: Literal["none", "value", "null"]
+                       ) -> sql.Composed:
     """A growth page from ``video_growth``: rows of one period walked in ``video_growth_<metric>_idx`` order
-    (sum desc, id asc), stopping once the page is full. After a cursor, two index ranges (rows tied with the
-    cursor's key past its id, then lower keys), each limited to the page, merged: at most two pages sorted."""
+    (sum desc, NULLs last, id asc), stopping once the page is full. After a cursor with a key, three index ranges
+    (rows tied with the cursor's key past its id, lower keys, unknown growth), each limited to the page, merged:
+    at most three pages sorted. After a cursor in the unknown-growth rows, one range of those past its id."""
     col = sql.Identifier(metric)
     base = sql.SQL("select g.video_id, g.{col} as k from analytics.video_growth g"
                    " join analytics.videos v on v.id = g.video_id"
@@ -199,12 +191,15 @@ def growth_table_query(metric: str, where: sql.Composable, *, after_cursor: bool
         return base.format(col=col, cond=sql.SQL(cond).format(col=col), where=where, as_of=GROWTH_AS_OF_IS_LAST,
                            order=sql.SQL(order).format(col=col))
 
-    if not after_cursor:
-        return branch("true", "g.{col} desc, g.video_id")
-    ties = branch("g.{col} = %(ck)s and g.video_id > %(cid)s", "g.video_id")
-    lower = branch("g.{col} < %(ck)s", "g.{col} desc, g.video_id")
-    return sql.SQL("select video_id, k from (({ties}) union all ({lower})) page order by k desc, video_id"
-                   " limit %(n)s").format(ties=ties, lower=lower)
+    if cursor_key == "none":
+        return branch("true", "g.{col} desc nulls last, g.video_id")
+    if cursor_key == "null":
+        return branch("g.{col} is null and g.video_id > %(cid)s", "g.{col} desc nulls last, g.video_id")
+    ties = branch("g.{col} = %(ck)s and g.video_id > %(cid)s", "g.{col} desc nulls last, g.video_id")
+    lower = branch("g.{col} < %(ck)s", "g.{col} desc nulls last, g.video_id")
+    unknown = branch("g.{col} is null", "g.{col} desc nulls last, g.video_id")
+    return sql.SQL("select video_id, k from (({ties}) union all ({lower}) union all ({unknown})) page"
+                   " order by k desc nulls last, video_id limit %(n)s").format(ties=ties, lower=lower, unknown=unknown)
 
 
 def growth_as_of(conn: psycopg.Connection) -> date | None:
@@ -217,9 +212,12 @@ def growth_as_of(conn: psycopg.Connection) -> date | None:
 def _page_by_growth_table(conn: psycopg.Connection, metric: str, where: sql.Composable, params: dict[str, Any],
                           cursor: cursors.Cursor | None, n: int, days: int, last: date) -> list[tuple[UUID, Any]]:
     params = {**params, "days": days, "pt": last, "n": n}
+    cursor_key: Literal["none", "value", "null"] = "none"
     if cursor is not None:
-        params.update(ck=_growth_key(cursor), cid=cursor.id)
-    query = growth_table_query(metric, where, after_cursor=cursor is not None)
+        key = _int_key(cursor)
+        cursor_key = "null" if key is None else "value"
+        params.update(ck=key, cid=cursor.id)
+    query = growth_table_query(metric, where, cursor_key=cursor_key)
     return conn.execute(query, params).fetchall()
 
 
@@ -261,16 +259,12 @@ def _page_by_recency(conn: psycopg.Connection, where: sql.Composable, params: di
 ROW_COLUMNS = (
     "v.id, v.platform, v.external_video_id, v.url, v.caption, v.published_at, v.blogger_id, b.username,"
     " v.tracking_state, v.tracking_started_at, l.views, l.likes, l.comments, l.reposts, l.saves, l.created_at,"
-    " coalesce(i.views, 0), coalesce(i.likes, 0), coalesce(i.comments, 0), coalesce(i.reposts, 0),"
-    " coalesce(i.saves, 0)"
+    " i.views, i.likes, i.comments, i.reposts, i.saves, l.views_kind"
 )
 ROW_JOINS = (
     " left join analytics.bloggers b on b.id = v.blogger_id"
     " left join analytics.video_latest_statistics l on l.video_id = v.id"
-    " left join lateral (select sum(d.views_delta) as views, sum(d.likes_delta) as likes,"
-    "   sum(d.comments_delta) as comments, sum(d.reposts_delta) as reposts, sum(d.saves_delta) as saves"
-    "   from analytics.mv_video_daily_increments d"
-    "  where d.video_id = v.id and d.date between %(pf)s and %(pt)s) i on true"
+    " left join analytics.video_period_growth(%(ids)s, %(pf)s, %(pt)s) i on i.video_id = v.id"
 )
 
 
@@ -280,7 +274,7 @@ def _row(r: Sequence[Any]) -> VideoRow:
         blogger=BloggerRef(id=r[6], username=r[7]) if r[6] is not None else None,
         tracking_state=r[8], tracking_started_at=r[9],
         totals=Totals(views=r[10], likes=r[11], comments=r[12], reposts=r[13], saves=r[14]), stats_at=r[15],
-        increments=Increments(views=r[16], likes=r[17], comments=r[18], reposts=r[19], saves=r[20]),
+        increments=Increments(views=r[16], likes=r[17], comments=r[18], reposts=r[19], saves=r[20]), views_kind=r[21],
     )
 
 
@@ -331,7 +325,8 @@ def get_video(db: Database, video_id: UUID) -> VideoDetail:
         row = conn.execute(
             "select v.id, v.platform, v.external_video_id, v.url, v.caption, v.published_at, v.blogger_id,"
             "       b.username, v.tracking_state, v.tracking_started_at, v.tracking_stopped_at, v.last_fetched_at,"
-            "       v.last_error, v.last_error_at, l.views, l.likes, l.comments, l.reposts, l.saves, l.created_at"
+            "       v.last_error, v.last_error_at, l.views, l.likes, l.comments, l.reposts, l.saves, l.created_at,"
+            "       l.views_kind"
             "  from analytics.videos v"
             "  left join analytics.bloggers b on b.id = v.blogger_id"
             "  left join analytics.video_latest_statistics l on l.video_id = v.id"
@@ -339,17 +334,12 @@ def get_video(db: Database, video_id: UUID) -> VideoDetail:
         if row is None:
             raise NotFoundError("path.video_id", "no such video")
         growth: dict[int, Increments] = {}
-        sums = ", ".join(f"coalesce(sum(d.{m}_delta) filter (where d.date >= %(d{days})s), 0)"
-                         for days in (1, 7, 30) for m in METRICS)
-        g = conn.execute(
-            f"select {sums} from analytics.mv_video_daily_increments d"
-            "  where d.video_id = %(id)s and d.date between %(d30)s and %(today)s",
-            {"id": video_id, "today": today, **{f"d{days}": today - timedelta(days=days - 1) for days in (1, 7, 30)}},
-        ).fetchone()
-        assert g is not None
-        for index, days in enumerate((1, 7, 30)):
-            values = g[index * 5: index * 5 + 5]
-            growth[days] = Increments(**dict(zip(METRICS, values, strict=True)))
+        for days in (1, 7, 30):
+            first, last = period_bounds(days, today)
+            g = conn.execute("select views, likes, comments, reposts, saves"
+                             "  from analytics.video_period_growth(array[%s]::uuid[], %s, %s)",
+                             (video_id, first, last)).fetchone()
+            growth[days] = Increments(**dict(zip(METRICS, g, strict=True))) if g is not None else Increments()
         campaigns = conn.execute(
             "select c.id, c.name, cv.added_at from analytics.campaign_videos cv"
             "  join analytics.campaigns c on c.id = cv.campaign_id where cv.video_id = %s"
@@ -361,7 +351,7 @@ def get_video(db: Database, video_id: UUID) -> VideoDetail:
         tracking=TrackingInfo(state=row[8], started_at=row[9], stopped_at=row[10], last_fetched_at=row[11],
                               last_error=row[12], last_error_at=row[13]),
         totals=Totals(views=row[14], likes=row[15], comments=row[16], reposts=row[17], saves=row[18]),
-        stats_at=row[19], growth_1d=growth[1], growth_7d=growth[7], growth_30d=growth[30],
+        views_kind=row[20], stats_at=row[19], growth_1d=growth[1], growth_7d=growth[7], growth_30d=growth[30],
         campaigns=[CampaignMembership(campaign_id=c[0], name=c[1], added_at=c[2]) for c in campaigns],
         data_as_of=as_of,
     )
@@ -379,35 +369,19 @@ def series_range(date_from: date | None, date_to: date | None, default_days: int
 
 def video_increments(db: Database, video_id: UUID, granularity: Granularity, date_from: date | None,
                      date_to: date | None) -> VideoIncrements:
-    """Daily rows for UTC days in [from, to]; weekly rows for ISO weeks (Monday start) overlapping [from, to].
-    Days (weeks) without snapshots are present with zeros, so a chart needs no gap filling."""
+    """A point per UTC day in [from, to], or per ISO week cut to [from, to] (``analytics.video_series``). Every
+    day (week) is present, with null growth where nothing was measured."""
     first, last = series_range(date_from, date_to, 30 if granularity is Granularity.daily else 12 * 7)
     with db.transaction(Role.READER) as conn:
         if conn.execute("select 1 from analytics.videos where id = %s", (video_id,)).fetchone() is None:
             raise NotFoundError("path.video_id", "no such video")
-        if granularity is Granularity.daily:
-            query = (
-                "select s.day::date, coalesce(d.views_delta, 0), coalesce(d.likes_delta, 0),"
-                "       coalesce(d.comments_delta, 0), coalesce(d.reposts_delta, 0), coalesce(d.saves_delta, 0),"
-                "       coalesce(d.snapshots, 0)"
-                "  from generate_series(%(f)s::date, %(t)s::date, interval '1 day') s(day)"
-                "  left join analytics.mv_video_daily_increments d on d.video_id = %(id)s and d.date = s.day::date"
-                " order by 1")
-        else:
-            query = (
-                "select s.week::date, coalesce(w.views_delta, 0), coalesce(w.likes_delta, 0),"
-                "       coalesce(w.comments_delta, 0), coalesce(w.reposts_delta, 0), coalesce(w.saves_delta, 0),"
-                "       coalesce(w.snapshots, 0)"
-                "  from generate_series(date_trunc('week', %(f)s::date), %(t)s::date, interval '1 week') s(week)"
-                "  left join analytics.mv_video_weekly_increments w"
-                "    on w.video_id = %(id)s and w.week_start = s.week::date"
-                " order by 1")
-        rows = conn.execute(query, {"id": video_id, "f": first, "t": last}).fetchall()
+        rows = conn.execute("select * from analytics.video_series(%s, %s, %s, %s)",
+                            (video_id, first, last, "day" if granularity is Granularity.daily else "week")).fetchall()
         as_of = data_as_of(conn)
     return VideoIncrements(
         video_id=video_id, granularity=granularity, date_from=first, date_to=last,
-        points=[SeriesPoint(period_start=r[0], views=r[1], likes=r[2], comments=r[3], reposts=r[4], saves=r[5],
-                            snapshots=r[6]) for r in rows],
+        points=[SeriesPoint(period_start=r[0], period_end=r[1], views=r[2], likes=r[3], comments=r[4], reposts=r[5],
+                            saves=r[6], snapshots=r[7]) for r in rows],
         data_as_of=as_of,
     )
 

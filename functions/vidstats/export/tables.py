@@ -5,10 +5,11 @@ sheet is sized before rows are written), the campaign summaries and the rows all
 snapshot. Rows are streamed through a server-side cursor, a few thousand at a time: memory stays flat
 whatever the number of videos.
 
-Totals are the latest snapshot (``videos_with_statistics_fast``); growth is the sum of daily increments
-(``mv_video_daily_increments``, UTC days). "Last N days" are the N UTC days ending with the export's as-of
-day (so "1 day" is today's growth so far). A campaign's growth for a video counts from the later of the
-campaign start and the moment the video was added to the campaign (its UTC day), to the campaign end.
+Every figure is the dashboard API's, read from the same SQL definitions: totals are the latest snapshot
+(``videos_with_statistics_fast``); "+Nd" is ``analytics.video_period_growth`` over the N UTC days ending with the
+export's as-of day (so "+1d" is today's growth so far); a video's "growth in campaign" is
+``analytics.campaign_video_growth`` up to the as-of day (from the moment it entered the campaign to its end).
+An empty cell is a number nobody measured (a counter the platform does not report), never 0.
 """
 
 from __future__ import annotations
@@ -64,49 +65,34 @@ _LEAD_SQL = f"f.platform, f.url, coalesce(b.username, b.platform_user_id), {_CAP
 _TOTALS_SQL = ", ".join(f"f.{m}" for m in METRICS)
 
 
-def _growth(expression: str) -> str:
-    # No snapshot yet: growth is unknown (empty), not 0.
-    return f"case when f.stats_created_at is null then null else coalesce({expression}, 0) end"
-
+_GROWTH_JOINS = "\n".join(
+    f"  left join analytics.video_period_growth(null, %(day)s::date - {d - 1}, %(day)s::date) g{d}"
+    f" on g{d}.video_id = f.id" for d in GROWTH_WINDOWS_DAYS)
 
 _ALL_VIDEOS_SQL = f"""
 select {_LEAD_SQL}, {_TOTALS_SQL},
-       {", ".join(_growth(f"g.{m}_{d}d") for d in GROWTH_WINDOWS_DAYS for m in GROWTH_METRICS)},
+       {", ".join(f"g{d}.{m}" for d in GROWTH_WINDOWS_DAYS for m in GROWTH_METRICS)},
        f.stats_created_at
   from analytics.videos_with_statistics_fast f
   left join analytics.bloggers b on b.id = f.blogger_id
-  left join (
-      select video_id,
-             {", ".join(f"sum({m}_delta) filter (where date > %(day)s::date - {d}) as {m}_{d}d"
-                        for d in GROWTH_WINDOWS_DAYS for m in GROWTH_METRICS)}
-        from analytics.mv_video_daily_increments
-       where date > %(day)s::date - {max(GROWTH_WINDOWS_DAYS)} and date <= %(day)s::date
-       group by video_id) g on g.video_id = f.id
+{_GROWTH_JOINS}
  order by f.views desc nulls last, f.id
 """
 
 _CAMPAIGN_SQL = f"""
 select {_LEAD_SQL}, cv.added_at, {_TOTALS_SQL},
-       {", ".join(_growth(f"g.{m}") for m in METRICS)},
+       {", ".join(f"g.{m}" for m in METRICS)},
        f.stats_created_at
-  from analytics.campaign_videos cv
-  join analytics.campaigns c on c.id = cv.campaign_id
-  join analytics.videos_with_statistics_fast f on f.id = cv.video_id
+  from analytics.campaign_video_growth(%(campaign)s, null, %(day)s::date) g
+  join analytics.campaign_videos cv on cv.campaign_id = %(campaign)s and cv.video_id = g.video_id
+  join analytics.videos_with_statistics_fast f on f.id = g.video_id
   left join analytics.bloggers b on b.id = f.blogger_id
-  left join lateral (
-      select {", ".join(f"sum(d.{m}_delta) as {m}" for m in METRICS)}
-        from analytics.mv_video_daily_increments d
-       where d.video_id = cv.video_id
-         and d.date >= (greatest(c.starts_at, cv.added_at) at time zone 'UTC')::date
-         and (c.ends_at is null or d.date <= ((c.ends_at - interval '1 microsecond') at time zone 'UTC')::date)
-         and d.date <= %(day)s::date) g on true
- where cv.campaign_id = %(campaign)s
  order by f.views desc nulls last, f.id
 """
 _FIRST_TOTAL = len(_LEAD_COLUMNS) + 1  # campaign rows: lead columns, added_at, then totals
 _CAMPAIGN_SUMMARY_SQL = f"""
 select count(*), max(x.as_of),
-       {", ".join(f"coalesce(sum(x.c{i}), 0)" for i in range(_FIRST_TOTAL, _FIRST_TOTAL + 2 * len(METRICS)))}
+       {", ".join(f"sum(x.c{i})" for i in range(_FIRST_TOTAL, _FIRST_TOTAL + 2 * len(METRICS)))}
   from ({_CAMPAIGN_SQL.replace(" order by f.views desc nulls last, f.id", "")}) as x(
        {", ".join(f"c{i}" for i in range(len(CAMPAIGN_COLUMNS) - 1))}, as_of)
 """
@@ -212,8 +198,9 @@ def campaign_table(conn: psycopg.Connection, campaign_id: UUID, as_of_day: date,
         ["Totals vs increments", *(m.capitalize() for m in METRICS)],
         ["Totals (latest fetch)", *sums[:n]],
         ["Growth in campaign", *sums[n:]],
-        ["Growth counts from the later of the campaign start and the day each video was added (UTC days); "
-         "totals include everything before."],
+        ["Growth counts what each video gained after it entered the campaign (the later of the campaign start "
+         "and the moment it was added) and before the campaign end; totals include everything before. "
+         "Empty: not measured."],
         [],
     ]
     return Table(
