@@ -10,6 +10,7 @@ the owner, then the read model is brought up to date. A campaign holds 300 of th
 - GET /videos?sort=growth&period=7d     (7-day view growth)
 - GET /videos?campaign_id=...           (a campaign's page, by views)
 - GET /videos?cursor=...                (the 20th page of the default sort)
+- GET /videos?health=failing            (the 0.5% of videos whose fetches fail, by views)
 each against the same page computed in SQL from the seed's latest-row view (videos joined with the latest
 video_statistics row per video, at read time); and every other sort:
 - GET /videos?sort=likes, ?sort=recent  (against the seed's view too)
@@ -64,6 +65,8 @@ BASELINES = {
                 " and cv.video_id = v.id) order by views desc nulls last, id limit 50) p",
     "page 20": f"select p.*, {PERIOD_SUMS} from (select * from public.bench_seed_latest"
                " order by views desc nulls last, id offset 950 limit 50) p",
+    "failing": f"select p.*, {PERIOD_SUMS} from (select * from public.bench_seed_latest"
+               " where fetch_health = 'failing' order by views desc nulls last, id limit 50) p",
     "likes": f"select p.*, {PERIOD_SUMS} from (select * from public.bench_seed_latest"
              " order by likes desc nulls last, id limit 50) p",
     "recent": f"select p.*, {PERIOD_SUMS} from (select * from public.bench_seed_latest"
@@ -83,6 +86,11 @@ def load(conn: psycopg.Connection, days: int) -> None:
     conn.execute("insert into analytics.campaign_videos (campaign_id, video_id, added_at)"
                  " select %s, id, now() - interval '20 days' from analytics.videos order by md5(id::text) limit %s",
                  (row[0], CAMPAIGN_VIDEOS))
+    # Fetch health: 0.5% of the videos failing (fetches failed on two days), spread over the views order.
+    conn.execute("update analytics.videos set consecutive_failures = 2, failure_days = 2,"
+                 " last_error_class = 'transient', last_error = 'bench', last_error_at = now()"
+                 " where id in (select id from analytics.videos order by md5('f' || id::text) limit %s)",
+                 (VIDEOS // 200,))
     while True:
         step = conn.execute("select analytics.refresh_materialized_views(10000000)").fetchone()
         assert step is not None
@@ -157,6 +165,7 @@ def run_scale(label: str, days: int, work_dir: Path, rows: list[tuple[str, ...]]
             "growth": growth_7d,
             "campaign": {"campaign_id": str(campaign[0])},
             "page 20": {"cursor": cursor_of_page_20({})},
+            "failing": {"health": "failing"},
             "likes": {"sort": "likes"},
             "recent": {"sort": "recent"},
             "growth 1d": {"sort": "growth", "period": "1d"},

@@ -42,6 +42,7 @@ from vidstats.dashboard.models import (
     CampaignVideosAdd,
     CampaignVideosAdded,
     ErrorBody,
+    FetchHealthState,
     FieldProblem,
     Granularity,
     Health,
@@ -193,7 +194,8 @@ Cursor = Annotated[str | None, Query(max_length=CURSOR_MAX, description="`next_c
 Until = Annotated[ApiDate | None, Query(description="Last UTC day of the growth period (default: today)")]
 
 
-@app.get("/status", summary="Read-model freshness", tags=["meta"], responses=ERRORS)
+@app.get("/status", summary="Read-model freshness and the count of failing videos", tags=["meta"],
+         responses=ERRORS)
 def status() -> ReadModelFreshness:
     return freshness(database())
 
@@ -204,6 +206,9 @@ def list_videos(
     campaign_id: Annotated[UUID | None, Query()] = None,
     blogger_id: Annotated[UUID | None, Query()] = None,
     tracking_state: Annotated[TrackingState | None, Query()] = None,
+    health: Annotated[FetchHealthState | None, Query(
+        description="Fetch health: tracking, failing (fetches failed on 2+ UTC days since the last success), "
+                    "gone, stopped")] = None,
     q: Annotated[SearchText | None, Query(description="Text in the caption or the blogger's username")] = None,
     sort: Annotated[VideoSort, Query(description="A total, `growth` (of `metric` over `period`) or `recent`")]
     = VideoSort.views,
@@ -215,8 +220,8 @@ def list_videos(
     cursor: Cursor = None,
 ) -> VideoPage:
     query = VideoQuery(platform=platform, campaign_id=campaign_id, blogger_id=blogger_id,
-                       tracking_state=tracking_state, q=q, sort=sort, metric=metric, period=period, until=until,
-                       limit=limit, cursor=cursor)
+                       tracking_state=tracking_state, health=health, q=q, sort=sort, metric=metric, period=period,
+                       until=until, limit=limit, cursor=cursor)
     return videos.list_videos(database(), query)
 
 

@@ -59,6 +59,7 @@ def ingest_processor() -> IngestProcessor:
         concurrency=settings.fetch_concurrency,
         write_reserve_s=settings.write_reserve_s,
         refresh_signal=signal,
+        gone_after_days=settings.gone_after_days,
     )
 
 
@@ -106,5 +107,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="DuplicateFetchesSkipped", unit=MetricUnit.Count, value=report.provider_calls_skipped)
     logger.info("batch processed", extra={"records": len(records), "failed": len(report.failures),
                                           "snapshots": report.snapshots_written, "gone": report.gone,
+                                          "configuration_errors": report.configuration_errors,
                                           "skipped": report.provider_calls_skipped})
     return dict(response)

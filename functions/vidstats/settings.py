@@ -63,6 +63,9 @@ class IngestSettings(BaseSettings):
     nightly_message_size: int = Field(default=50, ge=1, le=100, validation_alias="NIGHTLY_MESSAGE_SIZE")
     nightly_page_size: int = Field(default=2_000, ge=10, le=50_000, validation_alias="NIGHTLY_PAGE_SIZE")
     tracking_grace_days: float = Field(default=7.0, ge=0, validation_alias="TRACKING_GRACE_DAYS")
+    # A video is marked gone once the platform answered gone on this many separate UTC days (a hiccup on one day
+    # never ends tracking).
+    gone_after_days: int = Field(default=2, ge=1, le=30, validation_alias="GONE_AFTER_DAYS")
     # Blogger batch: how many recent videos a creator listing fetches by default.
     blogger_batch_limit: int = Field(default=30, ge=1, le=500, validation_alias="BLOGGER_BATCH_LIMIT")
 

@@ -15,7 +15,7 @@ from uuid import UUID
 
 import httpx
 import pytest
-from vidstats.local.demo_data import DEMO_CAMPAIGN_NAME, move_new_snapshots
+from vidstats.local.demo_data import DEMO_CAMPAIGN_NAME, DEMO_FLASH_SALE_NAME, move_new_snapshots
 from vidstats.local.demo_provider import DEMO_CLOCK
 from vidstats.local.stack import LocalStack
 from vidstats.local.template import local_template
@@ -162,10 +162,12 @@ def test_a_second_start_on_the_same_data_folder_keeps_the_data_and_the_demo_hist
     api = Api(first)
     try:
         campaigns = api.get("/campaigns")["items"]
-        assert [c["name"] for c in campaigns] == [DEMO_CAMPAIGN_NAME]
+        assert sorted(c["name"] for c in campaigns) == sorted([DEMO_CAMPAIGN_NAME, DEMO_FLASH_SALE_NAME])
         videos = api.get("/videos", limit=200)["items"]
         assert len(videos) == 12
-        for video in videos:  # 30 days of history: every day of the default 30-day series grew
+        tracked = api.get("/videos", limit=200, health="tracking")["items"]
+        assert len(tracked) == 10  # one gone, one failing
+        for video in tracked:  # 30 days of history: every day of the default 30-day series grew
             points = api.get(f"/videos/{video['id']}/increments")["points"]
             assert len(points) == 30
             assert all(p["views"] > 0 and p["snapshots"] == 1 for p in points), points

@@ -6,7 +6,7 @@ processor will call it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,16 +16,21 @@ from vidstats.platforms import Platform
 from vidstats.providers.base import VideoCounters
 from vidstats.providers.errors import (
     BudgetExhaustedError,
+    ErrorClass,
     ProviderAuthError,
     ProviderConfigError,
     ProviderUnavailableError,
     QuotaExhaustedError,
     RateLimitedError,
     VideoGoneError,
+    classify,
 )
+from vidstats.providers.quota_reset import next_pacific_midnight
+from vidstats.providers.ratelimit import RateLimiter
 from vidstats.providers.tiktok import TikTokProvider
+from vidstats.providers.youtube import YouTubeProvider
 
-from tests.providers.conftest import KEY, FakeClock, Sleeps, build, load, url
+from tests.providers.conftest import KEY, FakeClock, Sleeps, build, load, make_config, url
 
 VIDEO_URL = url(Platform.TIKTOK, "video")
 VIDEO_ID = "7367927569280240901"
@@ -289,3 +294,110 @@ def test_max_requests_cap(router: respx.MockRouter, http_client: httpx.Client, s
     provider = build(TikTokProvider, http_client, sleeps, max_requests=2)
     with pytest.raises(BudgetExhaustedError, match="RAPIDAPI_TIKTOK_MAX_REQUESTS"):
         provider.fetch_videos(["7000000000000000001", "7000000000000000002", "7000000000000000003"])
+
+
+# --- classification by meaning, whatever the status -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "reasons", "expected"),
+    [
+        ("You have exceeded the DAILY quota for Requests on your current plan, BASIC.", [], ErrorClass.QUOTA),
+        ("You have exceeded the rate limit per second for your plan, BASIC, by the API provider", [],
+         ErrorClass.TRANSIENT),
+        ("The request cannot be completed because you have exceeded your quota.", ["quotaExceeded"], ErrorClass.QUOTA),
+        ("Daily Limit Exceeded", ["dailyLimitExceeded"], ErrorClass.QUOTA),
+        ("User Rate Limit Exceeded", ["userRateLimitExceeded"], ErrorClass.TRANSIENT),
+        ("API key not valid. Please pass a valid API key.", ["keyInvalid"], ErrorClass.CONFIGURATION),
+        ("You are not subscribed to this API.", [], ErrorClass.CONFIGURATION),
+        ("Blocked User. Please contact your API provider.", [], ErrorClass.CONFIGURATION),
+        ("Subscription plan does not include this endpoint", [], ErrorClass.CONFIGURATION),
+        ("Please wait a few minutes before you try again", [], ErrorClass.TRANSIENT),
+        ("Oops, an error in the gateway has occurred.", [], ErrorClass.TRANSIENT),
+        ("Url parsing is failed! Please check url.", [], ErrorClass.BAD_INPUT),
+        ("Video unavailable", [], ErrorClass.GONE),
+        ("This account is private", [], ErrorClass.GONE),
+        ("Media not found or unavailable", [], ErrorClass.GONE),
+        ("Something odd happened", [], None),
+    ],
+)
+def test_provider_texts_and_reasons_are_classified_by_meaning(
+    message: str, reasons: list[str], expected: ErrorClass | None
+) -> None:
+    assert classify(message, reasons) is expected
+
+
+def test_a_youtube_quota_403_is_held_until_midnight_pacific_not_an_auth_error(
+    router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps
+) -> None:
+    clock = FakeClock(datetime(2026, 11, 30, 12, 0, tzinfo=UTC).timestamp())  # 04:00 in Los Angeles (PST)
+    body = {"error": {"code": 403, "message": "The request cannot be completed because you have exceeded your quota.",
+                      "errors": [{"domain": "youtube.quota", "reason": "quotaExceeded"}]}}
+    # RapidAPI's plan headers speak of the plan's month, not of Google's day: ignored for Google's quota.
+    route = router.get(url(Platform.YOUTUBE, "videos")).mock(return_value=httpx.Response(
+        403, json=body, headers={"x-ratelimit-requests-remaining": "9000", "x-ratelimit-requests-reset": "2163603"}))
+    provider = build(YouTubeProvider, http_client, sleeps, clock)
+    with pytest.raises(QuotaExhaustedError) as info:
+        provider.fetch_videos(["EJNPYff3lxU"])
+    assert info.value.retry_at == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # midnight PST
+    assert route.call_count == 1
+
+
+def test_a_google_error_object_in_a_200_answer_is_classified(
+    router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps
+) -> None:
+    body = {"error": {"code": 403, "message": "Daily Limit Exceeded", "errors": [{"reason": "dailyLimitExceeded"}]}}
+    router.get(url(Platform.YOUTUBE, "videos")).mock(return_value=httpx.Response(200, json=body))
+    with pytest.raises(QuotaExhaustedError):
+        build(YouTubeProvider, http_client, sleeps).fetch_videos(["EJNPYff3lxU"])
+
+
+def test_a_throttle_envelope_is_retried_and_slows_the_pace_until_the_next_batch(
+    router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps
+) -> None:
+    throttle = httpx.Response(200, json={"code": -1, "msg": "Free Api Limit: 1 request/second, please wait"})
+    route = router.get(VIDEO_URL).mock(side_effect=[throttle, throttle, ok()])
+    limiter = RateLimiter(10.0, sleep=sleeps)
+    provider = TikTokProvider(make_config(Platform.TIKTOK, requests_per_second=10.0), http_client, limiter=limiter,
+                              sleep=sleeps, clock=FakeClock())
+    assert isinstance(provider.fetch_videos([VIDEO_ID])[VIDEO_ID], VideoCounters)
+    assert route.call_count == 3
+    assert limiter.rate == pytest.approx(2.5)  # halved on each transient failure
+    provider.begin_batch()
+    assert limiter.rate == pytest.approx(10.0)
+
+
+def test_the_pace_never_drops_below_an_eighth() -> None:
+    limiter = RateLimiter(8.0)
+    for _ in range(10):
+        limiter.slow_down()
+    assert limiter.rate == pytest.approx(1.0)
+
+
+def test_a_configuration_error_blocks_the_host_without_further_calls(
+    router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps
+) -> None:
+    clock = FakeClock()
+    route = router.get(VIDEO_URL).mock(return_value=httpx.Response(403, json={"message": "You are not subscribed to "
+                                                                                       "this API."}))
+    provider = build(TikTokProvider, http_client, sleeps, clock, config_block_s=900)
+    for _ in range(3):
+        with pytest.raises(ProviderAuthError, match="RAPIDAPI_TIKTOK_HOST"):
+            provider.fetch_videos([VIDEO_ID])
+    assert route.call_count == 1
+    clock.now += 901
+    with pytest.raises(ProviderAuthError):
+        provider.fetch_videos([VIDEO_ID])
+    assert route.call_count == 2
+
+
+def test_next_pacific_midnight_follows_daylight_saving_time() -> None:
+    from zoneinfo import ZoneInfo
+
+    los_angeles = ZoneInfo("America/Los_Angeles")
+    instant = datetime(2025, 1, 1, tzinfo=UTC)
+    while instant < datetime(2027, 1, 1, tzinfo=UTC):
+        local = instant.astimezone(los_angeles)
+        expected = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), los_angeles)
+        assert next_pacific_midnight(instant) == expected.astimezone(UTC), instant
+        instant += timedelta(minutes=53)

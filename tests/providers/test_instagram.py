@@ -16,7 +16,6 @@ from vidstats.providers.errors import (
     InvalidCountersError,
     InvalidItemResponseError,
     ItemErrorReason,
-    ProviderItemError,
     VideoGoneError,
 )
 from vidstats.providers.instagram import InstagramProvider, to_counters
@@ -80,11 +79,11 @@ def test_hidden_likes_are_stored_as_none(router: respx.MockRouter, http_client: 
     assert counters.comments == 35
 
 
-def test_status_false_is_a_per_video_error(router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps
-                                           ) -> None:
+def test_status_false_saying_not_found_is_a_gone_video(router: respx.MockRouter, http_client: httpx.Client,
+                                                       sleeps: Sleeps) -> None:
     error = fetch_post(router, http_client, sleeps, {"status": False, "message": "Media not found or unavailable"})
-    assert isinstance(error, ProviderItemError)
-    assert error.reason is ItemErrorReason.PROVIDER_ERROR
+    assert isinstance(error, VideoGoneError)
+    assert error.reason is ItemErrorReason.GONE
     assert "Media not found" in str(error)
 
 

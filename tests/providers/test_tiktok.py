@@ -11,12 +11,13 @@ import respx
 from vidstats.platforms import Platform
 from vidstats.providers.base import VideoCounters
 from vidstats.providers.errors import (
+    BadInputItemError,
+    CreatorNotFoundError,
+    ErrorClass,
     InvalidCountersError,
     InvalidItemResponseError,
     ItemErrorReason,
     ProviderAuthError,
-    ProviderItemError,
-    ProviderResponseError,
 )
 from vidstats.providers.tiktok import TikTokProvider, to_counters
 
@@ -82,9 +83,7 @@ def test_zero_is_kept_as_an_observed_zero(router: respx.MockRouter, http_client:
 @pytest.mark.parametrize(
     ("changes", "needle"),
     [
-        ({"digg_count": -5}, "digg_count is negative"),
         ({"play_count": "1.2M"}, "play_count is not numeric"),
-        ({"comment_count": "-3"}, "comment_count is negative"),
         ({"share_count": 12.5}, "share_count is not a whole number"),
         ({"collect_count": True}, "collect_count is a boolean"),
         ({"play_count": {"value": 3}}, "play_count has an unexpected type"),
@@ -103,11 +102,21 @@ def test_absurd_counter_fails_only_that_video(router: respx.MockRouter, http_cli
     assert isinstance(result[good], VideoCounters)
 
 
-def test_error_envelope_with_http_200_fails_that_video(router: respx.MockRouter, http_client: httpx.Client,
-                                                       sleeps: Sleeps) -> None:
+@pytest.mark.parametrize("changes", [{"digg_count": -1}, {"digg_count": "-1"}])
+def test_a_negative_counter_is_a_sentinel_that_empties_only_that_metric(
+    router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps, changes: dict[str, Any]
+) -> None:
+    counters = fetch_one(router, http_client, sleeps, body_with(VIDEO_ID, **changes))
+    assert isinstance(counters, VideoCounters)
+    assert counters.likes is None
+    assert (counters.views, counters.comments, counters.reposts, counters.saves) == (388791, 69, 2618, 5339)
+
+
+def test_error_envelope_refusing_the_id_is_bad_input_for_that_video(router: respx.MockRouter,
+                                                                    http_client: httpx.Client, sleeps: Sleeps) -> None:
     error = fetch_one(router, http_client, sleeps, load("tiktok/error_envelope.json"))
-    assert isinstance(error, ProviderItemError)
-    assert error.reason is ItemErrorReason.PROVIDER_ERROR
+    assert isinstance(error, BadInputItemError)
+    assert error.error_class is ErrorClass.BAD_INPUT
     assert "Url parsing is failed" in str(error)
 
 
@@ -226,16 +235,16 @@ def test_creator_listing_stops_when_the_cursor_does_not_move(router: respx.MockR
 def test_creator_listing_item_with_bad_counters_keeps_the_item(router: respx.MockRouter, http_client: httpx.Client,
                                                                sleeps: Sleeps) -> None:
     page = load("tiktok/user_posts_page2.json")
-    page["data"]["videos"][0]["play_count"] = -1
+    page["data"]["videos"][0]["play_count"] = "1.2M"
     router.get(POSTS_URL).mock(return_value=httpx.Response(200, json=page))
     [video] = build(TikTokProvider, http_client, sleeps).list_creator_videos("mineodesu69", 10)
     assert video.counters is None
     assert video.counters_error is not None
-    assert "negative" in video.counters_error
+    assert "not numeric" in video.counters_error
 
 
-def test_creator_listing_error_envelope_raises(router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps
-                                              ) -> None:
+def test_creator_listing_error_envelope_is_classified(router: respx.MockRouter, http_client: httpx.Client,
+                                                     sleeps: Sleeps) -> None:
     router.get(POSTS_URL).mock(return_value=httpx.Response(200, json={"code": -1, "msg": "user not exist"}))
-    with pytest.raises(ProviderResponseError, match="user not exist"):
+    with pytest.raises(CreatorNotFoundError, match="user not exist"):
         build(TikTokProvider, http_client, sleeps).list_creator_videos("nobody", 10)

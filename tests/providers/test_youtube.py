@@ -89,8 +89,18 @@ def test_failed_batch_keeps_earlier_batches(router: respx.MockRouter, http_clien
     assert list(info.value.partial) == [fake_id(n) for n in range(50)]
 
 
+def test_a_negative_counter_is_a_sentinel_that_empties_only_that_metric(
+    router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps
+) -> None:
+    body = load("youtube/videos.json")
+    body["items"][0]["statistics"]["likeCount"] = "-1"
+    router.get(VIDEOS_URL).mock(return_value=httpx.Response(200, json=body))
+    counters = build(YouTubeProvider, http_client, sleeps).fetch_videos(["EJNPYff3lxU"])["EJNPYff3lxU"]
+    assert isinstance(counters, VideoCounters)
+    assert (counters.views, counters.likes, counters.comments) == (48, None, 0)
+
+
 @pytest.mark.parametrize(("statistics", "needle"), [
-    ({"viewCount": "-1"}, "viewCount is negative"),
     ({"viewCount": "12K"}, "viewCount is not numeric"),
 ])
 def test_absurd_counter_fails_only_that_video(router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps,

@@ -48,8 +48,8 @@ def test_csv_files_hold_exactly_what_the_sheets_export_writes(
 
     assert [(p.name, rows) for p, rows in written] == [("all-videos.csv", 3), ("autumn-launch.csv", 2)]
     sheet_values = dict(sheets_api.value_ranges())
-    for path, a1 in [(tmp_path / "all-videos.csv", "'All videos'!A1:T4"),
-                     (tmp_path / "autumn-launch.csv", "'Autumn launch'!A1:Q9")]:
+    for path, a1 in [(tmp_path / "all-videos.csv", "'All videos'!A1:U4"),
+                     (tmp_path / "autumn-launch.csv", "'Autumn launch'!A1:R9")]:
         assert read_csv(path) == [[as_text(v) for v in row] for row in sheet_values[a1]]
     assert read_csv(tmp_path / "all-videos.csv")[2][3] == "Morning routine ☀️ \"quoted\", =SUM(A1)"
 
@@ -65,9 +65,9 @@ def test_vidstats_export_csv_writes_all_videos_and_every_campaign(
     assert code == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["all-videos.csv", "autumn-launch.csv"]
     lines = read_csv(tmp_path / "out" / "all-videos.csv")
-    assert lines[1][:10] == ["instagram", "https://www.instagram.com/reel/C1a2B3c4D5e/", "", "",
-                             "2026-10-21 11:59:00", "1600", "130", "15", "6", "4"]
-    assert [len(line) for line in lines] == [20] * 4
+    assert lines[1][:11] == ["instagram", "https://www.instagram.com/reel/C1a2B3c4D5e/", "", "",
+                             "2026-10-21 11:59:00", "tracking", "1600", "130", "15", "6", "4"]
+    assert [len(line) for line in lines] == [21] * 4
     assert "all-videos.csv: 3 videos" in capsys.readouterr().out
 
 

@@ -25,7 +25,7 @@ def expected_line(line: int) -> list[Any]:
         return ALL_HEADER
     n = VIDEOS + 2 - line
     return ["tiktok", f"https://www.tiktok.com/@creator/video/7{n:018d}", "", f"clip {n}",
-            serial(datetime(2026, 10, 1, tzinfo=UTC)), 11 * n, n + 1, 1, 0, 0, n, 1, 1, n, 1, 1, n, 1, 1,
+            serial(datetime(2026, 10, 1, tzinfo=UTC)), "tracking", 11 * n, n + 1, 1, 0, 0, n, 1, 1, n, 1, 1, n, 1, 1,
             serial(datetime(2026, 10, 25, 10, tzinfo=UTC))]
 
 
@@ -35,10 +35,10 @@ def expected_ranges() -> list[str]:
     for line in range(1, VIDEOS + 2):
         encoded = len(json.dumps(expected_line(line))) + 2
         if size + encoded > BUDGET:
-            ranges.append(f"'All videos'!A{first}:T{line - 1}")
+            ranges.append(f"'All videos'!A{first}:U{line - 1}")
             first, size = line, 0
         size += encoded
-    ranges.append(f"'All videos'!A{first}:T{VIDEOS + 1}")
+    ranges.append(f"'All videos'!A{first}:U{VIDEOS + 1}")
     return ranges
 
 
@@ -76,4 +76,4 @@ def test_100k_videos_are_written_in_14_requests_of_exact_ranges_and_values(db: D
     assert [c.method for c in api.calls] == ["GET"] + ["POST"] * 14  # 1 read, 14 writes: < 1 per 5,000 rows
     assert outcome.write_requests == 14 <= VIDEOS / 5_000
     assert max(c.size for c in api.writes) <= 1_500_000
-    assert (sheets["All videos"].rows, sheets["All videos"].cols, sheets["All videos"].frozen) == (100_001, 20, 1)
+    assert (sheets["All videos"].rows, sheets["All videos"].cols, sheets["All videos"].frozen) == (100_001, 21, 1)

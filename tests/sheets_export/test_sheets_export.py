@@ -28,10 +28,11 @@ def rounded(rows: Any) -> list[list[Any]]:
     return [[round(v, 9) if isinstance(v, float) else v for v in row] for row in rows]
 
 
-ALL_HEADER = ["Platform", "URL", "Blogger", "Caption / title", "Tracking since (UTC)", "Views", "Likes", "Comments",
+ALL_HEADER = ["Platform", "URL", "Blogger", "Caption / title", "Tracking since (UTC)", "Fetch health", "Views",
+              "Likes", "Comments",
               "Reposts", "Saves", "Views +1d", "Likes +1d", "Comments +1d", "Views +7d", "Likes +7d", "Comments +7d",
               "Views +30d", "Likes +30d", "Comments +30d", "Data as of (UTC)"]
-CAMPAIGN_HEADER = ["Platform", "URL", "Blogger", "Caption / title", "Tracking since (UTC)",
+CAMPAIGN_HEADER = ["Platform", "URL", "Blogger", "Caption / title", "Tracking since (UTC)", "Fetch health",
                    "Added to campaign (UTC)", "Views", "Likes", "Comments", "Reposts", "Saves",
                    "Views growth in campaign", "Likes growth in campaign", "Comments growth in campaign",
                    "Reposts growth in campaign", "Saves growth in campaign", "Data as of (UTC)"]
@@ -42,32 +43,32 @@ CAPTION_A = "Morning routine ☀️ \"quoted\", =SUM(A1)"
 
 ALL_VIDEOS_LINES = [
     ALL_HEADER,
-    ["instagram", URL_C, "", "", serial(t(21, 11, 59)), 1600, 130, 15, 6, 4,
+    ["instagram", URL_C, "", "", serial(t(21, 11, 59)), "tracking", 1600, 130, 15, 6, 4,
      100, 10, 3, 600, 30, 5, 600, 30, 5, serial(t(25, 12))],
-    ["tiktok", URL_A, "anna.cooks", CAPTION_A, serial(t(1, 8)), 400, 25, 4, 1, 2,
+    ["tiktok", URL_A, "anna.cooks", CAPTION_A, serial(t(1, 8)), "tracking", 400, 25, 4, 1, 2,
      150, 5, 1, 300, 15, 3, 300, 15, 3, serial(t(25, 9, 30))],
-    ["youtube", URL_B, "", LONG_CAPTION[:99] + "…", serial(t(25, 19)), *[""] * 14, ""],
+    ["youtube", URL_B, "", LONG_CAPTION[:99] + "…", serial(t(25, 19)), "tracking", *[""] * 14, ""],
 ]
 
 
-def pad17(row: list[Any]) -> list[Any]:
-    return [*row, *[""] * (17 - len(row))]
+def pad18(row: list[Any]) -> list[Any]:
+    return [*row, *[""] * (18 - len(row))]
 
 
 CAMPAIGN_LINES = [
-    pad17(["Campaign", "Autumn launch", "Starts (UTC)", serial(t(22, 0)), "Ends (UTC)", "open", "Videos", 2,
+    pad18(["Campaign", "Autumn launch", "Starts (UTC)", serial(t(22, 0)), "Ends (UTC)", "open", "Videos", 2,
            "Data as of (UTC)", serial(t(25, 12))]),
-    pad17(["Totals vs increments", "Views", "Likes", "Comments", "Reposts", "Saves"]),
-    pad17(["Totals (latest fetch)", 2000, 155, 19, 7, 6]),
-    pad17(["Growth in campaign", 900, 45, 8, 2, 3]),
-    pad17(["Growth counts what each video gained after it entered the campaign (the later of the campaign start "
+    pad18(["Totals vs increments", "Views", "Likes", "Comments", "Reposts", "Saves"]),
+    pad18(["Totals (latest fetch)", 2000, 155, 19, 7, 6]),
+    pad18(["Growth in campaign", 900, 45, 8, 2, 3]),
+    pad18(["Growth counts what each video gained after it entered the campaign (the later of the campaign start "
            "and the moment it was added) and before the campaign end; totals include everything before. "
            "Empty: not measured."]),
-    pad17([]),
+    pad18([]),
     CAMPAIGN_HEADER,
-    ["instagram", URL_C, "", "", serial(t(21, 11, 59)), serial(t(20, 0)), 1600, 130, 15, 6, 4,
+    ["instagram", URL_C, "", "", serial(t(21, 11, 59)), "tracking", serial(t(20, 0)), 1600, 130, 15, 6, 4,
      600, 30, 5, 1, 3, serial(t(25, 12))],
-    ["tiktok", URL_A, "anna.cooks", CAPTION_A, serial(t(1, 8)), serial(t(23, 12)), 400, 25, 4, 1, 2,
+    ["tiktok", URL_A, "anna.cooks", CAPTION_A, serial(t(1, 8)), "tracking", serial(t(23, 12)), 400, 25, 4, 1, 2,
      300, 15, 3, 1, 0, serial(t(25, 9, 30))],
 ]
 
@@ -112,7 +113,7 @@ def test_small_export_makes_three_requests_with_exact_ranges_and_values(
     ]
     assert outcome.write_requests == 2
     ranges = sheets_api.value_ranges()
-    assert [r for r, _ in ranges] == ["'All videos'!A1:T4", "'Autumn launch'!A1:Q9"]
+    assert [r for r, _ in ranges] == ["'All videos'!A1:U4", "'Autumn launch'!A1:R9"]
     assert rounded(ranges[0][1]) == rounded(ALL_VIDEOS_LINES)
     assert rounded(ranges[1][1]) == rounded(CAMPAIGN_LINES)
     assert clock.sleeps == []
@@ -128,7 +129,7 @@ def test_numbers_are_numbers_and_dates_are_date_serials_with_date_formats(
     body = sheets_api.writes[1].body
     row = body["data"][0]["values"][1]
     # Growth sums come from Postgres as Decimal: written as JSON integers, not "100" nor 100.0.
-    assert [type(v) for v in row[5:19]] == [int] * 14
+    assert [type(v) for v in row[6:20]] == [int] * 14
     assert isinstance(row[4], float)
     assert datetime(1899, 12, 30) + timedelta(days=row[4]) == datetime(2026, 10, 21, 11, 59)
     assert body["valueInputOption"] == "RAW"  # captions such as "=SUM(A1)" stay text
@@ -136,18 +137,18 @@ def test_numbers_are_numbers_and_dates_are_date_serials_with_date_formats(
     date_format = {"numberFormat": {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm:ss"}}
     number_format = {"numberFormat": {"type": "NUMBER", "pattern": "#,##0"}}
     assert videos.formats[(2, 5)] == date_format
-    assert videos.formats[(4, 20)] == date_format
-    assert videos.formats[(3, 6)] == number_format
-    assert videos.formats[(4, 19)] == number_format
+    assert videos.formats[(4, 21)] == date_format
+    assert videos.formats[(3, 7)] == number_format
+    assert videos.formats[(4, 20)] == number_format
     assert videos.formats[(1, 1)] == {"textFormat": {"bold": True}}
     assert (2, 1) not in videos.formats
-    assert (videos.rows, videos.cols, videos.frozen) == (4, 20, 1)
+    assert (videos.rows, videos.cols, videos.frozen) == (4, 21, 1)
     assert (videos.widths[2], videos.widths[4]) == (320, 360)
     campaign = sheets["Autumn launch"]
-    assert (campaign.rows, campaign.cols, campaign.frozen) == (9, 17, 7)
+    assert (campaign.rows, campaign.cols, campaign.frozen) == (9, 18, 7)
     assert campaign.formats[(1, 4)] == date_format
     assert campaign.formats[(7, 1)] == {"textFormat": {"bold": True}}
-    assert campaign.formats[(8, 6)] == date_format
+    assert campaign.formats[(8, 7)] == date_format
 
 
 def test_what_the_worksheets_show_after_the_export(db: Database, sheets_api: SheetsApi, clock: FakeClock) -> None:
@@ -190,11 +191,11 @@ def test_a_shorter_second_export_leaves_no_rows_of_the_first(
     campaign = sheets["Autumn launch"]
     assert campaign.rows == 8
     assert rounded(campaign.values()) == rounded(grid([
-        pad17(["Campaign", "Autumn launch", "Starts (UTC)", serial(t(22, 0)), "Ends (UTC)", "open", "Videos", 1,
+        pad18(["Campaign", "Autumn launch", "Starts (UTC)", serial(t(22, 0)), "Ends (UTC)", "open", "Videos", 1,
                "Data as of (UTC)", serial(t(25, 9, 30))]),
         CAMPAIGN_LINES[1],
-        pad17(["Totals (latest fetch)", 400, 25, 4, 1, 2]),
-        pad17(["Growth in campaign", 300, 15, 3, 1, 0]),
+        pad18(["Totals (latest fetch)", 400, 25, 4, 1, 2]),
+        pad18(["Growth in campaign", 300, 15, 3, 1, 0]),
         CAMPAIGN_LINES[4], CAMPAIGN_LINES[5], CAMPAIGN_HEADER, CAMPAIGN_LINES[8]]))
     assert "instagram" not in set(campaign.cells.values())
 

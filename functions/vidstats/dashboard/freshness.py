@@ -23,8 +23,17 @@ def data_as_of(conn: psycopg.Connection) -> datetime | None:
     return last_success if oldest_pending is None else min(last_success, oldest_pending)
 
 
+def failing_video_count(conn: psycopg.Connection) -> int:
+    """Videos whose fetch health is failing (``videos.fetch_health``; read off the partial index of the rare
+    states, so it costs the failing rows, not the table)."""
+    row = conn.execute("select count(*) from analytics.videos where fetch_health = 'failing'").fetchone()
+    return int(row[0]) if row is not None else 0
+
+
 def freshness(db: Database) -> ReadModelFreshness:
     status = read_model_status(db, Role.READER)
+    with db.transaction(Role.READER) as conn:
+        failing = failing_video_count(conn)
     as_of = status.last_success_at
     if as_of is not None and status.oldest_pending_at is not None:
         as_of = min(as_of, status.oldest_pending_at)
@@ -36,4 +45,5 @@ def freshness(db: Database) -> ReadModelFreshness:
         lag_seconds=status.lag_seconds,
         last_rows=status.last_rows,
         last_duration_ms=status.last_duration_ms,
+        failing_videos=failing,
     )

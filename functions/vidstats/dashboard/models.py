@@ -46,6 +46,25 @@ class TrackingState(StrEnum):
     gone = "gone"
 
 
+class FetchHealthState(StrEnum):
+    """``videos.fetch_health`` (one SQL definition): failing = fetches failed on 2+ UTC days since the last
+    success; gone = the platform answered gone on GONE_AFTER_DAYS separate days."""
+
+    tracking = "tracking"
+    failing = "failing"
+    gone = "gone"
+    stopped = "stopped"
+
+
+class FetchErrorClass(StrEnum):
+    gone = "gone"
+    transient = "transient"
+    quota = "quota"
+    configuration = "configuration"
+    bad_input = "bad_input"
+    invalid_response = "invalid_response"
+
+
 class Metric(StrEnum):
     views = "views"
     likes = "likes"
@@ -174,6 +193,19 @@ class TrackingInfo(_Out):
     last_error_at: datetime | None
 
 
+class FetchHealth(_Out):
+    state: FetchHealthState = Field(description="tracking; failing: fetches failed on 2 or more UTC days since "
+                                                "the last success; gone; stopped")
+    last_success_at: datetime | None = Field(description="The last successful fetch")
+    last_error_class: FetchErrorClass | None = Field(
+        description="What the last failure meant (cleared by a success): gone, transient (retried), quota (held "
+                    "until it resets), configuration (a setting to fix), bad_input, invalid_response")
+    last_error: str | None = Field(description="The last failure's message (cleared by a success)")
+    last_error_at: datetime | None
+    consecutive_failures: int = Field(description="Failed fetches since the last success")
+    failure_days: int = Field(description="Distinct UTC days with a failed fetch since the last success")
+
+
 class VideoDetail(_Out):
     id: UUID
     platform: Platform
@@ -183,6 +215,7 @@ class VideoDetail(_Out):
     published_at: datetime | None
     blogger: BloggerRef | None
     tracking: TrackingInfo
+    health: FetchHealth
     totals: Totals
     views_kind: ViewsKind | None = Field(description="What the latest views count: views, or plays (Instagram)")
     stats_at: datetime | None
@@ -296,6 +329,8 @@ class ReadModelFreshness(_Out):
     lag_seconds: float
     last_rows: int
     last_duration_ms: float
+    failing_videos: int = Field(default=0, description="Tracked videos whose fetches failed on 2 or more UTC days "
+                                                       "since their last success (GET /videos?health=failing)")
 
 
 class Health(_Out):
@@ -366,6 +401,7 @@ class VideoQuery(_In):
     campaign_id: UUID | None = None
     blogger_id: UUID | None = None
     tracking_state: TrackingState | None = None
+    health: FetchHealthState | None = None
     q: SearchText | None = None
     sort: VideoSort = VideoSort.views
     metric: Metric = Metric.views

@@ -32,6 +32,7 @@ from vidstats.dashboard.models import (
     METRICS,
     BloggerRef,
     CampaignMembership,
+    FetchHealth,
     Granularity,
     Increments,
     PeriodInfo,
@@ -78,6 +79,10 @@ def video_filters(query: VideoQuery) -> tuple[sql.Composable, dict[str, Any]]:
     if query.tracking_state is not None:
         parts.append(sql.SQL("v.tracking_state = %(tracking_state)s"))
         params["tracking_state"] = query.tracking_state.value
+    if query.health is not None:
+        # The rare states (failing, gone, stopped) come off videos_fetch_health_idx.
+        parts.append(sql.SQL("v.fetch_health = %(health)s"))
+        params["health"] = query.health.value
     if query.blogger_id is not None:
         parts.append(sql.SQL("v.blogger_id = %(blogger_id)s"))
         params["blogger_id"] = query.blogger_id
@@ -326,7 +331,7 @@ def get_video(db: Database, video_id: UUID) -> VideoDetail:
             "select v.id, v.platform, v.external_video_id, v.url, v.caption, v.published_at, v.blogger_id,"
             "       b.username, v.tracking_state, v.tracking_started_at, v.tracking_stopped_at, v.last_fetched_at,"
             "       v.last_error, v.last_error_at, l.views, l.likes, l.comments, l.reposts, l.saves, l.created_at,"
-            "       l.views_kind"
+            "       v.fetch_health, v.last_error_class, v.consecutive_failures, v.failure_days, l.views_kind"
             "  from analytics.videos v"
             "  left join analytics.bloggers b on b.id = v.blogger_id"
             "  left join analytics.video_latest_statistics l on l.video_id = v.id"
@@ -350,8 +355,10 @@ def get_video(db: Database, video_id: UUID) -> VideoDetail:
         blogger=BloggerRef(id=row[6], username=row[7]) if row[6] is not None else None,
         tracking=TrackingInfo(state=row[8], started_at=row[9], stopped_at=row[10], last_fetched_at=row[11],
                               last_error=row[12], last_error_at=row[13]),
+        health=FetchHealth(state=row[20], last_success_at=row[11], last_error_class=row[21], last_error=row[12],
+                           last_error_at=row[13], consecutive_failures=row[22], failure_days=row[23]),
         totals=Totals(views=row[14], likes=row[15], comments=row[16], reposts=row[17], saves=row[18]),
-        views_kind=row[20], stats_at=row[19], growth_1d=growth[1], growth_7d=growth[7], growth_30d=growth[30],
+        views_kind=row[24], stats_at=row[19], growth_1d=growth[1], growth_7d=growth[7], growth_30d=growth[30],
         campaigns=[CampaignMembership(campaign_id=c[0], name=c[1], added_at=c[2]) for c in campaigns],
         data_as_of=as_of,
     )

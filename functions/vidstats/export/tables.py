@@ -41,6 +41,7 @@ _LEAD_COLUMNS = (
     Column("Blogger", Kind.TEXT, 160),
     Column("Caption / title", Kind.TEXT, 360),
     Column("Tracking since (UTC)", Kind.DATETIME, 150),
+    Column("Fetch health", Kind.TEXT, 220),
 )
 _TOTAL_COLUMNS = tuple(Column(m.capitalize(), Kind.INTEGER, 100) for m in METRICS)
 _AS_OF_COLUMN = Column("Data as of (UTC)", Kind.DATETIME, 150)
@@ -61,7 +62,13 @@ CAMPAIGN_COLUMNS: tuple[Column, ...] = (
 
 _CAPTION = (f"case when length(f.caption) > {CAPTION_MAX_CHARS}"
             f" then left(f.caption, {CAPTION_MAX_CHARS - 1}) || '…' else f.caption end")
-_LEAD_SQL = f"f.platform, f.url, coalesce(b.username, b.platform_user_id), {_CAPTION}, f.tracking_started_at"
+# videos.fetch_health (the view's column list predates it), with the last error's class and message when not
+# "tracking": "failing: quota: ...", "gone: instagram: /post: not found ...".
+_FETCH_HEALTH = ("(select case when h.fetch_health = 'tracking' then 'tracking' else h.fetch_health"
+                 " || coalesce(': ' || h.last_error_class, '') || coalesce(': ' || left(h.last_error, 160), '') end"
+                 " from analytics.videos h where h.id = f.id)")
+_LEAD_SQL = (f"f.platform, f.url, coalesce(b.username, b.platform_user_id), {_CAPTION}, f.tracking_started_at,"
+             f" {_FETCH_HEALTH}")
 _TOTALS_SQL = ", ".join(f"f.{m}" for m in METRICS)
 
 

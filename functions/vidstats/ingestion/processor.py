@@ -10,9 +10,19 @@ Per batch:
    error stops further calls to that platform for this batch.
 4. One transaction writes every snapshot of the batch (one ``COPY``), the videos' last-fetch fields and the
    completion of their idempotency keys. If it fails, every record with a row in it fails, nothing remains.
-5. A record fails when any of its videos failed in a retryable way (timeout, 5xx, rate limit, auth, quota,
-   out of time, write failure). A video the platform reports gone, or whose counters are unusable, is
-   recorded on ``videos`` (state, last error) and its record succeeds: a retry cannot fix that.
+5. Each video's outcome is recorded on ``videos`` (fetch health: last success, last error and its class,
+   failure counts; see ``videos_repository.record_fetch_outcomes``), and its record's fate follows the
+   error's class (``providers.errors.ErrorClass``):
+
+   * transient (throttle, "try again later", 5xx, timeout; already retried with backoff by the provider,
+     which slowed its pace for the rest of the batch), out of time, write failure: the record fails and SQS
+     retries it;
+   * quota: the record fails and is held invisible until the quota resets (``BatchReport.not_before``);
+   * gone, bad input, unreadable answer: done (a retry cannot change the answer). A gone video is marked
+     gone once the platform said so on ``gone_after_days`` separate UTC days;
+   * configuration (bad key, not subscribed, blocked user): one call, a loud error, and the records are
+     done: retrying them every few minutes into the dead-letter queue helps nobody. The videos' health
+     shows the error and what to fix; the next nightly run tries again.
 
 ``fetch_creator`` messages (blogger batch) are handled one by one after that, each in its own transaction.
 """
@@ -45,14 +55,15 @@ from vidstats.ingestion.snapshots_repository import SnapshotRow, copy_snapshots
 from vidstats.ingestion.videos_repository import FetchOutcome, record_fetch_outcomes
 from vidstats.platforms import Platform
 from vidstats.providers.base import VideoCounters, VideoProvider
+from vidstats.providers.config import ProviderConfigurationError
 from vidstats.providers.errors import (
     BudgetExhaustedError,
+    ErrorClass,
     ProviderAuthError,
     ProviderConfigError,
     ProviderError,
     ProviderItemError,
     QuotaExhaustedError,
-    VideoGoneError,
 )
 
 log = logging.getLogger(__name__)
@@ -97,7 +108,8 @@ class BatchReport:
     not_before: dict[str, datetime] = field(default_factory=dict)
     snapshots_written: int = 0
     provider_calls_skipped: int = 0  # videos already done (idempotency)
-    gone: int = 0
+    gone: int = 0  # gone answers (the video is marked gone after enough separate days)
+    configuration_errors: int = 0  # videos not fetched because a setting is wrong (records done, not retried)
 
     def fail(self, message_id: str, error: Exception) -> None:
         self.failures.setdefault(message_id, error)
@@ -125,8 +137,10 @@ class IngestProcessor:
         concurrency: int = 8,
         write_reserve_s: float = 10.0,
         refresh_signal: RefreshSignal | None = None,
+        gone_after_days: int = 2,
     ) -> None:
         self._db = db
+        self._gone_after_days = gone_after_days
         self._providers = providers
         self._idempotency = idempotency
         self._concurrency = concurrency
@@ -211,26 +225,36 @@ class IngestProcessor:
                 done_keys.append(item.key)
                 carried.add(item.message_id)
             elif isinstance(result, ProviderItemError):
-                gone = isinstance(result, VideoGoneError)
+                gone = result.error_class is ErrorClass.GONE
                 report.gone += gone
-                outcomes.append(FetchOutcome(video_id, ok=False, error=str(result), gone=gone))
+                outcomes.append(FetchOutcome(video_id, ok=False, error=str(result), gone=gone,
+                                             error_class=result.error_class.value))
                 done_keys.append(item.key)
                 carried.add(item.message_id)
                 log.warning("video %s not measured: %s", video_id, result,
-                            extra={"message_id": item.message_id, "reason": result.reason.value})
+                            extra={"message_id": item.message_id, "reason": result.reason.value,
+                                   "error_class": result.error_class.value})
+            elif isinstance(result, ProviderError) and result.error_class is ErrorClass.CONFIGURATION:
+                # Logged loudly once per batch (``_fetch_all``); the record is done, not retried into the DLQ.
+                report.configuration_errors += 1
+                outcomes.append(FetchOutcome(video_id, ok=False, error=str(result),
+                                             error_class=result.error_class.value))
+                done_keys.append(item.key)
+                carried.add(item.message_id)
             else:
                 error = result if isinstance(result, Exception) else RetryLater("not fetched")
                 report.fail(item.message_id, error)
                 release.append(item.key)
                 if isinstance(error, ProviderError):
-                    outcomes.append(FetchOutcome(video_id, ok=False, error=str(error)))
+                    outcomes.append(FetchOutcome(video_id, ok=False, error=str(error),
+                                                 error_class=error.error_class.value))
                     carried.add(item.message_id)
 
         if outcomes:
             try:
                 with self._db.transaction(Role.INGEST) as conn:
                     copy_snapshots(conn, rows)
-                    record_fetch_outcomes(conn, outcomes)
+                    record_fetch_outcomes(conn, outcomes, gone_after_days=self._gone_after_days)
                     self._idempotency.complete(conn, token=token, unfinished=release)
             except Exception as exc:
                 log.exception("the batch write of %d snapshot rows failed (or its commit went unconfirmed)", len(rows))
@@ -267,6 +291,14 @@ class IngestProcessor:
             tasks += [(platform, platform_items[i : i + size]) for i in range(0, len(platform_items), size)]
         stopped: dict[Platform, ProviderError] = {}
         stop_lock = Lock()
+        for platform in by_platform:
+            # Each batch starts at the configured pace; transient failures slow it for this batch only.
+            try:
+                begin_batch = getattr(self._providers(platform), "begin_batch", None)
+            except Exception:  # reported by the fetch below, for each of its records
+                begin_batch = None
+            if begin_batch is not None:
+                begin_batch()
 
         def run(task: tuple[Platform, list[_Item]]) -> None:
             platform, chunk = task
@@ -283,12 +315,17 @@ class IngestProcessor:
             ids = [item.ref.external_video_id for item in chunk]
             results: dict[str, VideoCounters | ProviderItemError | Exception]
             try:
-                results = dict(self._providers(platform).fetch_videos(ids))
+                try:
+                    provider = self._providers(platform)
+                except ProviderConfigurationError as exc:  # e.g. no RapidAPI key for this platform
+                    raise ProviderConfigError(platform, str(exc)) from None
+                results = dict(provider.fetch_videos(ids))
             except ProviderError as exc:
                 if isinstance(exc, _STOPS_PLATFORM):
                     with stop_lock:
                         stopped.setdefault(platform, exc)
-                    log.error("%s: stopping calls to this platform for this batch: %s", platform.value, exc)
+                    log.error("%s: stopping calls to this platform for this batch: %s", platform.value, exc,
+                              extra={"error_class": exc.error_class.value})
                 else:
                     log.warning("%s fetch failed: %s", platform.value, exc)
                 results = {**dict.fromkeys(ids, exc), **exc.partial}

@@ -8,9 +8,9 @@ from uuid import UUID
 
 import psycopg
 
-from vidstats.providers.base import VideoCounters
+from vidstats.providers.base import VideoCounters, ViewsKind
 
-COLUMNS = ("video_id", "external_video_id", "views", "likes", "comments", "reposts", "saves")
+COLUMNS = ("video_id", "external_video_id", "views", "likes", "comments", "reposts", "saves", "views_kind")
 
 
 @dataclass(frozen=True)
@@ -22,15 +22,17 @@ class SnapshotRow:
     comments: int | None
     reposts: int | None
     saves: int | None
+    # What ``views`` counts ('views' or Instagram 'plays'): the read model never subtracts one from the other.
+    views_kind: ViewsKind = "views"
 
     @classmethod
     def from_counters(cls, video_id: UUID, counters: VideoCounters) -> SnapshotRow:
         return cls(video_id, counters.external_id, counters.views, counters.likes, counters.comments,
-                   counters.reposts, counters.saves)
+                   counters.reposts, counters.saves, counters.views_kind)
 
-    def as_tuple(self) -> tuple[UUID, str, int | None, int | None, int | None, int | None, int | None]:
+    def as_tuple(self) -> tuple[UUID, str, int | None, int | None, int | None, int | None, int | None, str]:
         return (self.video_id, self.external_video_id, self.views, self.likes, self.comments, self.reposts,
-                self.saves)
+                self.saves, self.views_kind)
 
 
 def copy_snapshots(conn: psycopg.Connection, rows: Sequence[SnapshotRow]) -> int:
@@ -41,10 +43,9 @@ def copy_snapshots(conn: psycopg.Connection, rows: Sequence[SnapshotRow]) -> int
     if not rows:
         return 0
     with conn.cursor() as cursor, cursor.copy(
-        "copy analytics.video_statistics (video_id, external_video_id, views, likes, comments, reposts, saves)"
-        " from stdin (format binary)"
+        f"copy analytics.video_statistics ({', '.join(COLUMNS)}) from stdin (format binary)"
     ) as copy:
-        copy.set_types(["uuid", "text", "int8", "int8", "int8", "int8", "int8"])
+        copy.set_types(["uuid", "text", "int8", "int8", "int8", "int8", "int8", "text"])
         for row in rows:
             copy.write_row(row.as_tuple())
     return len(rows)

@@ -44,7 +44,8 @@ class FetchOutcome:
     video_id: UUID
     ok: bool  # counters fetched (a snapshot is written with it)
     error: str | None = None  # last_error (cleared on success)
-    gone: bool = False  # the platform says the video no longer exists: stop tracking it
+    gone: bool = False  # the platform says the video no longer exists (gone once said on enough days)
+    error_class: str | None = None  # last_error_class: what the failure means (providers.errors.ErrorClass)
     caption: str | None = None
     published_at: datetime | None = None
 
@@ -104,35 +105,62 @@ def add_to_campaign(conn: psycopg.Connection, campaign_id: UUID, video_ids: Sequ
     return cursor.rowcount
 
 
-def record_fetch_outcomes(conn: psycopg.Connection, outcomes: Sequence[FetchOutcome]) -> int:
-    """One statement for all videos of a batch: last fetch time, last error, gone state."""
+# The start of the current UTC day, as a timestamptz.
+_TODAY = "(date_trunc('day', now() at time zone 'UTC') at time zone 'UTC')"
+# gone_answer_days after a failed fetch: one more when it is a gone answer on a UTC day not counted yet.
+_GONE_DAYS_AFTER = (f"(v.gone_answer_days + case when u.gone and (v.last_gone_answer_at is null"
+                    f" or v.last_gone_answer_at < {_TODAY}) then 1 else 0 end)")
+# Whether this answer ends tracking: gone on gone_after_days separate UTC days (the parameter).
+_NOW_GONE = f"(u.gone and v.tracking_state = 'active' and {_GONE_DAYS_AFTER} >= %(gone_after_days)s)"
+
+
+def record_fetch_outcomes(conn: psycopg.Connection, outcomes: Sequence[FetchOutcome], *,
+                          gone_after_days: int = 2) -> int:
+    """One statement for all videos of a batch: last fetch time, last error and its class, fetch health.
+
+    A success resets the failure counts; a failure adds one to ``consecutive_failures`` and, on a new UTC
+    day, to ``failure_days`` (``fetch_health`` says failing from 2 such days). A gone answer counts its UTC
+    day in ``gone_answer_days``; the video is marked gone once that reaches ``gone_after_days``, so a
+    provider hiccup on one day never ends tracking.
+    """
     if not outcomes:
         return 0
     ordered = sorted(outcomes, key=lambda o: str(o.video_id))
     # Arrays in binary (%b): dumping 1,000 uuids as text costs more than the update itself.
     cursor = conn.execute(
-        """
+        f"""
         update analytics.videos v
            set last_fetched_at = case when u.ok then now() else v.last_fetched_at end,
                last_error = case when u.ok then null else u.error end,
                last_error_at = case when u.ok then v.last_error_at else now() end,
-               tracking_state = case when u.gone and v.tracking_state = 'active' then 'gone' else v.tracking_state end,
-               tracking_stopped_at = case when u.gone and v.tracking_state = 'active' then now()
-                                          else v.tracking_stopped_at end,
+               last_error_class = case when u.ok then null else u.error_class end,
+               consecutive_failures = case when u.ok then 0 else v.consecutive_failures + 1 end,
+               failure_days = case
+                   when u.ok then 0
+                   when v.consecutive_failures = 0 or v.last_error_at is null or v.last_error_at < {_TODAY}
+                   then v.failure_days + 1
+                   else v.failure_days end,
+               gone_answer_days = case when u.ok then 0 else {_GONE_DAYS_AFTER} end,
+               last_gone_answer_at = case when u.ok then null when u.gone then now() else v.last_gone_answer_at end,
+               tracking_state = case when {_NOW_GONE} then 'gone' else v.tracking_state end,
+               tracking_stopped_at = case when {_NOW_GONE} then now() else v.tracking_stopped_at end,
                caption = coalesce(v.caption, u.caption),
                published_at = coalesce(v.published_at, u.published_at)
-          from unnest(%b::uuid[], %b::bool[], %b::text[], %b::bool[], %b::text[], %b::timestamptz[])
-               as u(id, ok, error, gone, caption, published_at)
+          from unnest(%(id)b::uuid[], %(ok)b::bool[], %(error)b::text[], %(gone)b::bool[], %(caption)b::text[],
+                      %(published_at)b::timestamptz[], %(error_class)b::text[])
+               as u(id, ok, error, gone, caption, published_at, error_class)
          where v.id = u.id
         """,
-        (
-            [o.video_id for o in ordered],
-            [o.ok for o in ordered],
-            [None if o.error is None else o.error[:1000] for o in ordered],
-            [o.gone for o in ordered],
-            [o.caption for o in ordered],
-            [o.published_at for o in ordered],
-        ),
+        {
+            "id": [o.video_id for o in ordered],
+            "ok": [o.ok for o in ordered],
+            "error": [None if o.error is None else o.error[:1000] for o in ordered],
+            "gone": [o.gone for o in ordered],
+            "caption": [o.caption for o in ordered],
+            "published_at": [o.published_at for o in ordered],
+            "error_class": [o.error_class for o in ordered],
+            "gone_after_days": gone_after_days,
+        },
     )
     return cursor.rowcount
 

@@ -1,10 +1,16 @@
-"""DEMO data for `vidstats dev --demo`: a campaign, a few creators' videos and 30 days of their history.
+"""DEMO data for `vidstats dev --demo`: two campaigns, a few creators' videos and 30 days of their history.
+
+What it shows: the "[demo] Launch campaign" (open) holds every video from the start of its history, except the
+YouTube creator's, added mid-campaign (day 12); the "[demo] Flash sale" ran from day 10 to day 17 with one
+creator's videos. One Instagram video is answered "deleted" from day 24 on (it ends up gone), one TikTok
+video's answers cannot be read from day 27 on (it is failing); YouTube and Instagram report no saves.
 
 Everything goes through the product's own write path, with the demo provider's counters:
 
-- the campaign is created as ``POST /campaigns`` creates it (``dashboard.campaigns.create_campaign``);
+- the campaigns are created as ``POST /campaigns`` creates them (``dashboard.campaigns.create_campaign``),
+  and videos join them as ``POST /campaigns/{id}/videos`` adds them (``dashboard.campaigns.add_videos``);
 - each creator's videos, blogger and first snapshot come from a blogger batch (``run_blogger_batch``, what
-  the queue processor runs for ``POST /bloggers``), into the campaign;
+  the queue processor runs for ``POST /bloggers``);
 - each following day is a nightly-style ``fetch_videos`` message processed by ``IngestProcessor`` (claim,
   fetch, one COPY, fetch outcomes), exactly the queue processor's work.
 
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -30,11 +37,18 @@ from vidstats.ingestion.messages import MAX_VIDEOS_PER_MESSAGE, FetchVideosMessa
 from vidstats.ingestion.processor import IngestProcessor, Record
 from vidstats.local.demo_provider import DEMO_LABEL, DemoProvider
 from vidstats.platforms import Platform
+from vidstats.providers.base import CreatorVideo, FetchResult
+from vidstats.providers.errors import InvalidItemResponseError, VideoGoneError
 from vidstats.read_model import refresh_read_model
 
 log = logging.getLogger(__name__)
 
 DEMO_CAMPAIGN_NAME = f"{DEMO_LABEL} Launch campaign"
+DEMO_FLASH_SALE_NAME = f"{DEMO_LABEL} Flash sale"
+MID_CAMPAIGN_DAY = 12  # the YouTube creator's videos join the launch campaign that day
+FLASH_SALE_DAYS = (10, 17)  # start and end day of the ended campaign
+GONE_FROM_DAY = 24  # one Instagram video is answered "deleted" from then on
+FAILING_FROM_DAY = 27  # one TikTok video's answers cannot be read from then on
 DEMO_CREATORS: tuple[tuple[Platform, str], ...] = (
     (Platform.TIKTOK, "demo.dance"),
     (Platform.TIKTOK, "demo.kitchen"),
@@ -61,6 +75,30 @@ class _FixedClock:
 
     def __call__(self) -> datetime:
         return self.at
+
+
+class _ScriptedProvider:
+    """The demo provider, except for the videos told to be gone or failing: what a real platform does too."""
+
+    def __init__(self, inner: DemoProvider) -> None:
+        self.inner = inner
+        self.platform = inner.platform
+        self.gone: set[str] = set()
+        self.failing: set[str] = set()
+
+    def fetch_videos(self, external_ids: Sequence[str]) -> FetchResult:
+        result = self.inner.fetch_videos(external_ids)
+        for external_id in external_ids:
+            if external_id in self.gone:
+                result[external_id] = VideoGoneError(self.platform, external_id,
+                                                     f"{DEMO_LABEL} the platform says this video was deleted")
+            elif external_id in self.failing:
+                result[external_id] = InvalidItemResponseError(
+                    self.platform, external_id, f"{DEMO_LABEL} the answer had no counters for this video")
+        return result
+
+    def list_creator_videos(self, creator: str, limit: int) -> list[CreatorVideo]:
+        return self.inner.list_creator_videos(creator, limit)
 
 
 def _last_snapshot_id(db: Database) -> int:
@@ -92,49 +130,89 @@ def load_demo_data(db: Database, *, now: datetime | None = None, days: int = HIS
     existing = find_demo_campaign(db)
     if existing is not None:
         return DemoLoad(campaign_id=existing, created=False)
-    from vidstats.dashboard.campaigns import create_campaign
-    from vidstats.dashboard.models import CampaignCreate
+    from vidstats.dashboard.campaigns import add_videos, create_campaign
+    from vidstats.dashboard.models import CampaignCreate, CampaignVideosAdd
 
     now = now or datetime.now(UTC)
     times = [now - timedelta(days=days - d) for d in range(days + 1)]
     clock = _FixedClock()
-    providers = {platform: DemoProvider(platform, clock) for platform in Platform}
-    campaign = create_campaign(db, CampaignCreate(name=DEMO_CAMPAIGN_NAME, starts_at=times[0] - timedelta(hours=1)))
+    providers = {platform: _ScriptedProvider(DemoProvider(platform, clock)) for platform in Platform}
+    starts_at = times[0] - timedelta(hours=1)
+    campaign = create_campaign(db, CampaignCreate(name=DEMO_CAMPAIGN_NAME, starts_at=starts_at))
     load = DemoLoad(campaign_id=campaign.id, created=True)
 
-    # Day 0: each creator's listing (blogger, videos, first snapshots), into the campaign.
+    # Day 0: each creator's listing (blogger, videos, first snapshots).
     clock.at = times[0]
     mark = _last_snapshot_id(db)
     refs: list[VideoRef] = []
+    by_creator: dict[str, list[VideoRef]] = {}
     for platform, creator in creators:
-        result = run_blogger_batch(db, providers[platform], platform, creator, limit=videos_per_creator,
-                                   campaign_id=campaign.id)
+        result = run_blogger_batch(db, providers[platform], platform, creator, limit=videos_per_creator)
         load.snapshots += result.snapshots
-        refs += [VideoRef(video_id=v.id, platform=v.platform, external_video_id=v.external_video_id)
-                 for v in result.videos]
+        by_creator[creator] = [VideoRef(video_id=v.id, platform=v.platform, external_video_id=v.external_video_id)
+                               for v in result.videos]
+        refs += by_creator[creator]
     load.video_ids = [ref.video_id for ref in refs]
     load.videos = len(refs)
     move_new_snapshots(db, mark, load.video_ids, times[0])
     db.connection().execute("update analytics.videos set tracking_started_at = %s where id = any(%s)",
                             (times[0], load.video_ids))
 
+    # The launch campaign holds the videos from the start of their history; YouTube's join mid-campaign.
+    late = [r.video_id for r in refs if r.platform is Platform.YOUTUBE]
+    add_videos(db, campaign.id, CampaignVideosAdd(video_ids=[v for v in load.video_ids if v not in late],
+                                                  added_at=starts_at))
+    if late:
+        add_videos(db, campaign.id, CampaignVideosAdd(
+            video_ids=late, added_at=times[min(MID_CAMPAIGN_DAY, days)] + timedelta(hours=3)))
+    # An ended campaign: the second creator's videos, from its start to its end.
+    sale_from, sale_to = (times[min(d, days)] - timedelta(hours=2) for d in FLASH_SALE_DAYS)
+    sale = create_campaign(db, CampaignCreate(name=DEMO_FLASH_SALE_NAME, starts_at=sale_from, ends_at=sale_to))
+    sale_videos = [r.video_id for r in by_creator[creators[1 % len(creators)][1]]]
+    add_videos(db, sale.id, CampaignVideosAdd(video_ids=sale_videos, added_at=sale_from))
+    scripted = {
+        GONE_FROM_DAY: next((r for r in refs if r.platform is Platform.INSTAGRAM), None),
+        FAILING_FROM_DAY: next((r for r in reversed(refs) if r.platform is Platform.TIKTOK), None),
+    }
+
     # Days 1..N: the queue processor's own work on a nightly-style message per day.
     processor = IngestProcessor(db, providers.__getitem__, idempotency=IdempotencyStore(db, window_s=86_400))
     for day in range(1, days + 1):
         clock.at = times[day]
+        gone, failing = scripted[GONE_FROM_DAY], scripted[FAILING_FROM_DAY]
+        if gone is not None and day == GONE_FROM_DAY:
+            providers[gone.platform].gone.add(gone.external_video_id)
+        if failing is not None and day == FAILING_FROM_DAY:
+            providers[failing.platform].failing.add(failing.external_video_id)
         mark = _last_snapshot_id(db)
+        active = [r for r in refs if r.video_id in _active_videos(db, load.video_ids)]
         records = [
             Record(message_id=f"demo-{day}-{start}", body=dump_message(FetchVideosMessage(
                 version=1, kind="fetch_videos", reason="nightly", request_id=uuid.uuid4(),
-                videos=refs[start : start + MAX_VIDEOS_PER_MESSAGE])))
-            for start in range(0, len(refs), MAX_VIDEOS_PER_MESSAGE)
+                videos=active[start : start + MAX_VIDEOS_PER_MESSAGE])))
+            for start in range(0, len(active), MAX_VIDEOS_PER_MESSAGE)
         ]
         report = processor.process(records)
         if report.failures:
             raise RuntimeError(f"demo history day {day}: {next(iter(report.failures.values()))}")
         load.snapshots += report.snapshots_written
         move_new_snapshots(db, mark, load.video_ids, times[day])
+        # The fetch bookkeeping as of that day too: failures are counted per UTC day.
+        db.connection().execute(
+            "update analytics.videos set last_error_at = %(at)s, last_gone_answer_at ="
+            " case when last_gone_answer_at is not null then %(at)s end"
+            " where id = any(%(ids)s) and last_error_at > %(at)s",
+            {"at": times[day], "ids": load.video_ids})
+        db.connection().execute("update analytics.videos set last_fetched_at = %s where id = any(%s)"
+                                " and last_fetched_at > %s", (times[day], load.video_ids, times[day]))
         load.days += 1
     refresh_read_model(db)
     log.info("demo data loaded: %d videos, %d snapshots over %d days", load.videos, load.snapshots, days + 1)
     return load
+
+
+def _active_videos(db: Database, video_ids: list[UUID]) -> set[UUID]:
+    """The videos still tracked (a gone one is no longer fetched, as the nightly refresh does)."""
+    rows = db.connection().execute("select id from analytics.videos where id = any(%s) and tracking_state = 'active'",
+                                   (video_ids,)).fetchall()
+    return {r[0] for r in rows}

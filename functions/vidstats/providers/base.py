@@ -6,7 +6,7 @@ import math
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -14,8 +14,14 @@ from vidstats.platforms import Platform
 from vidstats.providers.errors import ProviderItemError
 
 # A counter is a non-negative integer or None. None means "the API did not say" (key absent, hidden by
-# the owner, meaningless for this media type) and is never replaced by 0: 0 means "observed zero".
+# the owner, a sentinel such as -1, meaningless for this media type) and is never replaced by 0: 0 means
+# "observed zero".
 Counter = int | None
+
+# What ``views`` counts (stored as ``video_statistics.views_kind``): Instagram "plays" (ig_play_count,
+# play_count, video_play_count; replays included) differ from its "views" by a factor of several, and an
+# increment must never subtract one from the other. TikTok's play_count and YouTube's viewCount are views.
+ViewsKind = Literal["views", "plays"]
 
 
 class VideoCounters(BaseModel):
@@ -32,6 +38,7 @@ class VideoCounters(BaseModel):
     saves: Counter = Field(default=None, ge=0)  # TikTok collect_count, Instagram save_count
     # Which API key the views came from: Instagram plays vs views differ by a factor of several.
     views_source: str | None = None
+    views_kind: ViewsKind = "views"
     # Platform-specific counters that have no column (TikTok download_count, Instagram media_repost_count...).
     extra: dict[str, int] = Field(default_factory=dict)
     caption: str | None = None
@@ -54,7 +61,7 @@ class CreatorVideo(BaseModel):
     caption: str | None = None
     is_pinned: bool = False  # pinned videos come first, out of date order
     counters: VideoCounters | None = None
-    # Why ``counters`` is None although the listing had counters for this item (e.g. a negative count).
+    # Why ``counters`` is None although the listing had counters for this item (e.g. a non-numeric count).
     counters_error: str | None = None
 
 
@@ -81,7 +88,7 @@ _INTEGER_TEXT = re.compile(r"-?[0-9]+")
 
 
 class CounterError(ValueError):
-    """A counter value that is not a non-negative integer."""
+    """A counter value that is not an integer (text, a fraction, a boolean)."""
 
 
 class ItemShapeError(ValueError):
@@ -91,9 +98,10 @@ class ItemShapeError(ValueError):
 def coerce_counter(value: object, name: str) -> Counter:
     """An API counter as int: ints, digit strings ("1776621") and integral floats are accepted.
 
-    None and "" (blank counts, seen on YouTube Shorts) are missing, hence None. Negative numbers,
-    booleans, fractions and other text raise CounterError: better to fail that one video than to store
-    garbage.
+    None and "" (blank counts, seen on YouTube Shorts) are missing, hence None. A negative number is a
+    sentinel ("hidden", "not available": a like count of -1), hence None too: that metric is unknown, the
+    video's other counters stay. Booleans, fractions and other text raise CounterError: better to fail that
+    one video than to store garbage.
     """
     if value is None:
         return None
@@ -115,7 +123,7 @@ def coerce_counter(value: object, name: str) -> Counter:
     else:
         raise CounterError(f"{name} has an unexpected type {type(value).__name__}")
     if result < 0:
-        raise CounterError(f"{name} is negative: {result}")
+        return None
     return result
 
 

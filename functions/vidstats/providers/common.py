@@ -14,6 +14,8 @@ from vidstats.platforms import Platform
 from vidstats.providers.base import CounterError, CreatorVideo, FetchResult, ItemShapeError, VideoCounters
 from vidstats.providers.config import ProviderConfig
 from vidstats.providers.errors import (
+    BadInputError,
+    BadInputItemError,
     InvalidCountersError,
     InvalidItemResponseError,
     NotFoundError,
@@ -43,6 +45,10 @@ class RapidApiProvider(ABC):
             raise ValueError(f"{type(self).__name__} needs a {self.platform.value} configuration")
         self.api = RapidApiClient(config, client, limiter=limiter, sleep=sleep, clock=clock)
 
+    def begin_batch(self) -> None:
+        """A new queue batch begins: the pace a previous batch's transient failures slowed is restored."""
+        self.api.begin_batch()
+
     @abstractmethod
     def fetch_videos(self, external_ids: Sequence[str]) -> FetchResult: ...
 
@@ -59,6 +65,8 @@ class RapidApiProvider(ABC):
                 results[external_id] = fetch_one(external_id)
             except NotFoundError as exc:
                 results[external_id] = VideoGoneError(self.platform, external_id, str(exc))
+            except BadInputError as exc:
+                results[external_id] = BadInputItemError(self.platform, external_id, str(exc))
             except ProviderError as exc:
                 exc.partial = results
                 raise

@@ -9,6 +9,8 @@ Names (``<P>`` is TIKTOK, INSTAGRAM or YOUTUBE; a platform-specific variable win
 * ``RAPIDAPI_[<P>_]TIMEOUT_S``, ``RAPIDAPI_[<P>_]MAX_ATTEMPTS``, ``RAPIDAPI_[<P>_]BACKOFF_S``: per request.
 * ``RAPIDAPI_[<P>_]BUDGET_RESERVE``: stop once ``x-ratelimit-requests-remaining`` is at or below this
   (0 = never run into overage); ``RAPIDAPI_[<P>_]MAX_REQUESTS``: hard cap of requests per provider instance.
+* ``RAPIDAPI_[<P>_]QUOTA_BLOCK_S``: pause after a spent quota without a reset time; ``RAPIDAPI_[<P>_]CONFIG_BLOCK_S``:
+  pause after a configuration failure (bad key, not subscribed).
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ class ProviderConfig(BaseModel):
     max_requests: int | None = Field(default=None, ge=0)
     # When a quota 429 has no reset header: how long to stop calling the platform.
     quota_block_s: float = Field(default=3600.0, ge=0)
+    # After a configuration failure (bad key, not subscribed): no call to the host for this long, so a wrong
+    # setting costs one call per warm container, not one per batch.
+    config_block_s: float = Field(default=900.0, ge=0)
 
     @field_validator("host")
     @classmethod
@@ -95,6 +100,7 @@ _SHARED_SETTINGS = {
     "budget_reserve": "BUDGET_RESERVE",
     "max_requests": "MAX_REQUESTS",
     "quota_block_s": "QUOTA_BLOCK_S",
+    "config_block_s": "CONFIG_BLOCK_S",
 }
 
 

@@ -1,8 +1,16 @@
 """The one HTTP path to RapidAPI: pacing, quota/budget guards, bounded retries, error classification.
 
-Status codes and bodies per the RapidAPI proxy (reference §2): 401/403 bad key / not subscribed / blocked,
-429 either the per-second limit or the DAILY/MONTHLY quota (told apart by the message), 404 either an
-unknown endpoint (our configuration) or an unknown resource, 502 gateway, 5xx provider.
+Answers are classified by what they say first, by their status second (``errors.classify``), whatever the
+status: an HTTP 200 error envelope (the provider passes ``envelope``: tikwm ``code != 0``, looter2
+``status: false``, a Google ``error`` object) goes through the same classification as an error status, inside
+the retry loop, so a "please wait a few minutes" envelope is retried like a 429. Status codes per the RapidAPI
+proxy (reference §2): 401/403 bad key / not subscribed / blocked, 429 either the per-second limit or the
+DAILY/MONTHLY quota (told apart by the message), 404 either an unknown endpoint (our configuration) or an
+unknown resource, 502 gateway, 5xx provider. A YouTube ``quotaExceeded`` (any status) is Google's daily
+quota: it resets at midnight Pacific time, whatever RapidAPI's headers say about the plan.
+
+Every transient failure slows this host's pace (``RateLimiter.slow_down``) until the next batch begins
+(``begin_batch``); a configuration failure stops calls to the host for ``config_block_s``.
 """
 
 from __future__ import annotations
@@ -19,7 +27,10 @@ import httpx
 from vidstats.platforms import Platform
 from vidstats.providers.config import ProviderConfig
 from vidstats.providers.errors import (
+    THROTTLE_PHRASES,
+    BadInputError,
     BudgetExhaustedError,
+    ErrorClass,
     NotFoundError,
     ProviderAuthError,
     ProviderConfigError,
@@ -28,13 +39,19 @@ from vidstats.providers.errors import (
     ProviderUnavailableError,
     QuotaExhaustedError,
     RateLimitedError,
+    classify,
+    google_reasons,
 )
+from vidstats.providers.quota_reset import next_platform_quota_reset
 from vidstats.providers.ratelimit import RateLimiter, shared_limiter
 
 log = logging.getLogger(__name__)
 
 # A reset header above this is an epoch timestamp, below it a number of seconds (docs allow both).
 _EPOCH_THRESHOLD = 1_000_000_000
+
+# Reads a 200 body: the provider's error text when the body is an error envelope, else None.
+Envelope = Callable[[Any], str | None]
 
 
 class RapidApiClient:
@@ -61,20 +78,40 @@ class RapidApiClient:
         self.blocked_until: float | None = None  # epoch seconds; set by a quota 429
         self.remaining: int | None = None  # lowest x-ratelimit-*-remaining seen (plan quota)
         self.requests_sent = 0
+        # A configuration failure (bad key, not subscribed): no call to this host until then (epoch seconds).
+        self.config_error: ProviderError | None = None
+        self.config_blocked_until: float | None = None
+
+    @property
+    def limiter(self) -> RateLimiter:
+        return self._limiter
+
+    def begin_batch(self) -> None:
+        """A new batch: the pace slowed by the last batch's transient failures is restored."""
+        self._limiter.restore_pace()
 
     @property
     def platform(self) -> Platform:
         return self.config.platform
 
-    def get_json(self, path_name: str, params: Mapping[str, str]) -> Any:
-        """The decoded JSON body of a successful GET, retrying 429/5xx/timeouts a bounded number of times."""
+    def get_json(self, path_name: str, params: Mapping[str, str], *, envelope: Envelope | None = None) -> Any:
+        """The decoded JSON body of a successful GET, retrying transient failures a bounded number of times.
+
+        ``envelope`` reads the provider's error envelope of a 200 answer: such an answer is classified and
+        raised (or retried) like an error status.
+        """
         path = self.config.path(path_name)
         attempt = 0
         while True:
             attempt += 1
             try:
-                return self._attempt(path_name, path, params, after_backoff=attempt > 1)
+                return self._attempt(path_name, path, params, after_backoff=attempt > 1, envelope=envelope)
             except ProviderError as error:
+                if error.error_class is ErrorClass.TRANSIENT:
+                    # The provider is struggling: send slower for the rest of the batch (every thread).
+                    self._limiter.slow_down()
+                elif error.error_class is ErrorClass.CONFIGURATION and self.config_error is None:
+                    self._block_for_configuration(error)
                 delay = self._retry_delay(error, attempt)
                 if delay is None:
                     raise
@@ -85,7 +122,8 @@ class RapidApiClient:
                 if delay > 0:
                     self._sleep(delay)
 
-    def _attempt(self, path_name: str, path: str, params: Mapping[str, str], *, after_backoff: bool = False) -> Any:
+    def _attempt(self, path_name: str, path: str, params: Mapping[str, str], *, after_backoff: bool = False,
+                 envelope: Envelope | None = None) -> Any:
         self._check_quota_and_budget()
         self._limiter.acquire(respect_pause=not after_backoff)
         self.requests_sent += 1
@@ -112,11 +150,18 @@ class RapidApiClient:
         self._observe_budget(response.headers)
         if response.status_code == 200:
             try:
-                return response.json()
+                body = response.json()
             except ValueError:
                 raise ProviderUnavailableError(
                     self.platform, f"{path} answered 200 with a body that is not JSON"
                 ) from None
+            # A Google-style error object is an error whatever the provider's own envelope says.
+            text = envelope(body) if envelope is not None else None
+            if text is None and google_reasons(body):
+                text = error_message(body) or "error"
+            if text is None:
+                return body
+            raise self._classify(response, path_name, path, body=body, text=self._scrub(text))
         raise self._classify(response, path_name, path)
 
     def _retry_delay(self, error: ProviderError, attempt: int) -> float | None:
@@ -130,8 +175,20 @@ class RapidApiClient:
 
     # --- quota and budget -------------------------------------------------------------------------
 
+    def _block_for_configuration(self, error: ProviderError) -> None:
+        self.config_error = error
+        self.config_blocked_until = self._clock() + self.config.config_block_s
+        log.error("%s: %s (no call to this host for %.0fs)", self.config.host, error, self.config.config_block_s)
+
     def _check_quota_and_budget(self) -> None:
         now = self._clock()
+        if self.config_blocked_until is not None and self.config_error is not None:
+            if now < self.config_blocked_until:
+                # The same loud error, without a call: a bad key is not tried again every few seconds.
+                blocked = type(self.config_error)(self.platform, str(self.config_error).split(": ", 1)[-1])
+                raise blocked
+            self.config_blocked_until = None
+            self.config_error = None
         if self.blocked_until is not None:
             if now < self.blocked_until:
                 raise QuotaExhaustedError(
@@ -190,14 +247,32 @@ class RapidApiClient:
 
     # --- classification ---------------------------------------------------------------------------
 
-    def _classify(self, response: httpx.Response, path_name: str, path: str) -> ProviderError:
+    def _classify(self, response: httpx.Response, path_name: str, path: str, *, body: Any = None,
+                  text: str | None = None) -> ProviderError:
+        """The error an answer means: its text and Google reasons first, its status when they say nothing."""
         status = response.status_code
-        message = self._body_message(response)
+        if text is None:
+            body = _json_or_none(response)
+            message = self._body_message(response)
+        else:
+            message = text
+        reasons = google_reasons(body)
         lowered = message.lower()
         shown = f" ({message})" if message else ""
         host = self.config.host
-        if status in (401, 403):
-            if "not subscribed" in lowered or "does not include" in lowered:
+        where = f"HTTP {status} from {host}{path}" if status != 200 else f"{host}{path} answered an error"
+        if status == 404 and lowered.startswith("endpoint") and "does not exist" in lowered:
+            return ProviderConfigError(
+                self.platform,
+                f"{path} does not exist on {host}{shown}: check "
+                f"{self.config.setting_name('PATH_' + path_name.upper())} and {self.config.setting_name('HOST')}",
+            )
+        meaning = classify(message, reasons) or _status_meaning(status, response.headers)
+        if meaning is ErrorClass.QUOTA:
+            google_quota = any(r.lower() in ("quotaexceeded", "dailylimitexceeded") for r in reasons)
+            return self._quota_exhausted(response, shown, platform_quota=google_quota)
+        if meaning is ErrorClass.CONFIGURATION:
+            if "not subscribed" in lowered or "does not include" in lowered or "subscription" in lowered:
                 hint = (f"subscribe the key to {host} on RapidAPI, or set {self.config.setting_name('HOST')} "
                         "to an API the key is subscribed to")
             elif "blocked" in lowered:
@@ -205,28 +280,36 @@ class RapidApiClient:
                         f"({self.config.setting_name('KEY')}) or another API ({self.config.setting_name('HOST')})")
             else:
                 hint = f"check RAPIDAPI_KEY / {self.config.setting_name('KEY')}"
-            return ProviderAuthError(self.platform, f"HTTP {status} from {host}{shown}: {hint}")
-        if status == 429:
-            if "quota" in lowered or _header_is_zero(response.headers, "x-ratelimit-requests-remaining"):
-                return self._quota_exhausted(response, shown)
-            return RateLimitedError(
-                self.platform, f"rate limited by {host}{shown}", retry_after=_retry_after(response.headers)
-            )
-        if status == 404:
-            if lowered.startswith("endpoint") and "does not exist" in lowered:
-                return ProviderConfigError(
-                    self.platform,
-                    f"{path} does not exist on {host}{shown}: check "
-                    f"{self.config.setting_name('PATH_' + path_name.upper())} and {self.config.setting_name('HOST')}",
-                )
+            return ProviderAuthError(self.platform, f"{where}{shown}: {hint}")
+        if meaning is ErrorClass.TRANSIENT:
+            if status == 429 or any(phrase in lowered for phrase in THROTTLE_PHRASES):
+                return RateLimitedError(self.platform, f"rate limited by {host}{shown}",
+                                        retry_after=_retry_after(response.headers))
+            return ProviderUnavailableError(self.platform, f"{where}{shown}")
+        if meaning is ErrorClass.GONE:
             return NotFoundError(self.platform, f"{path}: not found{shown}")
-        if status >= 500 or status == 408:
-            return ProviderUnavailableError(self.platform, f"HTTP {status} from {host}{path}{shown}")
+        if meaning is ErrorClass.BAD_INPUT:
+            return BadInputError(self.platform, f"{path}: refused the request{shown}")
+        if status == 200:
+            # An error envelope saying nothing we recognise: treated as a provider hiccup (retried, bounded by
+            # the attempts and the queue's receive count) rather than a final answer.
+            return ProviderUnavailableError(self.platform, f"{where}{shown}")
         return ProviderResponseError(self.platform, f"unexpected HTTP {status} from {host}{path}{shown}")
 
-    def _quota_exhausted(self, response: httpx.Response, shown: str) -> QuotaExhaustedError:
-        reset = self._quota_reset(response.headers)
-        self.blocked_until = reset if reset is not None else self._clock() + self.config.quota_block_s
+    def _quota_exhausted(self, response: httpx.Response, shown: str, *, platform_quota: bool = False
+                         ) -> QuotaExhaustedError:
+        """Calls stop until the quota resets: the platform's own reset for its quota (YouTube: midnight
+        Pacific), else RapidAPI's reset header, else ``quota_block_s``."""
+        now = self._clock()
+        platform_reset = next_platform_quota_reset(self.platform, now)
+        reset: float | None
+        if platform_quota and platform_reset is not None:
+            reset = platform_reset
+        else:
+            reset = self._quota_reset(response.headers)
+            if reset is None:
+                reset = platform_reset
+        self.blocked_until = reset if reset is not None else now + self.config.quota_block_s
         reset_at = datetime.fromtimestamp(reset, tz=UTC) if reset is not None else None
         when = f"until {_iso(reset)}" if reset is not None else f"for {self.config.quota_block_s:g}s (no reset header)"
         return QuotaExhaustedError(
@@ -242,6 +325,9 @@ class RapidApiClient:
             text = response.text.strip()
         else:
             text = error_message(body) or ""
+        return self._scrub(text)
+
+    def _scrub(self, text: str) -> str:
         text = " ".join(text.split())[:300]
         secret = self.config.key.get_secret_value()
         return text.replace(secret, "***") if secret else text
@@ -259,6 +345,28 @@ def error_message(body: Any) -> str | None:
             nested = error_message(value)
             if nested:
                 return nested
+    return None
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _status_meaning(status: int, headers: httpx.Headers) -> ErrorClass | None:
+    """What a status says when the body says nothing we recognise."""
+    if status in (401, 403):
+        return ErrorClass.CONFIGURATION
+    if status == 429:
+        return ErrorClass.QUOTA if _header_is_zero(headers, "x-ratelimit-requests-remaining") else ErrorClass.TRANSIENT
+    if status in (404, 410):
+        return ErrorClass.GONE
+    if status in (400, 422):
+        return ErrorClass.BAD_INPUT
+    if status >= 500 or status == 408:
+        return ErrorClass.TRANSIENT
     return None
 
 

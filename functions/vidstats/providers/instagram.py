@@ -4,8 +4,12 @@ Video: ``GET /post?id=<shortcode>`` → a GraphQL-style node at the top level (`
 ``edge_media_preview_like.count``...). Creator list: ``GET /id?username=`` → ``user_id``, then
 ``GET /reels?id=<user pk>&count=12&max_id=`` → ``items[].media`` (private-API media: ``play_count``,
 ``ig_play_count``, ``like_count``...), ``paging_info.{max_id, more_available}``.
-Errors may come as HTTP 200 with ``"status": false``; never trust numeric ``pk`` (already rounded in
-real dumps), use ``code`` or ``id.split('_')[0]``.
+Errors may come as HTTP 200 with ``"status": false``, classified by their message (``envelope_error``); never
+trust numeric ``pk`` (already rounded in real dumps), use ``code`` or ``id.split('_')[0]``.
+
+Views are labelled by kind: plays (``ig_play_count``, ``play_count`` minus ``fb_play_count``, ``play_count``,
+``video_play_count``) or views (``video_view_count``, ``view_count``). An answer may carry one and the next
+answer the other; the kind travels with the snapshot so the two are never subtracted from each other.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from vidstats.providers.base import (
     FetchResult,
     ItemShapeError,
     VideoCounters,
+    ViewsKind,
     coerce_counter,
     from_unix,
 )
@@ -144,7 +149,7 @@ def _graph_node_counters(external_id: str, item: dict[str, Any]) -> VideoCounter
     views, views_source = _first(item, "video_play_count", "video_view_count")
     likes, _ = _first(item, "edge_media_preview_like.count", "edge_liked_by.count")
     if node.like_and_view_counts_disabled:
-        likes = None  # a placeholder when the owner hides likes, not the real count
+        likes = None  # a placeholder when the owner hides likes (a "hidden" flag), not the real count
     comments, _ = _first(
         item, "edge_media_to_parent_comment.count", "edge_media_to_comment.count", "edge_media_preview_comment.count"
     )
@@ -157,6 +162,7 @@ def _graph_node_counters(external_id: str, item: dict[str, Any]) -> VideoCounter
         likes=likes,
         comments=comments,
         views_source=views_source,
+        views_kind=_views_kind(views_source),
         caption=caption_edges[0].node.text if caption_edges else None,
         published_at=from_unix(node.taken_at_timestamp),
         author_id=(owner.id or owner.pk) if owner else None,
@@ -169,8 +175,16 @@ def _graph_node_counters(external_id: str, item: dict[str, Any]) -> VideoCounter
 def _media_counters(external_id: str, item: dict[str, Any]) -> VideoCounters:
     media = _Media.model_validate(item)
     _check_code(external_id, media.code)
-    # ig_play_count excludes Facebook cross-post plays; photos and carousels have no views at all.
-    views, views_source = _first(item, "ig_play_count", "play_count", "view_count")
+    # ig_play_count excludes Facebook cross-post plays; without it, play_count minus fb_play_count is the same
+    # figure (hypenow-backend's rule). Photos and carousels have no views at all.
+    views, views_source = _first(item, "ig_play_count")
+    if views is None:
+        plays, _ = _first(item, "play_count")
+        facebook, _ = _first(item, "fb_play_count")
+        if plays is not None and facebook is not None and plays >= facebook:
+            views, views_source = plays - facebook, "play_count-fb_play_count"
+    if views is None:
+        views, views_source = _first(item, "play_count", "view_count")
     likes, _ = _first(item, "like_count")
     if media.like_and_view_counts_disabled:
         likes = None
@@ -192,6 +206,7 @@ def _media_counters(external_id: str, item: dict[str, Any]) -> VideoCounters:
         reposts=reposts,
         saves=saves,
         views_source=views_source,
+        views_kind=_views_kind(views_source),
         extra=extra,
         caption=media.caption.text if media.caption else None,
         published_at=from_unix(media.taken_at),
@@ -200,6 +215,24 @@ def _media_counters(external_id: str, item: dict[str, Any]) -> VideoCounters:
         author_name=user.full_name if user else None,
         raw=item,
     )
+
+
+_VIEW_KEYS = ("video_view_count", "view_count")
+
+
+def _views_kind(views_source: str | None) -> ViewsKind:
+    """Instagram's view keys count views; every other counter key (ig_play_count, play_count, the
+    fb_play_count-derived one, video_play_count) counts plays."""
+    if views_source is None or views_source in _VIEW_KEYS:
+        return "views"
+    return "plays"
+
+
+def envelope_error(body: Any) -> str | None:
+    """The error text of a looter2 answer with ``status: false`` (HTTP 200); None otherwise."""
+    if not isinstance(body, dict) or not _failed(body):
+        return None
+    return error_message(body) or "status false"
 
 
 def _failed(body: Any) -> bool:
@@ -217,15 +250,13 @@ class InstagramProvider(RapidApiProvider):
         return self._fetch_one_by_one(external_ids, self._fetch_one)
 
     def _fetch_one(self, external_id: str) -> VideoCounters | ProviderItemError:
-        body = self.api.get_json("post", {"id": external_id})
-        if _failed(body):
-            message = error_message(body) or "status false"
-            return ProviderItemError(self.platform, external_id, f"provider error: {message}")
+        # A status-false envelope is raised by get_json, classified by its message (gone, throttle...).
+        body = self.api.get_json("post", {"id": external_id}, envelope=envelope_error)
         return self._map_item(external_id, body, to_counters)
 
     def resolve_user_id(self, username: str) -> str:
         try:
-            body = self.api.get_json("user_id", {"username": username})
+            body = self.api.get_json("user_id", {"username": username}, envelope=envelope_error)
         except NotFoundError as exc:
             raise CreatorNotFoundError(self.platform, f"{username}: {exc}") from None
         user_id = body.get("user_id") if isinstance(body, dict) else None
@@ -249,7 +280,7 @@ class InstagramProvider(RapidApiProvider):
             if max_id:
                 params["max_id"] = max_id
             try:
-                body = self.api.get_json("reels", params)
+                body = self.api.get_json("reels", params, envelope=envelope_error)
             except NotFoundError as exc:
                 raise CreatorNotFoundError(self.platform, f"{name}: {exc}") from None
             if _failed(body) or not isinstance(body.get("items"), list):

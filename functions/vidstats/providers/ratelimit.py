@@ -6,6 +6,8 @@ import threading
 import time
 from collections.abc import Callable
 
+MAX_SLOWDOWN = 8.0
+
 
 class RateLimiter:
     """Interval pacing: at most ``rate`` acquisitions per second, evenly spaced. Thread-safe.
@@ -23,7 +25,7 @@ class RateLimiter:
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
-        self._interval = 1.0 / rate
+        self._base_interval = self._interval = 1.0 / rate
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -42,6 +44,21 @@ class RateLimiter:
         if wait > 0:
             self._sleep(wait)
         return wait
+
+    def slow_down(self, factor: float = 2.0) -> None:
+        """Sends slower from now on (a transient failure says the provider is struggling), at most
+        ``MAX_SLOWDOWN`` times slower than the configured rate, until ``restore_pace``."""
+        with self._lock:
+            self._interval = min(self._interval * factor, self._base_interval * MAX_SLOWDOWN)
+
+    def restore_pace(self) -> None:
+        with self._lock:
+            self._interval = self._base_interval
+
+    @property
+    def rate(self) -> float:
+        """Requests per second allowed now."""
+        return 1.0 / self._interval
 
     def pause(self, seconds: float) -> None:
         """Other callers may not send for ``seconds`` (a 429 seen by one thread slows every thread).
@@ -63,6 +80,6 @@ def shared_limiter(key: str, rate: float) -> RateLimiter:
     """One limiter per host per process, so every provider instance in a warm Lambda shares the pace."""
     with _shared_lock:
         limiter = _shared.get(key)
-        if limiter is None or limiter._interval != 1.0 / rate:
+        if limiter is None or limiter._base_interval != 1.0 / rate:
             limiter = _shared[key] = RateLimiter(rate)
         return limiter

@@ -2,7 +2,7 @@
 
 Video: ``GET /?url=<id>`` → ``{"code": 0, "msg": "success", "data": {...}}``. Creator list:
 ``GET /user/posts?unique_id=@<handle>&count=<=35&cursor=<data.cursor>`` → ``data.videos[]``, ``data.cursor``,
-``data.hasMore``. HTTP 200 with ``code != 0`` is an error.
+``data.hasMore``. HTTP 200 with ``code != 0`` is an error, classified by its ``msg`` (``envelope_error``).
 """
 
 from __future__ import annotations
@@ -76,6 +76,19 @@ class _Envelope(BaseModel):
         return str(self.code) == "0"
 
 
+def envelope_error(body: Any) -> str | None:
+    """The error text of a tikwm answer with ``code != 0`` (HTTP 200); None for a success envelope."""
+    if not isinstance(body, dict) or "code" not in body:
+        return None  # not an envelope: the caller reports the shape
+    try:
+        envelope = _Envelope.model_validate(body)
+    except ValidationError:
+        return None
+    if envelope.ok:
+        return None
+    return envelope.msg or error_message(body) or f"code {envelope.code}"
+
+
 # our column -> (tikwm flat key, TikTok web stats key)
 _COUNTER_KEYS = {
     "views": ("play_count", "playCount"),
@@ -128,8 +141,13 @@ def to_counters(external_id: str, item: Any) -> VideoCounters:
     return VideoCounters(
         platform=Platform.TIKTOK,
         external_id=external_id,
-        **values,
+        views=values["views"],
+        likes=values["likes"],
+        comments=values["comments"],
+        reposts=values["reposts"],
+        saves=values["saves"],
         views_source=views_source,
+        views_kind="views",  # TikTok's play_count is what the app shows as views
         extra=extra,
         caption=video.title,
         published_at=from_unix(video.create_time),
@@ -148,14 +166,14 @@ class TikTokProvider(RapidApiProvider):
 
     def _fetch_one(self, external_id: str) -> VideoCounters | ProviderItemError:
         # tikwm accepts a bare numeric id as ``url``; the id travels as text (19 digits).
-        body = self.api.get_json("video", {"url": external_id})
+        # A code != 0 envelope is raised by get_json, classified by its msg (gone, throttle, bad id...).
+        body = self.api.get_json("video", {"url": external_id}, envelope=envelope_error)
         try:
             envelope = _Envelope.model_validate(body)
         except ValidationError:
             return InvalidItemResponseError(self.platform, external_id, "response is not a tikwm envelope")
         if not envelope.ok:
-            message = envelope.msg or error_message(body) or f"code {envelope.code}"
-            return ProviderItemError(self.platform, external_id, f"provider error: {message}")
+            return InvalidItemResponseError(self.platform, external_id, "response is not a tikwm envelope")
         return self._map_item(external_id, envelope.data, to_counters)
 
     def list_creator_videos(self, creator: str, limit: int) -> list[CreatorVideo]:
@@ -171,6 +189,7 @@ class TikTokProvider(RapidApiProvider):
                     "user_posts",
                     # Always a full page: the same one request, and tikwm documents count > 1.
                     {"unique_id": f"@{handle}", "count": str(PAGE_SIZE), "cursor": cursor},
+                    envelope=envelope_error,
                 )
             except NotFoundError as exc:
                 raise CreatorNotFoundError(self.platform, f"@{handle}: {exc}") from None

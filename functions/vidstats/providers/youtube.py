@@ -19,6 +19,8 @@ from vidstats.platforms import Platform
 from vidstats.providers.base import CreatorVideo, FetchResult, ItemShapeError, VideoCounters, coerce_counter
 from vidstats.providers.common import RapidApiProvider, chunks, unique_ids
 from vidstats.providers.errors import (
+    BadInputError,
+    BadInputItemError,
     CreatorNotFoundError,
     NotFoundError,
     ProviderError,
@@ -48,6 +50,13 @@ class _Video(BaseModel):
     statistics: dict[str, Any] = Field(default_factory=dict)
 
 
+def envelope_error(body: Any) -> str | None:
+    """The message of a Google error object answered with HTTP 200 (``{"error": {"code": 403, ...}}``)."""
+    if isinstance(body, dict) and body.get("error") not in (None, "", {}):
+        return error_message(body) or "error"
+    return None
+
+
 def to_counters(external_id: str, item: Any) -> VideoCounters:
     """The one mapping from a videos.list item to our model."""
     if not isinstance(item, dict):
@@ -65,6 +74,7 @@ def to_counters(external_id: str, item: Any) -> VideoCounters:
         comments=coerce_counter(stats.get("commentCount"), "commentCount"),  # absent when disabled
         # YouTube exposes neither shares nor saves (favoriteCount is a legacy constant 0): None, not 0.
         views_source="viewCount" if stats.get("viewCount") not in (None, "") else None,
+        views_kind="views",
         caption=snippet.title if snippet else None,
         published_at=snippet.publishedAt if snippet else None,
         author_id=snippet.channelId if snippet else None,
@@ -80,7 +90,13 @@ class YouTubeProvider(RapidApiProvider):
         results: FetchResult = {}
         for batch in chunks(unique_ids(external_ids), BATCH_SIZE):
             try:
-                body = self.api.get_json("videos", {"part": "snippet,statistics", "id": ",".join(batch)})
+                body = self.api.get_json("videos", {"part": "snippet,statistics", "id": ",".join(batch)},
+                                         envelope=envelope_error)
+            except BadInputError as exc:
+                # The whole call was refused (an id the API rejects): each id of it gets that answer.
+                for external_id in batch:
+                    results[external_id] = BadInputItemError(self.platform, external_id, str(exc))
+                continue
             except ProviderError as exc:
                 exc.partial = results
                 raise
@@ -95,6 +111,7 @@ class YouTubeProvider(RapidApiProvider):
             for external_id in batch:
                 item = by_id.get(external_id)
                 if item is None:
+                    # videos.list answers a deleted or private video by leaving it out (``items: []``).
                     results[external_id] = VideoGoneError(
                         self.platform, external_id, "not returned by videos.list (deleted, private or no such id)"
                     )
@@ -109,7 +126,7 @@ class YouTubeProvider(RapidApiProvider):
             return creator
         handle = creator if creator.startswith("@") else f"@{creator}"
         try:
-            body = self.api.get_json("channels", {"part": "id", "forHandle": handle})
+            body = self.api.get_json("channels", {"part": "id", "forHandle": handle}, envelope=envelope_error)
         except NotFoundError as exc:
             raise CreatorNotFoundError(self.platform, f"{handle}: {exc}") from None
         items = body.get("items") if isinstance(body, dict) else None
@@ -135,7 +152,7 @@ class YouTubeProvider(RapidApiProvider):
             if page_token:
                 params["pageToken"] = page_token
             try:
-                body = self.api.get_json("search", params)
+                body = self.api.get_json("search", params, envelope=envelope_error)
             except NotFoundError as exc:
                 raise CreatorNotFoundError(self.platform, f"{channel_id}: {exc}") from None
             items = body.get("items") if isinstance(body, dict) else None
