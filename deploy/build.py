@@ -2,8 +2,9 @@
 
 Steps: find a Python of the Lambda runtime's version (template.yaml's ``Runtime``; the artefact is checked with it,
 never with the developer's virtualenv), run ``sam build`` (functions/Makefile packs each function and the shared
-dependencies layer), then import each function's handler in a bare interpreter (``-I -S``: no site-packages, no
-environment) whose path holds only that function's code and its layers, as Lambda's does. On a machine whose
+dependencies layer), then import each function's handler in a bare interpreter (``-I -S -B``: no site-packages,
+no environment, no bytecode written into the artefact) whose path holds only that function's code and its
+layers, as Lambda's does. On a machine whose
 processor differs from the target architecture (x86_64 here, arm64 in Lambda), the native wheels cannot load, so
 the import runs with a twin layer built from the same lock for this machine, and the real layer is checked to hold
 the same distributions with every extension module built for the target architecture and Python.
@@ -220,7 +221,7 @@ def import_handler(python: str, function: BuiltFunction, layer_roots: Sequence[P
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "AWS_REGION": "eu-west-1",
            "AWS_DEFAULT_REGION": "eu-west-1", "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
            "LAMBDA_TASK_ROOT": str(function.code)}
-    result = subprocess.run([python, "-I", "-S", "-c", IMPORT_PROBE, *paths, function.handler],
+    result = subprocess.run([python, "-I", "-S", "-B", "-c", IMPORT_PROBE, *paths, function.handler],
                             capture_output=True, text=True, env=env, cwd=function.code, timeout=120, check=False)
     if result.returncode != 0:
         raise BuildError(f"{function.logical_id}: `import {function.handler.rpartition('.')[0]}` fails from the "
