@@ -14,7 +14,11 @@ Per batch:
    out of time, write failure). A video the platform reports gone, or whose counters are unusable, is
    recorded on ``videos`` (state, last error) and its record succeeds: a retry cannot fix that.
 
-``fetch_creator`` messages (blogger batch) are handled one by one after that, each in its own transaction.
+The write also attaches each measured video to its creator as the answer names it (``bloggers_repository``).
+
+``fetch_creator`` messages (blogger batch) are handled one by one after that, each in its own transaction, which
+also writes the batch's outcome (``blogger_batches``); a failure no retry can fix (creator not found, provider
+configuration) is recorded as the batch's outcome and its record succeeds.
 """
 
 from __future__ import annotations
@@ -29,9 +33,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from threading import Lock
+from uuid import UUID
 
 from vidstats.db import Database, Role
-from vidstats.ingestion.blogger_batch import CreatorBatchResult, run_blogger_batch
+from vidstats.ingestion.blogger_batch import CreatorBatchResult, failure_reason, run_blogger_batch
+from vidstats.ingestion.blogger_batches_repository import BatchRequest, record_failure
+from vidstats.ingestion.bloggers_repository import Creator, attach_creators
 from vidstats.ingestion.idempotency import Claims, IdempotencyStore
 from vidstats.ingestion.messages import (
     FetchCreatorMessage,
@@ -198,6 +205,7 @@ class IngestProcessor:
 
         rows: list[SnapshotRow] = []
         outcomes: list[FetchOutcome] = []
+        creators: list[tuple[UUID, Creator]] = []  # each measured video's author, as its answer names it
         done_keys: list[str] = []
         carried: set[str] = set()  # message ids with something in the write
         release: list[str] = []
@@ -208,6 +216,9 @@ class IngestProcessor:
                 rows.append(SnapshotRow.from_counters(video_id, result))
                 outcomes.append(FetchOutcome(video_id, ok=True, caption=result.caption,
                                              published_at=result.published_at))
+                creator = Creator.from_counters(result)
+                if creator is not None:
+                    creators.append((video_id, creator))
                 done_keys.append(item.key)
                 carried.add(item.message_id)
             elif isinstance(result, ProviderItemError):
@@ -231,6 +242,7 @@ class IngestProcessor:
                 with self._db.transaction(Role.INGEST) as conn:
                     copy_snapshots(conn, rows)
                     record_fetch_outcomes(conn, outcomes)
+                    attach_creators(conn, creators)
                     self._idempotency.complete(conn, token=token, unfinished=release)
             except Exception as exc:
                 log.exception("the batch write of %d snapshot rows failed (or its commit went unconfirmed)", len(rows))
@@ -334,10 +346,13 @@ class IngestProcessor:
                 limit=message.limit,
                 campaign_id=message.campaign_id,
                 on_commit=lambda conn: self._idempotency.complete(conn, token=token),
+                batch_id=message.request_id,
             )
         except Exception as exc:
             log.error("creator listing %s/%s failed: %s", message.platform.value, message.creator, exc,
                       extra={"message_id": message_id})
+            if self._record_creator_failure(message, exc, token):
+                return  # failed for good, and recorded so: a redelivery cannot help
             report.fail(message_id, exc)
             try:
                 self._idempotency.release([key], token=token)
@@ -345,6 +360,21 @@ class IngestProcessor:
                 log.warning("could not release claim %s", key)
             return
         report.snapshots_written += result.snapshots
+
+    def _record_creator_failure(self, message: FetchCreatorMessage, error: Exception, token: str) -> bool:
+        """Writes the failure into the batch's outcome; True when it is final (its claim completes with it)."""
+        request = BatchRequest(message.request_id, message.platform, message.creator, message.limit,
+                               message.campaign_id)
+        reason = failure_reason(error)
+        try:
+            with self._db.transaction(Role.INGEST) as conn:
+                record_failure(conn, request, str(error), reason)
+                if reason is not None:
+                    self._idempotency.complete(conn, token=token)
+        except Exception:
+            log.exception("could not record the outcome of blogger batch %s", message.request_id)
+            return False  # retried: the next delivery records it
+        return reason is not None
 
 
 def monotonic_deadline(seconds: float) -> Callable[[], float]:
