@@ -88,9 +88,9 @@ def creator_ref(profile_url: str | None = None, *, platform: Platform | None = N
 
 
 def request_blogger_batch(queue: FetchQueue, creator: CreatorRef, *, limit: int = 30,
-                          campaign_id: UUID | None = None) -> UUID:
-    """Enqueues the listing (the API's entry point); returns the request id."""
-    request_id = uuid.uuid4()
+                          campaign_id: UUID | None = None, request_id: UUID | None = None) -> UUID:
+    """Enqueues the listing (the API's entry point); returns the request id (given, or a new one)."""
+    request_id = request_id or uuid.uuid4()
     queue.send([FetchCreatorMessage(version=1, kind="fetch_creator", request_id=request_id,
                                     platform=creator.platform, creator=creator.creator, limit=limit,
                                     campaign_id=campaign_id)])
