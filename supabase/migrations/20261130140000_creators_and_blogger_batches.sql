@@ -32,7 +32,8 @@ create table analytics.blogger_batches (
     platform                text not null check (platform in ('tiktok', 'instagram', 'youtube')),
     creator                 text not null check (length(creator) between 1 and 200),
     video_limit             integer not null check (video_limit between 1 and 500),
-    campaign_id             uuid references analytics.campaigns (id) on delete set null,
+    -- The campaign as requested: no foreign key, so the outcome of a batch whose campaign was deleted is kept.
+    campaign_id             uuid,
     status                  text not null default 'pending' check (status in ('pending', 'done', 'failed')),
     requested_at            timestamptz not null default now(),
     finished_at             timestamptz,
@@ -57,8 +58,7 @@ create table analytics.blogger_batches (
 comment on table analytics.blogger_batches is
     'Blogger batches (POST /bloggers): pending until the queue processor writes the outcome, in the same '
     'transaction as the batch''s videos and snapshots when it is done.';
--- Foreign keys: a campaign's deletion, a creator's rows folded into another.
-create index blogger_batches_campaign_id_idx on analytics.blogger_batches (campaign_id);
+-- A creator's handle-keyed row folded into its row moves the row's batches.
 create index blogger_batches_blogger_id_idx on analytics.blogger_batches (blogger_id);
 
 -- The dashboard API records the request (pending) and reads outcomes; the queue processor writes them. The

@@ -193,7 +193,8 @@ def run_blogger_batch(
 def _creator_named(platform: Platform, creator: str, platform_user_id: str | None,
                    answers: Iterable[VideoCounters | ProviderItemError]) -> Creator:
     """The creator as the platform names it: its id (resolved, or the listing's author id), handle and name."""
-    authors = [a for a in (Creator.from_counters(c) for c in answers if isinstance(c, VideoCounters))
+    answers_list = list(answers)
+    authors = [a for a in (Creator.from_counters(c) for c in answers_list if isinstance(c, VideoCounters))
                if a is not None and (platform_user_id is None or a.platform_user_id == platform_user_id)]
     author = authors[0] if authors else None
     asked = creator.strip() if platform is Platform.YOUTUBE else creator.strip().lstrip("@")
@@ -205,7 +206,10 @@ def _creator_named(platform: Platform, creator: str, platform_user_id: str | Non
     if platform_user_id is None and author is not None:
         platform_user_id = author.platform_user_id
     if platform_user_id is None:
-        return Creator.by_handle(platform, asked, display_name)
+        # A listing that names only the handle: its items' author name is still the creator's.
+        names = (c.author_name for c in answers_list if isinstance(c, VideoCounters) and c.author_name
+                 and (c.author_username or asked).lstrip("@").lower() == asked.lower())
+        return Creator.by_handle(platform, asked, next(names, None))
     return Creator(platform, platform_user_id, username, display_name)
 
 
