@@ -71,7 +71,10 @@ def record_requested(conn: psycopg.Connection, request: BatchRequest) -> None:
 
 
 def record_done(conn: psycopg.Connection, request: BatchRequest, blogger_id: UUID, counts: BatchCounts) -> None:
-    """Done, with its counts: call it in the transaction that writes the batch's videos and snapshots."""
+    """Done, with its counts: call it in the transaction that writes the batch's videos and snapshots.
+
+    Also over a ``provider_error`` failure: a message redriven from the dead-letter queue may succeed later.
+    """
     conn.execute(
         _INSERT.format(extra_columns=", status, finished_at, blogger_id, videos_found, videos_new, snapshots_written,"
                                      " videos_without_snapshot",

@@ -37,7 +37,7 @@ from uuid import UUID
 
 from vidstats.db import Database, Role
 from vidstats.ingestion.blogger_batch import CreatorBatchResult, failure_reason, run_blogger_batch
-from vidstats.ingestion.blogger_batches_repository import BatchRequest, record_failure
+from vidstats.ingestion.blogger_batches_repository import BatchRequest, FailureReason, record_failure
 from vidstats.ingestion.bloggers_repository import Creator, attach_creators
 from vidstats.ingestion.idempotency import Claims, IdempotencyStore
 from vidstats.ingestion.messages import (
@@ -75,6 +75,7 @@ YOUTUBE_IDS_PER_CALL = 50
 class Record:
     message_id: str
     body: str
+    receive_count: int = 1  # SQS's ApproximateReceiveCount: this is the record's n-th delivery
 
 
 class RetryLater(Exception):  # noqa: N818 - it is an outcome, not a bug
@@ -132,6 +133,7 @@ class IngestProcessor:
         concurrency: int = 8,
         write_reserve_s: float = 10.0,
         refresh_signal: RefreshSignal | None = None,
+        max_receive_count: int | None = None,
     ) -> None:
         self._db = db
         self._providers = providers
@@ -139,6 +141,8 @@ class IngestProcessor:
         self._concurrency = concurrency
         self._write_reserve_s = write_reserve_s
         self._refresh_signal = refresh_signal
+        # The queue's redrive receive count: a blogger batch failing on its last delivery is recorded as failed.
+        self._max_receive_count = max_receive_count
         self._executor: ThreadPoolExecutor | None = None
 
     # --- entry point --------------------------------------------------------------------------------
@@ -147,7 +151,7 @@ class IngestProcessor:
                 ) -> BatchReport:
         report = BatchReport()
         videos: list[tuple[str, FetchVideosMessage]] = []
-        creators: list[tuple[str, FetchCreatorMessage]] = []
+        creators: list[tuple[Record, FetchCreatorMessage]] = []
         for record in records:
             try:
                 message = parse_message(record.body)
@@ -159,14 +163,16 @@ class IngestProcessor:
             if isinstance(message, FetchVideosMessage):
                 videos.append((record.message_id, message))
             else:
-                creators.append((record.message_id, message))
+                creators.append((record, message))
 
         # A claimant token per unit of work (the videos' one write, each creator's own): committing a token
         # completes every claim it holds (see idempotency).
         if videos:
             self._process_videos(videos, report, uuid.uuid4().hex, time_left_s)
-        for message_id, creator in creators:
-            self._process_creator(message_id, creator, report, uuid.uuid4().hex, time_left_s)
+        for record, creator in creators:
+            last = self._max_receive_count is not None and record.receive_count >= self._max_receive_count
+            self._process_creator(record.message_id, creator, report, uuid.uuid4().hex, time_left_s,
+                                  last_delivery=last)
 
         if report.snapshots_written and self._refresh_signal is not None:
             self._refresh_signal.rows_written(report.snapshots_written)
@@ -324,7 +330,7 @@ class IngestProcessor:
     # --- fetch_creator ------------------------------------------------------------------------------
 
     def _process_creator(self, message_id: str, message: FetchCreatorMessage, report: BatchReport, token: str,
-                         time_left_s: Callable[[], float]) -> None:
+                         time_left_s: Callable[[], float], *, last_delivery: bool = False) -> None:
         key = str(message.request_id)
         try:
             claims = self._claim([key], lock_s=max(time_left_s(), 1.0) + 30.0, token=token)
@@ -351,7 +357,7 @@ class IngestProcessor:
         except Exception as exc:
             log.error("creator listing %s/%s failed: %s", message.platform.value, message.creator, exc,
                       extra={"message_id": message_id})
-            if self._record_creator_failure(message, exc, token):
+            if self._record_creator_failure(message, exc, token, last_delivery=last_delivery):
                 return  # failed for good, and recorded so: a redelivery cannot help
             report.fail(message_id, exc)
             try:
@@ -361,20 +367,26 @@ class IngestProcessor:
             return
         report.snapshots_written += result.snapshots
 
-    def _record_creator_failure(self, message: FetchCreatorMessage, error: Exception, token: str) -> bool:
-        """Writes the failure into the batch's outcome; True when it is final (its claim completes with it)."""
+    def _record_creator_failure(self, message: FetchCreatorMessage, error: Exception, token: str, *,
+                                last_delivery: bool) -> bool:
+        """Writes the failure into the batch's outcome; True when no retry can fix it (its claim completes).
+
+        A retryable failure on the queue's last delivery is recorded as failed too (the provider kept failing),
+        but its record still fails, into the dead-letter queue: a redrive may yet make the batch done.
+        """
         request = BatchRequest(message.request_id, message.platform, message.creator, message.limit,
                                message.campaign_id)
-        reason = failure_reason(error)
+        final = failure_reason(error)
+        recorded = final or (FailureReason.PROVIDER_ERROR if last_delivery else None)
         try:
             with self._db.transaction(Role.INGEST) as conn:
-                record_failure(conn, request, str(error), reason)
-                if reason is not None:
+                record_failure(conn, request, str(error), recorded)
+                if final is not None:
                     self._idempotency.complete(conn, token=token)
         except Exception:
             log.exception("could not record the outcome of blogger batch %s", message.request_id)
             return False  # retried: the next delivery records it
-        return reason is not None
+        return final is not None
 
 
 def monotonic_deadline(seconds: float) -> Callable[[], float]:
