@@ -48,6 +48,7 @@ from tests.ingest_helpers import (
     youtube_body,
 )
 from tests.lambda_context import FakeLambdaContext
+from tests.providers.conftest import url
 
 TIKTOK_IDS = [f"73679275692802409{i:02d}" for i in range(10)]
 
@@ -486,3 +487,29 @@ def test_significant_writes_signal_mv_refresh_once_per_burst(
         admin.execute("update analytics.ingest_signals set last_signal_at = now() - interval '1 hour'")
     assert signal.rows_written(1) is True  # 4 pending + 1, interval passed: the next one goes
     assert len(invocations) == 2
+
+
+def test_a_blogger_batch_failing_on_its_last_delivery_is_recorded_failed_and_goes_to_the_dlq(
+    handler_env: Any, db: Database, router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vidstats.ingestion.blogger_batches_repository import FailureReason, find_batch
+    from vidstats.ingestion.messages import FetchCreatorMessage
+
+    monkeypatch.setenv("FETCH_MAX_RECEIVE_COUNT", "3")
+    router.get(url(Platform.TIKTOK, "user_posts")).respond(502, json={"message": "Oops, an error in the gateway"})
+    batch_id = uuid.uuid4()
+    body = FetchCreatorMessage(version=1, kind="fetch_creator", request_id=batch_id, platform=Platform.TIKTOK,
+                               creator="mineodesu69").model_dump_json()
+    outcomes = []
+    for delivery in ("2", "3"):
+        event = sqs_event([body], message_ids=["m1"])
+        event["Records"][0]["attributes"]["ApproximateReceiveCount"] = delivery
+        response = handler_env.lambda_handler(event, FakeLambdaContext(timeout_s=60))
+        assert response["batchItemFailures"] == [{"itemIdentifier": "m1"}]  # retried, then into the DLQ
+        with db.transaction(Role.READER) as conn:
+            outcome = find_batch(conn, batch_id)
+        assert outcome is not None
+        outcomes.append(outcome)
+    assert [(o.status, o.failure_reason) for o in outcomes] == [
+        ("pending", None), ("failed", FailureReason.PROVIDER_ERROR)]
+    assert "502" in (outcomes[1].last_error or "")

@@ -16,7 +16,8 @@ PAGE_VIEWS = "vidstats_page_views"
 # Every grant on a table or sequence in `analytics` to someone other than its owner. A new relation or a
 # new grant must be added here on purpose.
 EXPECTED_RELATION_GRANTS = {
-    ("bloggers", INGEST): {"SELECT", "INSERT", "UPDATE"},
+    # DELETE: folding a creator's handle-keyed row into its row once an answer names the creator's id.
+    ("bloggers", INGEST): {"SELECT", "INSERT", "UPDATE", "DELETE"},
     ("bloggers", READER): {"SELECT", "INSERT", "UPDATE"},
     ("bloggers", REFRESH): {"SELECT"},
     ("videos", INGEST): {"SELECT", "INSERT", "UPDATE"},
@@ -35,6 +36,9 @@ EXPECTED_RELATION_GRANTS = {
     ("ingest_idempotency", INGEST): {"SELECT", "INSERT", "UPDATE", "DELETE"},
     ("ingest_claim_commits", INGEST): {"SELECT", "INSERT", "DELETE"},
     ("ingest_signals", INGEST): {"SELECT", "UPDATE"},
+    # Blogger batch outcomes: requested (pending) and read by the dashboard API, written by the queue processor.
+    ("blogger_batches", INGEST): {"SELECT", "INSERT", "UPDATE"},
+    ("blogger_batches", READER): {"SELECT", "INSERT"},
     # The read model: maintained only through refresh_materialized_views() (security definer).
     ("mv_video_daily_increments", READER): {"SELECT"},
     ("mv_video_daily_increments", REFRESH): {"SELECT"},

@@ -61,10 +61,12 @@ from vidstats.dashboard.models import (
 )
 from vidstats.dashboard.tracking_commands import (
     BloggerBatchAccepted,
+    BloggerBatchOutcome,
     BloggerBatchRequest,
     TrackVideosAccepted,
     TrackVideosRequest,
     blogger_batch,
+    blogger_batch_outcome,
     track_videos,
 )
 from vidstats.db import Database
@@ -271,7 +273,7 @@ def campaign_analytics(
          responses=ERRORS)
 def list_bloggers(
     platform: Annotated[Platform | None, Query()] = None,
-    q: Annotated[SearchText | None, Query(description="Text in the username or platform user id")] = None,
+    q: Annotated[SearchText | None, Query(description="Text in the handle, display name or platform user id")] = None,
     period: Annotated[Period, Query()] = Period.d7,
     until: Until = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -289,6 +291,38 @@ def get_blogger(
     until: Until = None,
 ) -> BloggerDetail:
     return bloggers.get_blogger(database(), blogger_id, period=period, until=until)
+
+
+BATCH_EXAMPLES: dict[str, Any] = {
+    "pending": {"summary": "Not run yet (or being retried)", "value": {
+        "id": "0b0f6c9e-5d1a-4c55-9d0e-3f1f2b7a8c01", "status": "pending", "platform": "tiktok",
+        "creator": "mineodesu69", "limit": 30, "campaign_id": None, "requested_at": "2026-11-30T09:00:00Z",
+        "finished_at": None, "blogger_id": None, "counts": None, "failure_reason": None, "failed_attempts": 1,
+        "error": "tiktok: GET tiktok-scraper7.p.rapidapi.com/user/posts: 502 Oops, an error in the gateway"}},
+    "done": {"summary": "Done: the creator's videos are tracked", "value": {
+        "id": "0b0f6c9e-5d1a-4c55-9d0e-3f1f2b7a8c01", "status": "done", "platform": "tiktok",
+        "creator": "mineodesu69", "limit": 30, "campaign_id": None, "requested_at": "2026-11-30T09:00:00Z",
+        "finished_at": "2026-11-30T09:00:04Z", "blogger_id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+        "counts": {"videos_found": 30, "videos_new": 27, "snapshots_written": 29, "videos_without_snapshot": 1},
+        "failure_reason": None, "failed_attempts": 0, "error": None}},
+    "failed": {"summary": "Failed: no such creator", "value": {
+        "id": "0b0f6c9e-5d1a-4c55-9d0e-3f1f2b7a8c01", "status": "failed", "platform": "instagram",
+        "creator": "no.such.user", "limit": 30, "campaign_id": None, "requested_at": "2026-11-30T09:00:00Z",
+        "finished_at": "2026-11-30T09:00:02Z", "blogger_id": None, "counts": None,
+        "failure_reason": "creator_not_found", "failed_attempts": 0,
+        "error": "instagram: no.such.user: no user id (status false)"}},
+}
+
+
+@app.get("/bloggers/batches/<batch_id>", summary="A blogger batch's outcome: pending, done (counts) or failed (why)",
+         tags=["bloggers"], description=BloggerBatchOutcome.__doc__,
+         responses={200: {"description": "The batch's outcome",
+                          "content": {"application/json": {"model": BloggerBatchOutcome,
+                                                            "examples": BATCH_EXAMPLES}}},
+                    **ERRORS, **NOT_FOUND})
+def get_blogger_batch(batch_id: Annotated[UUID, Path(description="The `request_id` POST /bloggers returned")]
+                      ) -> BloggerBatchOutcome:
+    return blogger_batch_outcome(database(), batch_id)
 
 
 # ---- commands (tracking metadata only) -------------------------------------------------------------------
@@ -321,7 +355,10 @@ def post_videos(body: Annotated[TrackVideosRequest, Body()]) -> Response[TrackVi
 
 
 @app.post("/bloggers", summary="Fetch a creator's latest videos and track them (a blogger batch)",
-          tags=["bloggers"], responses={**ERRORS, **NOT_FOUND})
+          tags=["bloggers"], responses={**ERRORS, **NOT_FOUND},
+          description="Answers 202 with the batch's `request_id` at once; the queue processor lists the creator's "
+                      "videos later. `GET /bloggers/batches/{request_id}` tells when it is done, with what counts, "
+                      "or why it failed.")
 def post_bloggers(body: Annotated[BloggerBatchRequest, Body()]) -> Response[BloggerBatchAccepted]:
     accepted = blogger_batch(database(), fetch_queue(), body)
     return Response(status_code=202, content_type="application/json", body=accepted)

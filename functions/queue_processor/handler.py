@@ -60,6 +60,7 @@ def ingest_processor() -> IngestProcessor:
         write_reserve_s=settings.write_reserve_s,
         refresh_signal=signal,
         gone_after_days=settings.gone_after_days,
+        max_receive_count=settings.fetch_max_receive_count,
     )
 
 
@@ -85,12 +86,20 @@ def hold_back_until_retry_can_succeed(records: list[dict[str, Any]], report: Bat
                 extra={"held": held, "max_delay_s": max(receipts.values())})
 
 
+def _receive_count(record: dict[str, Any]) -> int:
+    try:
+        return max(int((record.get("attributes") or {}).get("ApproximateReceiveCount") or 1), 1)
+    except ValueError:
+        return 1
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = event.get("Records") or []
     report = ingest_processor().process(
-        [Record(message_id=r["messageId"], body=r.get("body") or "") for r in records],
+        [Record(message_id=r["messageId"], body=r.get("body") or "", receive_count=_receive_count(r))
+         for r in records],
         time_left_s=lambda: context.get_remaining_time_in_millis() / 1000,
     )
 

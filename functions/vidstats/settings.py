@@ -68,6 +68,9 @@ class IngestSettings(BaseSettings):
     gone_after_days: int = Field(default=2, ge=1, le=30, validation_alias="GONE_AFTER_DAYS")
     # Blogger batch: how many recent videos a creator listing fetches by default.
     blogger_batch_limit: int = Field(default=30, ge=1, le=500, validation_alias="BLOGGER_BATCH_LIMIT")
+    # The fetch queue's redrive receive count (template: FetchMaxReceiveCount). A blogger batch still failing
+    # on that delivery is recorded as failed instead of staying pending while its message sits in the DLQ.
+    fetch_max_receive_count: int | None = Field(default=None, ge=1, validation_alias="FETCH_MAX_RECEIVE_COUNT")
 
 
 @lru_cache(maxsize=1)

@@ -50,6 +50,25 @@ def test_demo_listing_names_videos_whose_ids_carry_their_publish_time() -> None:
     assert provider.list_creator_videos("@demo-tech", 4) == listing
 
 
+@pytest.mark.parametrize("platform", list(Platform))
+def test_a_listed_demo_video_names_the_same_creator_when_fetched_later(platform: Platform) -> None:
+    provider = DemoProvider(platform, lambda: NOW)
+    listing = provider.list_creator_videos("Demo.Creator", 3)
+    authors = {(v.counters.author_id, v.counters.author_username) for v in listing if v.counters}
+    assert len(authors) == 1
+    ((author_id, username),) = authors
+    assert username == "Demo.Creator"
+    for video in listing:
+        fetched = _counters(platform, video.external_id, NOW + timedelta(days=1))
+        assert fetched.author_id == author_id  # not another (hash-picked) demo creator
+    other_id = {Platform.TIKTOK: "7301234567890123456", Platform.INSTAGRAM: "C9xYz_AbCdE",
+                Platform.YOUTUBE: "dQw4w9WgXcQ"}[platform]
+    other = _counters(platform, other_id, NOW)
+    assert other.author_id not in (None, author_id)
+    assert (other.author_username or "").startswith("demo_creator_")
+
+
+
 def test_demo_clock_shift_is_undone_after_the_block() -> None:
     clock = DemoClock(lambda: NOW)
     with clock.shifted(timedelta(days=-1)):

@@ -29,7 +29,7 @@ from vidstats.dashboard.models import (
 from vidstats.dashboard.videos import escape_like, page_by_total, period_bounds, video_filters, video_rows
 from vidstats.db import Database, Role
 
-BLOGGER_COLUMNS = "b.id, b.platform, b.platform_user_id, b.username, b.profile_url, b.created_at"
+BLOGGER_COLUMNS = "b.id, b.platform, b.platform_user_id, b.username, b.profile_url, b.created_at, b.display_name"
 
 
 def _summaries(conn: psycopg.Connection, rows: Sequence[Any], first: date, last: date) -> list[BloggerSummary]:
@@ -54,7 +54,8 @@ def _summaries(conn: psycopg.Connection, rows: Sequence[Any], first: date, last:
         s = stats.get(r[0], (0, None, None, None, None, None))
         g = growth.get(r[0], (None,) * len(METRICS))
         out.append(BloggerSummary(
-            id=r[0], platform=r[1], platform_user_id=r[2], username=r[3], profile_url=r[4], created_at=r[5],
+            id=r[0], platform=r[1], platform_user_id=r[2], username=r[3], display_name=r[6], profile_url=r[4],
+            created_at=r[5],
             video_count=s[0], totals=Totals(**dict(zip(METRICS, s[1:], strict=True))),
             increments=Increments(**dict(zip(METRICS, g, strict=True)))))
     return out
@@ -70,7 +71,8 @@ def list_bloggers(db: Database, *, platform: Platform | None, q: str | None, per
         where.append(sql.SQL("b.platform = %(platform)s"))
         params["platform"] = platform.value
     if q is not None:
-        where.append(sql.SQL("(b.username ilike %(q)s or b.platform_user_id ilike %(q)s)"))
+        where.append(sql.SQL(
+            "(b.username ilike %(q)s or b.display_name ilike %(q)s or b.platform_user_id ilike %(q)s)"))
         params["q"] = f"%{escape_like(q)}%"
     if cursor is not None:
         decoded = cursors.decode(cursor, sort="bloggers")

@@ -299,8 +299,10 @@ class CampaignAnalytics(_Out):
 class BloggerSummary(_Out):
     id: UUID
     platform: Platform
-    platform_user_id: str
-    username: str | None
+    platform_user_id: str = Field(description="The platform's id of the creator (TikTok user id, Instagram pk, "
+                                              "YouTube channel id); the handle until the platform has named it")
+    username: str | None = Field(description="The handle, as the platform last stated it")
+    display_name: str | None = Field(default=None, description="The name shown on the profile, as last stated")
     profile_url: str | None
     created_at: datetime
     video_count: int

@@ -1,11 +1,13 @@
 """The two commands that start ingestion: track URLs (``vidstats.ingestion.tracking.start_tracking``) and request a
 blogger batch (``vidstats.ingestion.blogger_batch.request_blogger_batch``). They write tracking metadata and enqueue
-fetches; statistics arrive later through the queue processor."""
+fetches; statistics arrive later through the queue processor. A blogger batch's outcome is read back by its id."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import Annotated
+from enum import StrEnum
+from typing import Annotated, Literal
 from uuid import UUID
 
 import httpx
@@ -15,6 +17,7 @@ from vidstats.dashboard.errors import ApiError, NotFoundError
 from vidstats.dashboard.models import NO_NUL, Platform, TrackingState, _In, _Out
 from vidstats.db import Database, Role
 from vidstats.ingestion.blogger_batch import creator_ref, request_blogger_batch
+from vidstats.ingestion.blogger_batches_repository import BatchRequest, FailureReason, find_batch, record_requested
 from vidstats.ingestion.fetch_queue import FetchQueue
 from vidstats.ingestion.tracking import CampaignNotFoundError, InvalidUrlsError, start_tracking
 from vidstats.ingestion.urls import UnsupportedUrlError
@@ -59,7 +62,51 @@ class BloggerBatchRequest(_In):
 
 
 class BloggerBatchAccepted(_Out):
-    request_id: UUID
+    request_id: UUID = Field(description="The batch's id: `GET /bloggers/batches/{request_id}` tells its outcome")
+    status: Literal["pending"] = "pending"
+    status_url: str = Field(description="Where the outcome is (relative to the API's base URL)")
+
+
+class BatchStatus(StrEnum):
+    pending = "pending"
+    done = "done"
+    failed = "failed"
+
+
+class BatchFailure(StrEnum):
+    creator_not_found = FailureReason.CREATOR_NOT_FOUND.value
+    provider_configuration = FailureReason.PROVIDER_CONFIGURATION.value
+    campaign_not_found = FailureReason.CAMPAIGN_NOT_FOUND.value
+    provider_error = FailureReason.PROVIDER_ERROR.value
+
+
+class BloggerBatchCounts(_Out):
+    videos_found: int = Field(description="Videos the creator's listing returned (at most the limit)")
+    videos_new: int = Field(description="Of those, videos not tracked before")
+    snapshots_written: int = Field(description="Statistics snapshots written (one per video measured)")
+    videos_without_snapshot: int = Field(description="Listed videos that could not be measured this time")
+
+
+class BloggerBatchOutcome(_Out):
+    """A blogger batch: ``pending`` until the queue processor has run it, then ``done`` (with its counts and the
+    creator) or ``failed`` (with the reason). While pending, ``failed_attempts`` and ``error`` show retries."""
+
+    id: UUID
+    status: BatchStatus
+    platform: Platform
+    creator: str = Field(description="The handle, username or channel as requested")
+    limit: int
+    campaign_id: UUID | None
+    requested_at: datetime
+    finished_at: datetime | None
+    blogger_id: UUID | None = Field(description="The creator's row (`GET /bloggers/{blogger_id}`) once done")
+    counts: BloggerBatchCounts | None = Field(description="Set when done")
+    failure_reason: BatchFailure | None = Field(
+        description="Set when failed: `creator_not_found` (no such or no visible creator), `provider_configuration` "
+                    "(the operator's RapidAPI key or subscription), `campaign_not_found` (deleted meanwhile), "
+                    "`provider_error` (the provider kept failing)")
+    failed_attempts: int = Field(description="Deliveries that failed in a way a retry may fix")
+    error: str | None = Field(description="The last error (why it failed, or why the last attempt did)")
 
 
 def track_videos(db: Database, queue: FetchQueue, body: TrackVideosRequest,
@@ -86,10 +133,31 @@ def blogger_batch(db: Database, queue: FetchQueue, body: BloggerBatchRequest) ->
         raise UnprocessableError("body.profile_url", str(exc)) from exc
     except ValueError as exc:
         raise UnprocessableError("body", str(exc)) from exc
-    if body.campaign_id is not None:
-        with db.transaction(Role.READER) as conn:
-            if conn.execute("select 1 from analytics.campaigns where id = %s", (body.campaign_id,)).fetchone() \
-                    is None:
-                raise NotFoundError("body.campaign_id", "no such campaign")
-    request_id = request_blogger_batch(queue, creator, limit=body.limit, campaign_id=body.campaign_id)
-    return BloggerBatchAccepted(request_id=request_id)
+    request_id = uuid.uuid4()
+    with db.transaction(Role.READER) as conn:
+        if body.campaign_id is not None and \
+                conn.execute("select 1 from analytics.campaigns where id = %s", (body.campaign_id,)).fetchone() is None:
+            raise NotFoundError("body.campaign_id", "no such campaign")
+        record_requested(conn, BatchRequest(request_id, creator.platform, creator.creator, body.limit,
+                                            body.campaign_id))
+        # Sent before the pending row commits: a failed send leaves no batch that never runs. (A commit lost
+        # after the send is harmless: the processor writes the outcome row itself.)
+        request_blogger_batch(queue, creator, limit=body.limit, campaign_id=body.campaign_id, request_id=request_id)
+    return BloggerBatchAccepted(request_id=request_id, status_url=f"/bloggers/batches/{request_id}")
+
+
+def blogger_batch_outcome(db: Database, batch_id: UUID) -> BloggerBatchOutcome:
+    with db.transaction(Role.READER) as conn:
+        outcome = find_batch(conn, batch_id)
+    if outcome is None:
+        raise NotFoundError("path.batch_id", "no such blogger batch")
+    request, counts = outcome.request, outcome.counts
+    return BloggerBatchOutcome(
+        id=request.id, status=BatchStatus(outcome.status), platform=Platform(request.platform.value),
+        creator=request.creator, limit=request.limit, campaign_id=request.campaign_id,
+        requested_at=outcome.requested_at, finished_at=outcome.finished_at, blogger_id=outcome.blogger_id,
+        counts=None if counts is None else BloggerBatchCounts(
+            videos_found=counts.videos_found, videos_new=counts.videos_new,
+            snapshots_written=counts.snapshots_written, videos_without_snapshot=counts.videos_without_snapshot),
+        failure_reason=None if outcome.failure_reason is None else BatchFailure(outcome.failure_reason.value),
+        failed_attempts=outcome.failed_attempts, error=outcome.last_error)

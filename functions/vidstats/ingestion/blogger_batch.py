@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from uuid import UUID
 
 import psycopg
 
 from vidstats.db import Database, Role
+from vidstats.ingestion.blogger_batches_repository import (
+    BatchCounts,
+    BatchRequest,
+    FailureReason,
+    record_done,
+)
+from vidstats.ingestion.bloggers_repository import Creator, attach_videos, blogger_by_handle, save_creators
 from vidstats.ingestion.fetch_queue import FetchQueue
 from vidstats.ingestion.messages import FetchCreatorMessage
 from vidstats.ingestion.snapshots_repository import SnapshotRow, copy_snapshots
@@ -28,12 +35,17 @@ from vidstats.ingestion.videos_repository import (
     add_to_campaign,
     campaign_exists,
     record_fetch_outcomes,
-    upsert_blogger,
     upsert_videos,
 )
 from vidstats.platforms import Platform
 from vidstats.providers.base import CreatorVideo, VideoCounters, VideoProvider
-from vidstats.providers.errors import ProviderItemError, VideoGoneError
+from vidstats.providers.errors import (
+    CreatorNotFoundError,
+    ProviderAuthError,
+    ProviderConfigError,
+    ProviderItemError,
+    VideoGoneError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +70,11 @@ class CreatorBatchResult:
     snapshots: int = 0
     errors: dict[str, str] = field(default_factory=dict)  # external id -> why it has no snapshot
 
+    @property
+    def counts(self) -> BatchCounts:
+        return BatchCounts(videos_found=len(self.videos), videos_new=sum(v.created for v in self.videos),
+                           snapshots_written=self.snapshots, videos_without_snapshot=len(self.errors))
+
 
 def creator_ref(profile_url: str | None = None, *, platform: Platform | None = None,
                 username: str | None = None) -> CreatorRef:
@@ -71,9 +88,9 @@ def creator_ref(profile_url: str | None = None, *, platform: Platform | None = N
 
 
 def request_blogger_batch(queue: FetchQueue, creator: CreatorRef, *, limit: int = 30,
-                          campaign_id: UUID | None = None) -> UUID:
-    """Enqueues the listing (the API's entry point); returns the request id."""
-    request_id = uuid.uuid4()
+                          campaign_id: UUID | None = None, request_id: UUID | None = None) -> UUID:
+    """Enqueues the listing (the API's entry point); returns the request id (given, or a new one)."""
+    request_id = request_id or uuid.uuid4()
     queue.send([FetchCreatorMessage(version=1, kind="fetch_creator", request_id=request_id,
                                     platform=creator.platform, creator=creator.creator, limit=limit,
                                     campaign_id=campaign_id)])
@@ -89,14 +106,6 @@ def video_url(platform: Platform, external_id: str, handle: str | None = None) -
     return f"https://www.youtube.com/watch?v={external_id}"
 
 
-def _profile_url(platform: Platform, handle: str) -> str:
-    if platform is Platform.TIKTOK:
-        return f"https://www.tiktok.com/@{handle.lstrip('@')}"
-    if platform is Platform.INSTAGRAM:
-        return f"https://www.instagram.com/{handle}/"
-    return f"https://www.youtube.com/{handle}" if handle.startswith("@") else f"https://www.youtube.com/channel/{handle}"
-
-
 def run_blogger_batch(
     db: Database,
     provider: VideoProvider,
@@ -106,10 +115,14 @@ def run_blogger_batch(
     limit: int,
     campaign_id: UUID | None = None,
     on_commit: Callable[[psycopg.Connection], None] | None = None,
+    batch_id: UUID | None = None,
 ) -> CreatorBatchResult:
-    """Lists, upserts and snapshots in one transaction. ``on_commit`` runs inside it (idempotency key)."""
+    """Lists, upserts and snapshots in one transaction. ``on_commit`` runs inside it (idempotency key).
+
+    With ``batch_id`` (the request id ``POST /bloggers`` returned), the batch's outcome is written in that same
+    transaction: it is done exactly when its videos and snapshots are.
+    """
     creator = creator.strip()
-    handle: str | None = creator.lstrip("@") if platform is not Platform.YOUTUBE else creator
     listed_as = creator
     platform_user_id: str | None = None
     # Resolve the creator's stable id first, then list by it (the providers skip their own lookup then).
@@ -119,6 +132,8 @@ def run_blogger_batch(
         platform_user_id = listed_as = str(resolve_channel(creator))
     elif platform is Platform.INSTAGRAM and resolve_user is not None and not creator.lstrip("@").isdigit():
         platform_user_id = listed_as = str(resolve_user(creator.lstrip("@")))
+    elif platform is Platform.INSTAGRAM and creator.lstrip("@").isdigit():
+        platform_user_id = creator.lstrip("@")
     listing = provider.list_creator_videos(listed_as, limit)
 
     counters: dict[str, VideoCounters | ProviderItemError] = {}
@@ -130,23 +145,21 @@ def run_blogger_batch(
             to_fetch.append(entry.external_id)
     if to_fetch:  # listings without counters (YouTube search): the provider batches these ids
         counters.update(provider.fetch_videos(to_fetch))
-    if platform_user_id is None:
-        platform_user_id = next((c.author_id for c in counters.values()
-                                 if isinstance(c, VideoCounters) and c.author_id), None) or creator.lstrip("@")
-    username = next((c.author_username for c in counters.values()
-                     if isinstance(c, VideoCounters) and c.author_username), None)
-    if platform is Platform.TIKTOK and username:
-        handle = username
+    named = _creator_named(platform, creator, platform_user_id, counters.values())
 
     result = CreatorBatchResult(blogger_id=uuid.UUID(int=0))
     with db.transaction(Role.INGEST) as conn:
         if campaign_id is not None and not campaign_exists(conn, campaign_id):
             raise CampaignNotFoundError(campaign_id)
-        blogger_id = upsert_blogger(conn, platform, platform_user_id, username or handle,
-                                    _profile_url(platform, handle or creator))
+        # A listing that names no id: the creator whose current handle this is, else a row keyed by the handle.
+        existing = blogger_by_handle(conn, platform, creator) if named.keyed_by_handle else None
+        blogger_id = existing or save_creators(conn, [named])[named.key]
         result.blogger_id = blogger_id
+        handle = named.username if platform is Platform.TIKTOK else None
         new_videos = [_new_video(entry, counters.get(entry.external_id), blogger_id, handle) for entry in listing]
         rows = upsert_videos(conn, new_videos, reactivate=False)
+        # Videos first tracked by URL (or by another row of this creator) join the creator too.
+        attach_videos(conn, [(row.id, blogger_id) for row in rows])
         result.videos = rows
         ids = {row.external_video_id: row.id for row in rows}
         snapshots: list[SnapshotRow] = []
@@ -166,12 +179,49 @@ def run_blogger_batch(
             add_to_campaign(conn, campaign_id, list(ids.values()))
         copy_snapshots(conn, snapshots)
         record_fetch_outcomes(conn, outcomes)
+        result.snapshots = len(snapshots)
+        if batch_id is not None:
+            record_done(conn, BatchRequest(batch_id, platform, creator, limit, campaign_id), blogger_id,
+                        result.counts)
         if on_commit is not None:
             on_commit(conn)
-        result.snapshots = len(snapshots)
     log.info("blogger batch %s/%s: %d videos, %d snapshots", platform.value, creator, len(listing),
              result.snapshots)
     return result
+
+
+def _creator_named(platform: Platform, creator: str, platform_user_id: str | None,
+                   answers: Iterable[VideoCounters | ProviderItemError]) -> Creator:
+    """The creator as the platform names it: its id (resolved, or the listing's author id), handle and name."""
+    answers_list = list(answers)
+    authors = [a for a in (Creator.from_counters(c) for c in answers_list if isinstance(c, VideoCounters))
+               if a is not None and (platform_user_id is None or a.platform_user_id == platform_user_id)]
+    author = authors[0] if authors else None
+    asked = creator.strip() if platform is Platform.YOUTUBE else creator.strip().lstrip("@")
+    # What the user asked by is a handle, unless it is the id itself (a YouTube channel id, an Instagram pk).
+    asked_handle = None if asked == platform_user_id or (platform is Platform.YOUTUBE and not asked.startswith("@")) \
+        else asked
+    username = (author.username if author else None) or asked_handle
+    display_name = author.display_name if author else None
+    if platform_user_id is None and author is not None:
+        platform_user_id = author.platform_user_id
+    if platform_user_id is None:
+        # A listing that names only the handle: its items' author name is still the creator's.
+        names = (c.author_name for c in answers_list if isinstance(c, VideoCounters) and c.author_name
+                 and (c.author_username or asked).lstrip("@").lower() == asked.lower())
+        return Creator.by_handle(platform, asked, next(names, None))
+    return Creator(platform, platform_user_id, username, display_name)
+
+
+def failure_reason(error: BaseException) -> FailureReason | None:
+    """Why a blogger batch failed for good, or None when a later delivery may succeed (it stays pending)."""
+    if isinstance(error, CreatorNotFoundError):
+        return FailureReason.CREATOR_NOT_FOUND
+    if isinstance(error, ProviderAuthError | ProviderConfigError):
+        return FailureReason.PROVIDER_CONFIGURATION
+    if isinstance(error, CampaignNotFoundError):
+        return FailureReason.CAMPAIGN_NOT_FOUND
+    return None
 
 
 def _new_video(entry: CreatorVideo, measured: VideoCounters | ProviderItemError | None, blogger_id: UUID,

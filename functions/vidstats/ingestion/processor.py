@@ -24,7 +24,11 @@ Per batch:
      done: retrying them every few minutes into the dead-letter queue helps nobody. The videos' health
      shows the error and what to fix; the next nightly run tries again.
 
-``fetch_creator`` messages (blogger batch) are handled one by one after that, each in its own transaction.
+The write also attaches each measured video to its creator as the answer names it (``bloggers_repository``).
+
+``fetch_creator`` messages (blogger batch) are handled one by one after that, each in its own transaction, which
+also writes the batch's outcome (``blogger_batches``); a failure no retry can fix (creator not found, provider
+configuration) is recorded as the batch's outcome and its record succeeds.
 """
 
 from __future__ import annotations
@@ -39,9 +43,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from threading import Lock
+from uuid import UUID
 
 from vidstats.db import Database, Role
-from vidstats.ingestion.blogger_batch import CreatorBatchResult, run_blogger_batch
+from vidstats.ingestion.blogger_batch import CreatorBatchResult, failure_reason, run_blogger_batch
+from vidstats.ingestion.blogger_batches_repository import BatchRequest, FailureReason, record_failure
+from vidstats.ingestion.bloggers_repository import Creator, attach_creators
 from vidstats.ingestion.idempotency import Claims, IdempotencyStore
 from vidstats.ingestion.messages import (
     FetchCreatorMessage,
@@ -79,6 +86,7 @@ YOUTUBE_IDS_PER_CALL = 50
 class Record:
     message_id: str
     body: str
+    receive_count: int = 1  # SQS's ApproximateReceiveCount: this is the record's n-th delivery
 
 
 class RetryLater(Exception):  # noqa: N818 - it is an outcome, not a bug
@@ -138,6 +146,7 @@ class IngestProcessor:
         write_reserve_s: float = 10.0,
         refresh_signal: RefreshSignal | None = None,
         gone_after_days: int = 2,
+        max_receive_count: int | None = None,
     ) -> None:
         self._db = db
         self._gone_after_days = gone_after_days
@@ -146,6 +155,8 @@ class IngestProcessor:
         self._concurrency = concurrency
         self._write_reserve_s = write_reserve_s
         self._refresh_signal = refresh_signal
+        # The queue's redrive receive count: a blogger batch failing on its last delivery is recorded as failed.
+        self._max_receive_count = max_receive_count
         self._executor: ThreadPoolExecutor | None = None
 
     # --- entry point --------------------------------------------------------------------------------
@@ -154,7 +165,7 @@ class IngestProcessor:
                 ) -> BatchReport:
         report = BatchReport()
         videos: list[tuple[str, FetchVideosMessage]] = []
-        creators: list[tuple[str, FetchCreatorMessage]] = []
+        creators: list[tuple[Record, FetchCreatorMessage]] = []
         for record in records:
             try:
                 message = parse_message(record.body)
@@ -166,14 +177,16 @@ class IngestProcessor:
             if isinstance(message, FetchVideosMessage):
                 videos.append((record.message_id, message))
             else:
-                creators.append((record.message_id, message))
+                creators.append((record, message))
 
         # A claimant token per unit of work (the videos' one write, each creator's own): committing a token
         # completes every claim it holds (see idempotency).
         if videos:
             self._process_videos(videos, report, uuid.uuid4().hex, time_left_s)
-        for message_id, creator in creators:
-            self._process_creator(message_id, creator, report, uuid.uuid4().hex, time_left_s)
+        for record, creator in creators:
+            last = self._max_receive_count is not None and record.receive_count >= self._max_receive_count
+            self._process_creator(record.message_id, creator, report, uuid.uuid4().hex, time_left_s,
+                                  last_delivery=last)
 
         if report.snapshots_written and self._refresh_signal is not None:
             self._refresh_signal.rows_written(report.snapshots_written)
@@ -212,6 +225,7 @@ class IngestProcessor:
 
         rows: list[SnapshotRow] = []
         outcomes: list[FetchOutcome] = []
+        creators: list[tuple[UUID, Creator]] = []  # each measured video's author, as its answer names it
         done_keys: list[str] = []
         carried: set[str] = set()  # message ids with something in the write
         release: list[str] = []
@@ -222,6 +236,9 @@ class IngestProcessor:
                 rows.append(SnapshotRow.from_counters(video_id, result))
                 outcomes.append(FetchOutcome(video_id, ok=True, caption=result.caption,
                                              published_at=result.published_at))
+                creator = Creator.from_counters(result)
+                if creator is not None:
+                    creators.append((video_id, creator))
                 done_keys.append(item.key)
                 carried.add(item.message_id)
             elif isinstance(result, ProviderItemError):
@@ -255,6 +272,7 @@ class IngestProcessor:
                 with self._db.transaction(Role.INGEST) as conn:
                     copy_snapshots(conn, rows)
                     record_fetch_outcomes(conn, outcomes, gone_after_days=self._gone_after_days)
+                    attach_creators(conn, creators)
                     self._idempotency.complete(conn, token=token, unfinished=release)
             except Exception as exc:
                 log.exception("the batch write of %d snapshot rows failed (or its commit went unconfirmed)", len(rows))
@@ -349,7 +367,7 @@ class IngestProcessor:
     # --- fetch_creator ------------------------------------------------------------------------------
 
     def _process_creator(self, message_id: str, message: FetchCreatorMessage, report: BatchReport, token: str,
-                         time_left_s: Callable[[], float]) -> None:
+                         time_left_s: Callable[[], float], *, last_delivery: bool = False) -> None:
         key = str(message.request_id)
         try:
             claims = self._claim([key], lock_s=max(time_left_s(), 1.0) + 30.0, token=token)
@@ -371,10 +389,13 @@ class IngestProcessor:
                 limit=message.limit,
                 campaign_id=message.campaign_id,
                 on_commit=lambda conn: self._idempotency.complete(conn, token=token),
+                batch_id=message.request_id,
             )
         except Exception as exc:
             log.error("creator listing %s/%s failed: %s", message.platform.value, message.creator, exc,
                       extra={"message_id": message_id})
+            if self._record_creator_failure(message, exc, token, last_delivery=last_delivery):
+                return  # failed for good, and recorded so: a redelivery cannot help
             report.fail(message_id, exc)
             try:
                 self._idempotency.release([key], token=token)
@@ -382,6 +403,27 @@ class IngestProcessor:
                 log.warning("could not release claim %s", key)
             return
         report.snapshots_written += result.snapshots
+
+    def _record_creator_failure(self, message: FetchCreatorMessage, error: Exception, token: str, *,
+                                last_delivery: bool) -> bool:
+        """Writes the failure into the batch's outcome; True when no retry can fix it (its claim completes).
+
+        A retryable failure on the queue's last delivery is recorded as failed too (the provider kept failing),
+        but its record still fails, into the dead-letter queue: a redrive may yet make the batch done.
+        """
+        request = BatchRequest(message.request_id, message.platform, message.creator, message.limit,
+                               message.campaign_id)
+        final = failure_reason(error)
+        recorded = final or (FailureReason.PROVIDER_ERROR if last_delivery else None)
+        try:
+            with self._db.transaction(Role.INGEST) as conn:
+                record_failure(conn, request, str(error), recorded)
+                if final is not None:
+                    self._idempotency.complete(conn, token=token)
+        except Exception:
+            log.exception("could not record the outcome of blogger batch %s", message.request_id)
+            return False  # retried: the next delivery records it
+        return final is not None
 
 
 def monotonic_deadline(seconds: float) -> Callable[[], float]:

@@ -1,4 +1,5 @@
-"""Database access for tracked videos, bloggers and campaign membership (the ingest role's metadata writes).
+"""Database access for tracked videos and campaign membership (the ingest role's metadata writes; creators are
+``bloggers_repository``).
 
 Functions take an open connection inside ``Database.transaction(Role.INGEST)``: the caller owns the
 transaction, so a flow can combine several of them atomically.
@@ -210,21 +211,3 @@ def stop_tracking(conn: psycopg.Connection, video_ids: Sequence[UUID]) -> int:
     )
     return cursor.rowcount
 
-
-def upsert_blogger(
-    conn: psycopg.Connection, platform: Platform, platform_user_id: str, username: str | None, profile_url: str | None
-) -> UUID:
-    row = conn.execute(
-        """
-        insert into analytics.bloggers as b (platform, platform_user_id, username, profile_url)
-        values (%s, %s, %s, %s)
-        on conflict (platform, platform_user_id) do update
-           set username = coalesce(excluded.username, b.username),
-               profile_url = coalesce(excluded.profile_url, b.profile_url),
-               updated_at = now()
-        returning b.id
-        """,
-        (platform.value, platform_user_id, username, profile_url),
-    ).fetchone()
-    assert row is not None
-    return UUID(str(row[0]))

@@ -92,7 +92,7 @@ def encode_id(platform: Platform, published_at: datetime, salt: str) -> str:
     characters packing the second, a salt and a check, so ids this provider did not make are not misread.
     """
     seconds = int(published_at.timestamp())
-    salt16 = _hash32(f"{platform.value}:{salt}") & 0xFFFF
+    salt16 = _handle_salt(platform, salt)
     if platform is Platform.TIKTOK:
         return str((seconds << 32) | (salt16 << 16) | _check16(platform, seconds, salt16))
     packed = seconds.to_bytes(4, "big") + salt16.to_bytes(2, "big") + _check16(platform, seconds, salt16).to_bytes(
@@ -100,23 +100,40 @@ def encode_id(platform: Platform, published_at: datetime, salt: str) -> str:
     return base64.urlsafe_b64encode(packed).decode().rstrip("=")
 
 
-def decoded_publish_time(platform: Platform, external_id: str) -> datetime | None:
-    """The publish time an id carries: any TikTok id (TikTok's layout), or an id this provider listed."""
-    seconds: int | None = None
+def _handle_salt(platform: Platform, handle: str) -> int:
+    return _hash32(f"{platform.value}:{handle.lower()}") & 0xFFFF
+
+
+def _decoded(platform: Platform, external_id: str) -> tuple[int, int | None] | None:
+    """(publish second, the listing creator's salt when the id is one this provider listed)."""
     if platform is Platform.TIKTOK and external_id.isdigit():
-        seconds = int(external_id) >> 32
-    elif len(external_id) == 11:
+        number = int(external_id)
+        seconds, salt16, check = number >> 32, (number >> 16) & 0xFFFF, number & 0xFFFF
+        return seconds, salt16 if check == _check16(platform, seconds, salt16) else None
+    if len(external_id) == 11:
         try:
             packed = base64.urlsafe_b64decode(external_id + "=")
         except ValueError:
             return None
         candidate, salt16, check = (int.from_bytes(packed[:4], "big"), int.from_bytes(packed[4:6], "big"),
                                     int.from_bytes(packed[6:8], "big"))
-        seconds = candidate if check == _check16(platform, candidate, salt16) else None
-    if seconds is None:
+        if check == _check16(platform, candidate, salt16):
+            return candidate, salt16
+    return None
+
+
+def decoded_publish_time(platform: Platform, external_id: str) -> datetime | None:
+    """The publish time an id carries: any TikTok id (TikTok's layout), or an id this provider listed."""
+    decoded = _decoded(platform, external_id)
+    if decoded is None:
         return None
-    moment = datetime.fromtimestamp(seconds, tz=UTC)
+    moment = datetime.fromtimestamp(decoded[0], tz=UTC)
     return moment if _PLAUSIBLE_FROM <= moment < _PLAUSIBLE_TO else None
+
+
+def demo_author_id(platform: Platform, salt16: int) -> str:
+    """A creator's id: the same for the listing that named a video and for every later fetch of it."""
+    return f"demo-{platform.value}-{salt16:05d}"
 
 
 @dataclass(frozen=True)
@@ -164,7 +181,16 @@ class DemoProfile:
         views = self.views_at(at)
         has_reposts = self.platform is not Platform.YOUTUBE
         has_saves = self.platform is Platform.TIKTOK
-        author = author or self.author
+        # The author: the listing's creator (named by the listing, or by the salt its ids carry), else one
+        # picked by the id's hash. Its id is the same whichever path names it, as a platform's would be.
+        listed = _decoded(self.platform, self.external_id)
+        if author is not None:
+            author_id, username = demo_author_id(self.platform, _handle_salt(self.platform, author)), author
+        elif listed is not None and listed[1] is not None:
+            author_id, username = demo_author_id(self.platform, listed[1]), None
+        else:
+            author_id = demo_author_id(self.platform, _handle_salt(self.platform, self.author))
+            username = self.author
         return VideoCounters(
             platform=self.platform,
             external_id=self.external_id,
@@ -176,9 +202,9 @@ class DemoProfile:
             views_source="demo",
             caption=caption or f"{DEMO_LABEL} {self.platform.value} video {self.external_id} (synthetic counters)",
             published_at=self.published_at if self.published_at <= at else None,
-            author_id=f"demo-{author}",
-            author_username=author,
-            author_name=f"{DEMO_LABEL} {author}",
+            author_id=author_id,
+            author_username=username,
+            author_name=f"{DEMO_LABEL} {username}" if username else None,
             raw={"demo": True, "generator": "vidstats.local.demo_provider", "at": at.isoformat()},
         )
 

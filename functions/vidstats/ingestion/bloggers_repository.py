@@ -1,0 +1,204 @@
+"""Database access for creators (``analytics.bloggers``): one row per platform account, named by the platform.
+
+A creator is keyed by ``(platform, platform_user_id)``, the platform's stable id (TikTok user id, Instagram pk,
+YouTube channel id), whichever path met it first: a fetched video's answer (``save_creators`` /
+``attach_creators``) or a blogger batch. A batch that knows only the handle keys the row by the handle
+(``keyed_by_handle``) until an answer names the id with that handle: the row is then re-keyed, or folded into
+the id's row if both exist (its videos and batches move, nothing is lost). Handle and display name follow the
+latest answer that states them; a missing value never erases a known one.
+
+Functions take an open connection inside ``Database.transaction(Role.INGEST)``: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+import psycopg
+
+from vidstats.platforms import Platform
+from vidstats.providers.base import VideoCounters
+
+_YOUTUBE_CHANNEL_ID = re.compile(r"UC[0-9A-Za-z_-]{22}")
+
+
+@dataclass(frozen=True)
+class Creator:
+    """A creator as an answer names it. ``platform_user_id`` is the platform's id, or the handle when
+    ``keyed_by_handle`` (a listing that did not name the id)."""
+
+    platform: Platform
+    platform_user_id: str
+    username: str | None = None  # the handle, without TikTok's "@"; YouTube keeps its "@handle" form
+    display_name: str | None = None
+    keyed_by_handle: bool = False
+
+    @classmethod
+    def from_counters(cls, counters: VideoCounters) -> Creator | None:
+        """The author an answer names, or None when it names no id (a handle alone is not an identity)."""
+        author_id = (counters.author_id or "").strip()
+        if not author_id:
+            return None
+        username = (counters.author_username or "").strip()
+        if counters.platform is not Platform.YOUTUBE:
+            username = username.lstrip("@")
+        return cls(counters.platform, author_id, username or None, (counters.author_name or "").strip() or None)
+
+    @classmethod
+    def by_handle(cls, platform: Platform, handle: str, display_name: str | None = None) -> Creator:
+        handle = handle.strip() if platform is Platform.YOUTUBE else handle.strip().lstrip("@")
+        return cls(platform, handle, handle, display_name, keyed_by_handle=True)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.platform.value, self.platform_user_id
+
+    @property
+    def profile_url(self) -> str | None:
+        if self.platform is Platform.YOUTUBE:
+            if not self.keyed_by_handle and _YOUTUBE_CHANNEL_ID.fullmatch(self.platform_user_id):
+                return f"https://www.youtube.com/channel/{self.platform_user_id}"
+            handle = self.username or ""
+            return f"https://www.youtube.com/{handle}" if handle.startswith("@") else None
+        if not self.username:
+            return None
+        if self.platform is Platform.TIKTOK:
+            return f"https://www.tiktok.com/@{self.username}"
+        return f"https://www.instagram.com/{self.username}/"
+
+
+def _merged(creators: Sequence[Creator]) -> list[Creator]:
+    """One entry per key (the last stated handle and name win), in key order: a stable lock order."""
+    by_key: dict[tuple[str, str], Creator] = {}
+    for creator in creators:
+        known = by_key.get(creator.key)
+        if known is not None:
+            creator = Creator(creator.platform, creator.platform_user_id, creator.username or known.username,
+                              creator.display_name or known.display_name,
+                              creator.keyed_by_handle and known.keyed_by_handle)
+        by_key[creator.key] = creator
+    return [by_key[key] for key in sorted(by_key)]
+
+
+def _rekey_handle_rows(conn: psycopg.Connection, creators: Sequence[Creator]) -> None:
+    """Handle-keyed rows whose handle an answer now pairs with the platform id: re-key them, or fold them in."""
+    named = [c for c in creators if c.username and not c.keyed_by_handle]
+    if not named:
+        return
+    rows = conn.execute(
+        """
+        select h.id, s.platform_user_id, t.id
+          from unnest(%s::text[], %s::text[], %s::text[]) as s(platform, platform_user_id, username)
+          join analytics.bloggers h
+            on h.platform = s.platform and lower(h.username) = lower(s.username) and h.keyed_by_handle
+          left join analytics.bloggers t on t.platform = s.platform and t.platform_user_id = s.platform_user_id
+         order by h.id
+           for update of h
+        """,
+        ([c.platform.value for c in named], [c.platform_user_id for c in named], [c.username for c in named]),
+    ).fetchall()
+    done: set[UUID] = set()
+    for handle_row, platform_user_id, id_row in rows:
+        if handle_row in done:
+            continue
+        done.add(handle_row)
+        if id_row is None:
+            conn.execute(
+                "update analytics.bloggers set platform_user_id = %s, keyed_by_handle = false, updated_at = now()"
+                " where id = %s", (platform_user_id, handle_row))
+        else:
+            fold_blogger(conn, handle_row, into=id_row)
+
+
+def fold_blogger(conn: psycopg.Connection, duplicate: UUID, *, into: UUID) -> None:
+    """Moves a duplicate row's videos and batches to ``into`` and deletes it (the older creation time stays)."""
+    conn.execute("update analytics.videos set blogger_id = %s where blogger_id = %s", (into, duplicate))
+    conn.execute("update analytics.blogger_batches set blogger_id = %s where blogger_id = %s", (into, duplicate))
+    conn.execute(
+        "update analytics.bloggers t set created_at = least(t.created_at, d.created_at), updated_at = now()"
+        "  from analytics.bloggers d where t.id = %s and d.id = %s", (into, duplicate))
+    conn.execute("delete from analytics.bloggers where id = %s", (duplicate,))
+
+
+def save_creators(conn: psycopg.Connection, creators: Sequence[Creator]) -> dict[tuple[str, str], UUID]:
+    """Creates or updates each creator's row (re-keying handle rows first); returns the row id per key.
+
+    A row is written only when something it states changed, so the nightly fetch of a million videos does not
+    rewrite their creators' rows.
+    """
+    merged = _merged(creators)
+    if not merged:
+        return {}
+    _rekey_handle_rows(conn, merged)
+    columns = (
+        [c.platform.value for c in merged], [c.platform_user_id for c in merged], [c.username for c in merged],
+        [c.display_name for c in merged], [c.profile_url for c in merged], [c.keyed_by_handle for c in merged],
+    )
+    conn.execute(
+        """
+        insert into analytics.bloggers as b
+               (platform, platform_user_id, username, display_name, profile_url, keyed_by_handle)
+        select * from unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bool[])
+        on conflict (platform, platform_user_id) do update
+           set username = coalesce(excluded.username, b.username),
+               display_name = coalesce(excluded.display_name, b.display_name),
+               profile_url = coalesce(excluded.profile_url, b.profile_url),
+               updated_at = now()
+         where excluded.username is distinct from b.username and excluded.username is not null
+            or excluded.display_name is distinct from b.display_name and excluded.display_name is not null
+            or excluded.profile_url is distinct from b.profile_url and excluded.profile_url is not null
+        """,
+        columns,
+    )
+    rows = conn.execute(
+        """
+        select b.platform, b.platform_user_id, b.id
+          from unnest(%s::text[], %s::text[]) as k(platform, platform_user_id)
+          join analytics.bloggers b on b.platform = k.platform and b.platform_user_id = k.platform_user_id
+        """,
+        columns[:2],
+    ).fetchall()
+    return {(r[0], r[1]): UUID(str(r[2])) for r in rows}
+
+
+def attach_creators(conn: psycopg.Connection, seen: Sequence[tuple[UUID, Creator]]) -> int:
+    """Each video's creator as its fetched answer names it: saved, and set as the video's blogger.
+
+    Returns how many videos changed creator (usually none: a video keeps its author).
+    """
+    if not seen:
+        return 0
+    ids = save_creators(conn, [creator for _, creator in seen])
+    return attach_videos(conn, [(video_id, ids[creator.key]) for video_id, creator in seen])
+
+
+def attach_videos(conn: psycopg.Connection, pairs: Sequence[tuple[UUID, UUID]]) -> int:
+    """Sets each (video, blogger) pair's blogger; writes only the videos whose blogger changes."""
+    by_video = dict(pairs)
+    if not by_video:
+        return 0
+    ordered = sorted(by_video, key=str)  # a stable lock order
+    # Arrays in binary (%b): a nightly batch passes a thousand pairs, almost all unchanged.
+    cursor = conn.execute(
+        """
+        update analytics.videos v set blogger_id = u.blogger_id
+          from unnest(%b::uuid[], %b::uuid[]) as u(video_id, blogger_id)
+         where v.id = u.video_id and v.blogger_id is distinct from u.blogger_id
+        """,
+        (ordered, [by_video[v] for v in ordered]),
+    )
+    return cursor.rowcount
+
+
+def blogger_by_handle(conn: psycopg.Connection, platform: Platform, handle: str) -> UUID | None:
+    """The row of the creator whose current handle this is (a listing that names no id), if any."""
+    handle = handle.strip() if platform is Platform.YOUTUBE else handle.strip().lstrip("@")
+    row = conn.execute(
+        "select id from analytics.bloggers where platform = %s and lower(username) = lower(%s)"
+        " order by keyed_by_handle, updated_at desc limit 1",
+        (platform.value, handle),
+    ).fetchone()
+    return None if row is None else UUID(str(row[0]))
