@@ -7,8 +7,6 @@ Thin on purpose: each route validates its input (Powertools + pydantic), calls o
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
 from functools import lru_cache
@@ -41,8 +39,6 @@ from vidstats.dashboard.models import (
     CampaignUpdate,
     CampaignVideosAdd,
     CampaignVideosAdded,
-    ErrorBody,
-    FieldProblem,
     Granularity,
     Health,
     Metric,
@@ -67,6 +63,17 @@ from vidstats.dashboard.tracking_commands import (
     track_videos,
 )
 from vidstats.db import Database
+from vidstats.http_api import (
+    BODY_ERRORS,
+    FieldProblem,
+    error_doc,
+    error_response,
+    gate,
+    install_error_handlers,
+    plain_error,
+    problems_of,
+    strict_json_loads,
+)
 from vidstats.ingestion.fetch_queue import FetchQueue, SqsFetchQueue
 from vidstats.page_views.routes import page_views_router
 from vidstats.settings import ingest_settings
@@ -87,21 +94,16 @@ def cors_config() -> CORSConfig:
                       allow_headers=["Authorization", "Content-Type"])
 
 
-app = APIGatewayHttpResolver(enable_validation=True, cors=cors_config())
-
-
-
-def _error(description: str) -> OpenAPIResponse:
-    return {"description": description, "content": {"application/json": {"model": ErrorBody}}}
-
+app = APIGatewayHttpResolver(enable_validation=True, cors=cors_config(), json_body_deserializer=strict_json_loads)
 
 ERRORS: dict[int, OpenAPIResponse] = {
-    400: _error("Malformed request (bad cursor, inconsistent range, invalid JSON)"),
-    401: _error("Missing or invalid access token"),
-    422: _error("A parameter or body field failed validation"),
+    400: error_doc("Malformed request (bad cursor, inconsistent range, invalid JSON)"),
+    401: error_doc("Missing or invalid access token"),
+    422: error_doc("A parameter or body field failed validation"),
 }
-NOT_FOUND: dict[int, OpenAPIResponse] = {404: _error("No such resource")}
-CONFLICT: dict[int, OpenAPIResponse] = {409: _error("Conflicts with the current state")}
+NOT_FOUND: dict[int, OpenAPIResponse] = {404: error_doc("No such resource")}
+CONFLICT: dict[int, OpenAPIResponse] = {409: error_doc("Conflicts with the current state")}
+WITH_BODY: dict[int, OpenAPIResponse] = {**ERRORS, **BODY_ERRORS}
 
 
 @lru_cache(maxsize=1)
@@ -133,31 +135,17 @@ def resolver_client() -> httpx.Client:
 # ---- errors ----------------------------------------------------------------------------------------------
 
 
-def error_response(status: int, title: str, problems: list[FieldProblem]) -> Response[str]:
-    body = ErrorBody(status=status, title=title, errors=problems)
-    return Response(status_code=status, content_type="application/json", body=body.model_dump_json())
-
-
 @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
 def handle_api_error(exc: ApiError) -> Response[str]:
     return error_response(exc.status, exc.title, [FieldProblem(field=exc.field, message=exc.message)])
 
 
-@app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
 def handle_validation_error(exc: RequestValidationError) -> Response[str]:
-    problems = []
-    status, title = 422, "Validation failed"
-    for err in exc.errors():
-        loc = [str(part) for part in err.get("loc", ())]
-        if err.get("type") == "json_invalid":
-            status, title = 400, "Malformed JSON body"
-        problems.append(FieldProblem(field=".".join(loc) or "request", message=str(err.get("msg", "invalid"))))
-    return error_response(status, title, problems or [FieldProblem(field="request", message="invalid")])
+    status, problems = problems_of(exc)
+    return error_response(status, "Malformed JSON body" if status == 400 else "Validation failed", problems)
 
 
-@app.not_found
-def handle_not_found(_: Exception) -> Response[str]:
-    return error_response(404, "Not found", [FieldProblem(field="path", message="no such route")])
+install_error_handlers(app, logger, handle_validation_error)
 
 
 # ---- public ----------------------------------------------------------------------------------------------
@@ -289,41 +277,41 @@ def get_blogger(
 # ---- commands (tracking metadata only) -------------------------------------------------------------------
 
 
-@app.post("/campaigns", summary="Create a campaign", tags=["campaigns"], responses=ERRORS)
+@app.post("/campaigns", summary="Create a campaign", tags=["campaigns"], responses=WITH_BODY)
 def create_campaign(body: Annotated[CampaignCreate, Body()]) -> Response[Campaign]:
     created = campaigns.create_campaign(database(), body)
     return Response(status_code=201, content_type="application/json", body=created)
 
 
 @app.patch("/campaigns/<campaign_id>", summary="Rename a campaign or move its window", tags=["campaigns"],
-           responses={**ERRORS, **NOT_FOUND, **CONFLICT})
+           responses={**WITH_BODY, **NOT_FOUND, **CONFLICT})
 def update_campaign(campaign_id: Annotated[UUID, Path()], body: Annotated[CampaignUpdate, Body()]) -> Campaign:
     return campaigns.update_campaign(database(), campaign_id, body)
 
 
 @app.post("/campaigns/<campaign_id>/videos", summary="Add tracked videos to a campaign", tags=["campaigns"],
-          responses={**ERRORS, **NOT_FOUND, **CONFLICT})
+          responses={**WITH_BODY, **NOT_FOUND, **CONFLICT})
 def add_campaign_videos(campaign_id: Annotated[UUID, Path()],
                         body: Annotated[CampaignVideosAdd, Body()]) -> CampaignVideosAdded:
     return campaigns.add_videos(database(), campaign_id, body)
 
 
 @app.post("/videos", summary="Track one or many video URLs (fetches are enqueued)", tags=["videos"],
-          responses={**ERRORS, **NOT_FOUND})
+          responses={**WITH_BODY, **NOT_FOUND})
 def post_videos(body: Annotated[TrackVideosRequest, Body()]) -> Response[TrackVideosAccepted]:
     accepted = track_videos(database(), fetch_queue(), body, resolver_client())
     return Response(status_code=202, content_type="application/json", body=accepted)
 
 
 @app.post("/bloggers", summary="Fetch a creator's latest videos and track them (a blogger batch)",
-          tags=["bloggers"], responses={**ERRORS, **NOT_FOUND})
+          tags=["bloggers"], responses={**WITH_BODY, **NOT_FOUND})
 def post_bloggers(body: Annotated[BloggerBatchRequest, Body()]) -> Response[BloggerBatchAccepted]:
     accepted = blogger_batch(database(), fetch_queue(), body)
     return Response(status_code=202, content_type="application/json", body=accepted)
 
 
 @app.post("/exports", summary="Export to Google Sheets now (runs in the background)", tags=["exports"],
-          responses={**ERRORS, **NOT_FOUND, **CONFLICT})
+          responses={**WITH_BODY, **NOT_FOUND, **CONFLICT})
 def post_exports(body: Annotated[ExportRequest, Body()]) -> Response[ExportAccepted]:
     accepted = start_export(database(), export_invoker(), os.environ.get("SHEETS_EXPORT_FUNCTION_NAME"), body)
     return Response(status_code=202, content_type="application/json", body=accepted)
@@ -357,33 +345,15 @@ def _cors_headers(origin: str | None) -> dict[str, str]:
 
 def _plain_error(event: dict[str, Any], status: int, title: str, field: str, message: str,
                  extra_headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """An error answered before the resolver runs (auth, undecodable body), shaped like the resolver's."""
+    """An error answered before the resolver runs (auth, refused body), with the CORS headers a browser needs."""
     headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
-    body = ErrorBody(status=status, title=title, errors=[FieldProblem(field=field, message=message)])
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json", **(extra_headers or {}),
-                    **_cors_headers(headers.get("origin"))},
-        "body": body.model_dump_json(),
-        "isBase64Encoded": False,
-    }
+    return plain_error(event, status, title, field, message,
+                       {**(extra_headers or {}), **_cors_headers(headers.get("origin"))})
 
 
 def _unauthorized(event: dict[str, Any], message: str) -> dict[str, Any]:
     return _plain_error(event, 401, "Unauthorized", "header.authorization", message,
                         {"WWW-Authenticate": 'Bearer realm="vidstats"'})
-
-
-def _body_is_text(event: dict[str, Any]) -> bool:
-    """API Gateway base64-encodes bodies it considers binary; only UTF-8 can be JSON."""
-    body = event.get("body")
-    if not body or not event.get("isBase64Encoded"):
-        return True
-    try:
-        base64.b64decode(str(body), validate=True).decode("utf-8")
-    except (binascii.Error, ValueError):
-        return False
-    return True
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -397,8 +367,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             logger.info("unauthorized request", extra={"reason": str(exc), "path": event.get("rawPath")})
             return _unauthorized(event, str(exc))
         app.append_context(claims=claims)  # type: ignore[no-untyped-call]
-    if not _body_is_text(event):
-        return _plain_error(event, 400, "Malformed body", "body", "the body must be UTF-8 JSON")
+    refused = gate(event)
+    if refused is not None:
+        return _plain_error(event, *refused)
     return app.resolve(event, context)
 
 

@@ -9,6 +9,8 @@ from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from vidstats.http_api import ErrorBody, FieldProblem  # noqa: F401  (re-exported: one error shape for all APIs)
+
 # Dates and instants the API accepts: wide enough for any campaign, narrow enough that date arithmetic
 # (a period's first day, the day after an instant) can never overflow.
 MIN_DATE = date(2000, 1, 1)
@@ -332,17 +334,6 @@ class CampaignVideosAdded(_Out):
 class TrackingStopped(_Out):
     video_id: UUID
     tracking: TrackingInfo
-
-
-class FieldProblem(_Out):
-    field: str = Field(description="Where: `query.limit`, `body.ends_at`, `path.video_id`, `header...`")
-    message: str
-
-
-class ErrorBody(_Out):
-    status: int
-    title: str
-    errors: list[FieldProblem]
 
 
 class VideoQuery(_In):
