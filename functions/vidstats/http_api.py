@@ -212,7 +212,7 @@ def install_error_handlers(app: APIGatewayHttpResolver, logger: Logger,
     @app.exception_handler(ServiceError)  # type: ignore[untyped-decorator]
     def _service_error(exc: ServiceError) -> Response[str]:
         return error_response(exc.status_code, "Bad request" if exc.status_code == 400 else "Error",
-                              [FieldProblem(field="request", message=exc.msg)])
+                              [FieldProblem(field="request", message=str(exc.msg))])
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _unexpected(exc: Exception) -> Response[str]:
