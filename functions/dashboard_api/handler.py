@@ -82,6 +82,21 @@ logger = Logger(service="dashboard_api")
 
 TITLE = "vidstats dashboard API"
 VERSION = "1.0.0"
+DESCRIPTION = """Views, likes, comments, reposts and saves of the TikTok, Instagram and YouTube videos of your
+influencer campaigns, and how much each grew per day and per week.
+
+- **Read**: `GET /videos` (filter, sort by totals or growth, page with `next_cursor`), one video and its daily or
+  weekly series, campaigns with their totals and their growth inside the campaign window, creators
+  (`/bloggers`), the page-view report.
+- **Track**: `POST /videos` with video URLs, `POST /bloggers` for a creator's latest videos, campaigns
+  (`POST /campaigns`, `POST /campaigns/{id}/videos`). Counters arrive within a minute and every night after.
+- **Export**: `POST /exports` writes the Google Sheets (or, locally, CSV files) now.
+
+Numbers come from a read model refreshed every 5 minutes: every analytics answer carries `data_as_of`, and
+`GET /status` tells how fresh it is. Authenticate with a Supabase Auth access token:
+`Authorization: Bearer <token>`. Every error has the same body: `status`, `title` and `errors`, each naming
+the `field` (`query.limit`, `body.urls`, `header.content-type` ...) and what is wrong with it.
+"""
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs"})
 CURSOR_MAX = 1000
 
@@ -163,7 +178,7 @@ def openapi_json() -> Response[str]:
 
 def openapi_document() -> str:
     return app.get_openapi_json_schema(
-        title=TITLE, version=VERSION, description=__doc__,
+        title=TITLE, version=VERSION, description=DESCRIPTION,
         security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")}, security=[{"bearerAuth": []}],
     )
 
@@ -171,7 +186,7 @@ def openapi_document() -> str:
 # Seed 003's analytics service: the page-view report, read through this API's own connection.
 app.include_router(page_views_router(database))
 
-app.enable_swagger(path="/docs", title=TITLE, version=VERSION,
+app.enable_swagger(path="/docs", title=TITLE, version=VERSION, description=DESCRIPTION,
                    security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")}, security=[{"bearerAuth": []}])
 
 

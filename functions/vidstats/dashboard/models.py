@@ -299,6 +299,9 @@ class _In(BaseModel):
 
 
 class CampaignCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"name": "Spring launch", "starts_at": "2026-03-01T00:00:00Z", "ends_at": "2026-04-01T00:00:00Z"}]})
+
     name: CampaignName
     starts_at: ApiInstant
     ends_at: ApiInstant | None = Field(default=None, description="Exclusive end; null: open-ended")
@@ -315,12 +318,18 @@ class CampaignCreate(_In):
 class CampaignUpdate(_In):
     """Only the fields present change; ``ends_at: null`` makes the campaign open-ended."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"name": "Spring launch (extended)", "ends_at": "2026-04-15T00:00:00Z"}]})
+
     name: CampaignName | None = None
     starts_at: ApiInstant | None = None
     ends_at: ApiInstant | None = None
 
 
 class CampaignVideosAdd(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"video_ids": ["8b0e4f6a-1c2d-4e5f-9a7b-3c6d2e1f0a95"], "added_at": "2026-03-05T00:00:00Z"}]})
+
     video_ids: list[UUID] = Field(min_length=1, max_length=500)
     added_at: ApiInstant | None = Field(
         default=None, description="From when their growth counts for the campaign (default: now)")

@@ -9,7 +9,7 @@ from typing import Annotated
 from uuid import UUID
 
 import httpx
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from vidstats.dashboard.errors import ApiError, NotFoundError
 from vidstats.dashboard.models import NO_NUL, Platform, TrackingState, _In, _Out
@@ -21,6 +21,9 @@ from vidstats.ingestion.urls import UnsupportedUrlError
 from vidstats.platforms import Platform as PlatformId
 
 Url = Annotated[str, Field(min_length=1, max_length=2048, pattern=NO_NUL)]
+# TikTok, Instagram and YouTube handles: letters (any script), digits, '.', '_', '-'; an optional leading '@'.
+Username = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^@?[\w.\-]+$",
+                                description="The creator's handle, with or without '@'")]
 
 
 class UnprocessableError(ApiError):
@@ -29,6 +32,11 @@ class UnprocessableError(ApiError):
 
 
 class TrackVideosRequest(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "urls": ["https://www.tiktok.com/@scout2015/video/6718335390845095173",
+                 "https://www.youtube.com/shorts/aqz-KE-bpKQ"],
+        "campaign_id": "3f2c1b9e-8d4a-4c6b-9e1f-2a7d5c8b0e41"}]})
+
     urls: list[Url] = Field(min_length=1, max_length=500, description="TikTok, Instagram or YouTube video URLs")
     campaign_id: UUID | None = Field(default=None, description="Also add every video to this campaign")
 
@@ -51,9 +59,13 @@ class TrackVideosAccepted(_Out):
 class BloggerBatchRequest(_In):
     """A creator by profile URL, or by platform + username."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"profile_url": "https://www.tiktok.com/@scout2015", "limit": 20},
+        {"platform": "youtube", "username": "@NASA", "limit": 10}]})
+
     profile_url: Url | None = None
     platform: Platform | None = None
-    username: Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)] | None = None
+    username: Username | None = None
     limit: int = Field(default=30, ge=1, le=100, description="How many of the creator's latest videos")
     campaign_id: UUID | None = None
 
