@@ -121,6 +121,13 @@ CONFLICT: dict[int, OpenAPIResponse] = {409: error_doc("Conflicts with the curre
 WITH_BODY: dict[int, OpenAPIResponse] = {**ERRORS, **BODY_ERRORS}
 
 
+def ok(errors: dict[int, OpenAPIResponse], status: int = 200, description: str = "OK"
+       ) -> dict[int, OpenAPIResponse]:
+    """A route's responses: its success (no content given: Powertools documents the return type) and errors.
+    Powertools documents the success itself only when a route lists no responses at all."""
+    return {status: {"description": description}, **errors}
+
+
 @lru_cache(maxsize=1)
 def database() -> Database:
     return Database.from_settings(application_name="dashboard_api")
@@ -196,12 +203,12 @@ Cursor = Annotated[str | None, Query(max_length=CURSOR_MAX, description="`next_c
 Until = Annotated[ApiDate | None, Query(description="Last UTC day of the growth period (default: today)")]
 
 
-@app.get("/status", summary="Read-model freshness", tags=["meta"], responses=ERRORS)
+@app.get("/status", summary="Read-model freshness", tags=["meta"], responses=ok(ERRORS))
 def status() -> ReadModelFreshness:
     return freshness(database())
 
 
-@app.get("/videos", summary="The dashboard list", tags=["videos"], responses=ERRORS)
+@app.get("/videos", summary="The dashboard list", tags=["videos"], responses=ok(ERRORS))
 def list_videos(
     platform: Annotated[Platform | None, Query()] = None,
     campaign_id: Annotated[UUID | None, Query()] = None,
@@ -224,13 +231,13 @@ def list_videos(
 
 
 @app.get("/videos/<video_id>", summary="One video: totals, growth, tracking", tags=["videos"],
-         responses={**ERRORS, **NOT_FOUND})
+         responses=ok({**ERRORS, **NOT_FOUND}))
 def get_video(video_id: Annotated[UUID, Path()]) -> VideoDetail:
     return videos.get_video(database(), video_id)
 
 
 @app.get("/videos/<video_id>/increments", summary="A video's daily or weekly series", tags=["videos"],
-         responses={**ERRORS, **NOT_FOUND})
+         responses=ok({**ERRORS, **NOT_FOUND}))
 def video_increments(
     video_id: Annotated[UUID, Path()],
     granularity: Annotated[Granularity, Query()] = Granularity.daily,
@@ -241,19 +248,19 @@ def video_increments(
     return videos.video_increments(database(), video_id, granularity, date_from, date_to)
 
 
-@app.get("/campaigns", summary="Campaigns, newest first", tags=["campaigns"], responses=ERRORS)
+@app.get("/campaigns", summary="Campaigns, newest first", tags=["campaigns"], responses=ok(ERRORS))
 def list_campaigns(limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Cursor = None) -> CampaignPage:
     return campaigns.list_campaigns(database(), limit=limit, cursor=cursor)
 
 
 @app.get("/campaigns/<campaign_id>", summary="One campaign with its totals", tags=["campaigns"],
-         responses={**ERRORS, **NOT_FOUND})
+         responses=ok({**ERRORS, **NOT_FOUND}))
 def get_campaign(campaign_id: Annotated[UUID, Path()]) -> CampaignDetail:
     return campaigns.get_campaign(database(), campaign_id)
 
 
 @app.get("/campaigns/<campaign_id>/analytics", summary="Totals vs increments of a campaign", tags=["campaigns"],
-         responses={**ERRORS, **NOT_FOUND}, description=campaigns.__doc__)
+         responses=ok({**ERRORS, **NOT_FOUND}), description=campaigns.__doc__)
 def campaign_analytics(
     campaign_id: Annotated[UUID, Path()],
     mode: Annotated[AnalyticsMode, Query()] = AnalyticsMode.daily,
@@ -266,7 +273,7 @@ def campaign_analytics(
 
 
 @app.get("/bloggers", summary="Bloggers, newest first, with totals and growth", tags=["bloggers"],
-         responses=ERRORS)
+         responses=ok(ERRORS))
 def list_bloggers(
     platform: Annotated[Platform | None, Query()] = None,
     q: Annotated[SearchText | None, Query(description="Text in the username or platform user id")] = None,
@@ -280,7 +287,7 @@ def list_bloggers(
 
 
 @app.get("/bloggers/<blogger_id>", summary="One blogger with its videos", tags=["bloggers"],
-         responses={**ERRORS, **NOT_FOUND})
+         responses=ok({**ERRORS, **NOT_FOUND}))
 def get_blogger(
     blogger_id: Annotated[UUID, Path()],
     period: Annotated[Period, Query()] = Period.d7,
@@ -292,48 +299,49 @@ def get_blogger(
 # ---- commands (tracking metadata only) -------------------------------------------------------------------
 
 
-@app.post("/campaigns", summary="Create a campaign", tags=["campaigns"], responses=WITH_BODY)
+@app.post("/campaigns", summary="Create a campaign", tags=["campaigns"], responses=ok(WITH_BODY, 201, "Created"))
 def create_campaign(body: Annotated[CampaignCreate, Body()]) -> Response[Campaign]:
     created = campaigns.create_campaign(database(), body)
     return Response(status_code=201, content_type="application/json", body=created)
 
 
 @app.patch("/campaigns/<campaign_id>", summary="Rename a campaign or move its window", tags=["campaigns"],
-           responses={**WITH_BODY, **NOT_FOUND, **CONFLICT})
+           responses=ok({**WITH_BODY, **NOT_FOUND, **CONFLICT}))
 def update_campaign(campaign_id: Annotated[UUID, Path()], body: Annotated[CampaignUpdate, Body()]) -> Campaign:
     return campaigns.update_campaign(database(), campaign_id, body)
 
 
 @app.post("/campaigns/<campaign_id>/videos", summary="Add tracked videos to a campaign", tags=["campaigns"],
-          responses={**WITH_BODY, **NOT_FOUND, **CONFLICT})
+          responses=ok({**WITH_BODY, **NOT_FOUND, **CONFLICT}))
 def add_campaign_videos(campaign_id: Annotated[UUID, Path()],
                         body: Annotated[CampaignVideosAdd, Body()]) -> CampaignVideosAdded:
     return campaigns.add_videos(database(), campaign_id, body)
 
 
 @app.post("/videos", summary="Track one or many video URLs (fetches are enqueued)", tags=["videos"],
-          responses={**WITH_BODY, **NOT_FOUND})
+          responses=ok({**WITH_BODY, **NOT_FOUND}, 202, "Accepted: the first fetches are enqueued"))
 def post_videos(body: Annotated[TrackVideosRequest, Body()]) -> Response[TrackVideosAccepted]:
     accepted = track_videos(database(), fetch_queue(), body, resolver_client())
     return Response(status_code=202, content_type="application/json", body=accepted)
 
 
 @app.post("/bloggers", summary="Fetch a creator's latest videos and track them (a blogger batch)",
-          tags=["bloggers"], responses={**WITH_BODY, **NOT_FOUND})
+          tags=["bloggers"],
+          responses=ok({**WITH_BODY, **NOT_FOUND}, 202, "Accepted: the creator's videos are being listed"))
 def post_bloggers(body: Annotated[BloggerBatchRequest, Body()]) -> Response[BloggerBatchAccepted]:
     accepted = blogger_batch(database(), fetch_queue(), body)
     return Response(status_code=202, content_type="application/json", body=accepted)
 
 
 @app.post("/exports", summary="Export to Google Sheets now (runs in the background)", tags=["exports"],
-          responses={**WITH_BODY, **NOT_FOUND, **CONFLICT})
+          responses=ok({**WITH_BODY, **NOT_FOUND, **CONFLICT}, 202, "Accepted: the export runs in the background"))
 def post_exports(body: Annotated[ExportRequest, Body()]) -> Response[ExportAccepted]:
     accepted = start_export(database(), export_invoker(), os.environ.get("SHEETS_EXPORT_FUNCTION_NAME"), body)
     return Response(status_code=202, content_type="application/json", body=accepted)
 
 
 @app.delete("/videos/<video_id>/tracking", summary="Stop tracking a video (history is kept)", tags=["videos"],
-            responses={**ERRORS, **NOT_FOUND, **CONFLICT})
+            responses=ok({**ERRORS, **NOT_FOUND, **CONFLICT}))
 def stop_tracking(video_id: Annotated[UUID, Path()]) -> TrackingStopped:
     return videos.stop_tracking(database(), video_id)
 

@@ -67,7 +67,8 @@ install_error_handlers(app, logger, handle_validation_error)
 
 
 @app.post("/page-views", summary="Add page views (a batch, all or nothing)", tags=["page views"],
-          responses={400: error_doc("Malformed JSON: nothing was recorded"),
+          responses={200: {"description": "Recorded, all of it"},
+                     400: error_doc("Malformed JSON: nothing was recorded"),
                      422: error_doc("An item failed validation: nothing was recorded"), **BODY_ERRORS})
 def post_page_views(body: Annotated[PageViewBatch, Body()]) -> PageViewsRecorded:
     recorded = record_increments(database(), body.increments)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -100,14 +101,22 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _check_depth(value: Any) -> None:
+# Text no Postgres column can hold: NUL, and lone UTF-16 surrogates ("\\ud800" is valid JSON, not UTF-8).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _check_shape(value: Any) -> None:
+    """Depth, and no text Postgres cannot store."""
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if depth > MAX_JSON_DEPTH:
             raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                raise ValueError("a string holds NUL (\\u0000) or a lone UTF-16 surrogate (\\ud800-\\udfff)")
+        elif isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in [*item.keys(), *item.values()])
         elif isinstance(item, list):
             stack.extend((v, depth + 1) for v in item)
 
@@ -119,7 +128,7 @@ def strict_json_loads(text: str | bytes) -> Any:
     doc = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
     try:
         value = json.loads(doc, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants)
-        _check_depth(value)
+        _check_shape(value)
     except json.JSONDecodeError:
         raise
     except (ValueError, RecursionError) as exc:
@@ -165,6 +174,11 @@ def gate(event: dict[str, Any], *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     Only methods that carry a body are checked: their body, if any, must be UTF-8 JSON declared as
     ``application/json``, and not larger than ``max_body_bytes``."""
+    for where in ("query", "path"):
+        for name, value in (event.get(f"{where}StringParameters" if where == "query" else "pathParameters")
+                            or {}).items():
+            if _UNSTORABLE.search(f"{name}{value}"):
+                return 400, "Bad request", f"{where}.{name}", "holds NUL or text that is not UTF-8"
     method = str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper()
     if method not in BODY_METHODS:
         return None

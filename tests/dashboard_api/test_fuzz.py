@@ -1,7 +1,7 @@
 """Schemathesis against each API's own served OpenAPI document, in-process (a WSGI shim turns each request
 into an API Gateway v2 event for the Lambda handler), run by its engine as its CLI does: every phase that
 applies (the documents' examples; coverage: boundary values and negative data such as wrong types, missing
-required fields and undeclared content types; fuzzing; stateful when the document links operations), with
+required fields and undeclared content types; fuzzing; stateful, on the links schemathesis infers), with
 positive and negative generation. No request gets a 5xx; every response matches its documented schema."""
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def test_no_generated_request_gets_a_5xx_or_an_off_schema_response(served: HttpA
     paths = served.openapi()["paths"]
     documented = {f"{method.upper()} {path}" for path, ops in paths.items() for method in ops}
     with_body = [op for ops in paths.values() for op in ops.values() if "requestBody" in op]
-    assert operations == documented
+    assert operations - {"Stateful tests"} == documented
     assert calls.get("examples", 0) >= len(with_body), calls  # every request body has an example
     for phase in ("coverage", "fuzzing"):
         assert calls.get(phase, 0) >= len(documented), (phase, calls)

@@ -34,7 +34,7 @@ ApiInstant = Annotated[AwareDatetime, AfterValidator(_instant_in_range)]
 # Postgres text cannot hold NUL; anything else is fine.
 NO_NUL = r"^[^\x00]*$"
 SearchText = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
-CampaignName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*\S[^\x00]*$")]
+CampaignName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")]
 
 
 class Platform(StrEnum):

@@ -79,7 +79,9 @@ def track_videos(db: Database, queue: FetchQueue, body: TrackVideosRequest,
     try:
         tracked = start_tracking(db, queue, body.urls, body.campaign_id, resolver_client=resolver_client)
     except InvalidUrlsError as exc:
-        problems = "; ".join(f"{url}: {reason}" for url, reason in list(exc.problems.items())[:20])
+        # A URL's reason names it already (shortened) when it is a URL form we do not accept.
+        problems = "; ".join(reason if reason.startswith("unsupported URL") else f"{url[:100]}: {reason}"
+                             for url, reason in list(exc.problems.items())[:20])
         raise UnprocessableError("body.urls", problems) from exc
     except CampaignNotFoundError as exc:
         raise NotFoundError("body.campaign_id", "no such campaign") from exc

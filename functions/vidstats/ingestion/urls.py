@@ -32,7 +32,8 @@ class UnsupportedUrlError(ValueError):
     def __init__(self, url: str, reason: str, *, kind: str = "video") -> None:
         shown = url if len(url) <= 100 else url[:100] + "..."
         forms = CREATOR_FORMS if kind == "creator" else VIDEO_FORMS
-        super().__init__(f"unsupported URL {shown!r}: {reason}. Accepted forms: {forms}")
+        short_reason = reason if len(reason) <= 120 else reason[:120] + "..."  # a parser's reason may quote the URL
+        super().__init__(f"unsupported URL {shown!r}: {short_reason}. Accepted forms: {forms}")
         self.url = url
         self.reason = reason
 
