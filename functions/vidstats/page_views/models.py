@@ -54,8 +54,10 @@ class PageViewIncrement(_In):
     @classmethod
     def _timestamp_in_range(cls, value: datetime | None) -> datetime | None:
         # Checked before converting to UTC: 0001-01-01T00:00+14:00 has no UTC date to convert to.
-        if value is not None and not MIN_DATE <= value.date() <= MAX_DATE:
-            raise ValueError(f"must be between {MIN_DATE} and {MAX_DATE}")
+        if value is not None and value.date() < MIN_DATE:
+            raise ValueError(f"{value.isoformat()} is before {MIN_DATE}")
+        if value is not None and value.date() > MAX_DATE:
+            raise ValueError(f"{value.isoformat()} is in the future")
         return value
 
     @model_validator(mode="after")
