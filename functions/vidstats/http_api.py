@@ -178,7 +178,7 @@ def gate(event: dict[str, Any], *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
         for name, value in (event.get(f"{where}StringParameters" if where == "query" else "pathParameters")
                             or {}).items():
             if _UNSTORABLE.search(f"{name}{value}"):
-                return 400, "Bad request", f"{where}.{name}", "holds NUL or text that is not UTF-8"
+                return 422, "Validation failed", f"{where}.{name}", "holds NUL or text that is not UTF-8"
     method = str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper()
     if method not in BODY_METHODS:
         return None
