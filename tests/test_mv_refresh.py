@@ -71,7 +71,7 @@ def test_cli_refresh_verify_and_status(database: IsolatedDatabase, db: Database,
     _history(db)
     args = ["--database-url", database.owner_url]
     assert cli.main(["status", *args]) == 0
-    assert json.loads(capsys.readouterr().out)["watermark"] == 0
+    assert json.loads(capsys.readouterr().out)["last_refresh_at"] is None  # GET /status's names: never refreshed
     assert cli.main(["refresh", *args]) == 0
     assert json.loads(capsys.readouterr().out)["rows"] == 4
     assert cli.main(["verify", *args]) == 0

@@ -144,13 +144,33 @@ def test_invalid_urls_raise_with_accepted_forms(url: str) -> None:
     message = str(info.value)
     assert "Accepted forms" in message
     assert "youtube.com/watch?v=<id>" in message
-    assert "instagram.com/reel/<code>/" in message
+    assert "instagram.com/reel/<code>" in message
+    assert len(message) < 400
+    assert "\n" not in message
+
+
+def test_a_profile_given_as_a_video_is_refused_naming_only_video_forms() -> None:
+    with pytest.raises(UnsupportedUrlError) as info:
+        parse_video_url("https://www.tiktok.com/@scout2015")
+    message = str(info.value)
+    assert "profile URL, not a video URL" in message
+    assert "tiktok.com/@user/video/<id>" in message
+    assert "tiktok.com/@user;" not in message  # profiles are not listed as accepted where a video is expected
+
+
+def test_a_video_given_as_a_creator_is_refused_naming_the_profile_forms() -> None:
+    with pytest.raises(UnsupportedUrlError) as info:
+        parse_creator_url("https://www.youtube.com/watch?v=dQw4w9WgXcQ")
+    message = str(info.value)
+    assert "not a creator's profile URL" in message
+    assert "youtube.com/@handle" in message
+    assert "watch?v=" not in message.split("Accepted forms")[1]
 
 
 def test_creator_url_is_not_a_video_and_back() -> None:
     with pytest.raises(UnsupportedUrlError, match="profile"):
         parse_video_url("https://www.tiktok.com/@scout2015")
-    with pytest.raises(UnsupportedUrlError, match="not a profile"):
+    with pytest.raises(UnsupportedUrlError, match="not a creator"):
         parse_creator_url("https://youtu.be/dQw4w9WgXcQ")
 
 

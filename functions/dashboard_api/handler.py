@@ -7,8 +7,6 @@ Thin on purpose: each route validates its input (Powertools + pydantic), calls o
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
 from functools import lru_cache
@@ -41,9 +39,7 @@ from vidstats.dashboard.models import (
     CampaignUpdate,
     CampaignVideosAdd,
     CampaignVideosAdded,
-    ErrorBody,
     FetchHealthState,
-    FieldProblem,
     Granularity,
     Health,
     Metric,
@@ -70,6 +66,17 @@ from vidstats.dashboard.tracking_commands import (
     track_videos,
 )
 from vidstats.db import Database
+from vidstats.http_api import (
+    BODY_ERRORS,
+    FieldProblem,
+    error_doc,
+    error_response,
+    gate,
+    install_error_handlers,
+    plain_error,
+    problems_of,
+    strict_json_loads,
+)
 from vidstats.ingestion.fetch_queue import FetchQueue, SqsFetchQueue
 from vidstats.page_views.routes import page_views_router
 from vidstats.settings import ingest_settings
@@ -78,6 +85,21 @@ logger = Logger(service="dashboard_api")
 
 TITLE = "vidstats dashboard API"
 VERSION = "1.0.0"
+DESCRIPTION = """Views, likes, comments, reposts and saves of the TikTok, Instagram and YouTube videos of your
+influencer campaigns, and how much each grew per day and per week.
+
+- **Read**: `GET /videos` (filter, sort by totals or growth, page with `next_cursor`), one video and its daily or
+  weekly series, campaigns with their totals and their growth inside the campaign window, creators
+  (`/bloggers`), the page-view report.
+- **Track**: `POST /videos` with video URLs, `POST /bloggers` for a creator's latest videos, campaigns
+  (`POST /campaigns`, `POST /campaigns/{id}/videos`). Counters arrive within a minute and every night after.
+- **Export**: `POST /exports` writes the Google Sheets (or, locally, CSV files) now.
+
+Numbers come from a read model refreshed every 5 minutes: every analytics answer carries `data_as_of`, and
+`GET /status` tells how fresh it is. Authenticate with a Supabase Auth access token:
+`Authorization: Bearer <token>`. Every error has the same body: `status`, `title` and `errors`, each naming
+the `field` (`query.limit`, `body.urls`, `header.content-type` ...) and what is wrong with it.
+"""
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs"})
 CURSOR_MAX = 1000
 
@@ -90,21 +112,23 @@ def cors_config() -> CORSConfig:
                       allow_headers=["Authorization", "Content-Type"])
 
 
-app = APIGatewayHttpResolver(enable_validation=True, cors=cors_config())
-
-
-
-def _error(description: str) -> OpenAPIResponse:
-    return {"description": description, "content": {"application/json": {"model": ErrorBody}}}
-
+app = APIGatewayHttpResolver(enable_validation=True, cors=cors_config(), json_body_deserializer=strict_json_loads)
 
 ERRORS: dict[int, OpenAPIResponse] = {
-    400: _error("Malformed request (bad cursor, inconsistent range, invalid JSON)"),
-    401: _error("Missing or invalid access token"),
-    422: _error("A parameter or body field failed validation"),
+    400: error_doc("Malformed request (bad cursor, inconsistent range, invalid JSON)"),
+    401: error_doc("Missing or invalid access token"),
+    422: error_doc("A parameter or body field failed validation"),
 }
-NOT_FOUND: dict[int, OpenAPIResponse] = {404: _error("No such resource")}
-CONFLICT: dict[int, OpenAPIResponse] = {409: _error("Conflicts with the current state")}
+NOT_FOUND: dict[int, OpenAPIResponse] = {404: error_doc("No such resource")}
+CONFLICT: dict[int, OpenAPIResponse] = {409: error_doc("Conflicts with the current state")}
+WITH_BODY: dict[int, OpenAPIResponse] = {**ERRORS, **BODY_ERRORS}
+
+
+def ok(errors: dict[int, OpenAPIResponse], status: int = 200, description: str = "OK"
+       ) -> dict[int, OpenAPIResponse]:
+    """A route's responses: its success (no content given: Powertools documents the return type) and errors.
+    Powertools documents the success itself only when a route lists no responses at all."""
+    return {status: {"description": description}, **errors}
 
 
 @lru_cache(maxsize=1)
@@ -136,31 +160,17 @@ def resolver_client() -> httpx.Client:
 # ---- errors ----------------------------------------------------------------------------------------------
 
 
-def error_response(status: int, title: str, problems: list[FieldProblem]) -> Response[str]:
-    body = ErrorBody(status=status, title=title, errors=problems)
-    return Response(status_code=status, content_type="application/json", body=body.model_dump_json())
-
-
 @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
 def handle_api_error(exc: ApiError) -> Response[str]:
     return error_response(exc.status, exc.title, [FieldProblem(field=exc.field, message=exc.message)])
 
 
-@app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
 def handle_validation_error(exc: RequestValidationError) -> Response[str]:
-    problems = []
-    status, title = 422, "Validation failed"
-    for err in exc.errors():
-        loc = [str(part) for part in err.get("loc", ())]
-        if err.get("type") == "json_invalid":
-            status, title = 400, "Malformed JSON body"
-        problems.append(FieldProblem(field=".".join(loc) or "request", message=str(err.get("msg", "invalid"))))
-    return error_response(status, title, problems or [FieldProblem(field="request", message="invalid")])
+    status, problems = problems_of(exc)
+    return error_response(status, "Malformed JSON body" if status == 400 else "Validation failed", problems)
 
 
-@app.not_found
-def handle_not_found(_: Exception) -> Response[str]:
-    return error_response(404, "Not found", [FieldProblem(field="path", message="no such route")])
+install_error_handlers(app, logger, handle_validation_error)
 
 
 # ---- public ----------------------------------------------------------------------------------------------
@@ -178,7 +188,7 @@ def openapi_json() -> Response[str]:
 
 def openapi_document() -> str:
     return app.get_openapi_json_schema(
-        title=TITLE, version=VERSION, description=__doc__,
+        title=TITLE, version=VERSION, description=DESCRIPTION,
         security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")}, security=[{"bearerAuth": []}],
     )
 
@@ -186,7 +196,7 @@ def openapi_document() -> str:
 # Seed 003's analytics service: the page-view report, read through this API's own connection.
 app.include_router(page_views_router(database))
 
-app.enable_swagger(path="/docs", title=TITLE, version=VERSION,
+app.enable_swagger(path="/docs", title=TITLE, version=VERSION, description=DESCRIPTION,
                    security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")}, security=[{"bearerAuth": []}])
 
 
@@ -197,12 +207,12 @@ Until = Annotated[ApiDate | None, Query(description="Last UTC day of the growth 
 
 
 @app.get("/status", summary="Read-model freshness and the count of failing videos", tags=["meta"],
-         responses=ERRORS)
+         responses=ok(ERRORS))
 def status() -> ReadModelFreshness:
     return freshness(database())
 
 
-@app.get("/videos", summary="The dashboard list", tags=["videos"], responses=ERRORS)
+@app.get("/videos", summary="The dashboard list", tags=["videos"], responses=ok(ERRORS))
 def list_videos(
     platform: Annotated[Platform | None, Query()] = None,
     campaign_id: Annotated[UUID | None, Query()] = None,
@@ -228,13 +238,13 @@ def list_videos(
 
 
 @app.get("/videos/<video_id>", summary="One video: totals, growth, tracking", tags=["videos"],
-         responses={**ERRORS, **NOT_FOUND})
+         responses=ok({**ERRORS, **NOT_FOUND}))
 def get_video(video_id: Annotated[UUID, Path()]) -> VideoDetail:
     return videos.get_video(database(), video_id)
 
 
 @app.get("/videos/<video_id>/increments", summary="A video's daily or weekly series", tags=["videos"],
-         responses={**ERRORS, **NOT_FOUND})
+         responses=ok({**ERRORS, **NOT_FOUND}))
 def video_increments(
     video_id: Annotated[UUID, Path()],
     granularity: Annotated[Granularity, Query()] = Granularity.daily,
@@ -245,19 +255,19 @@ def video_increments(
     return videos.video_increments(database(), video_id, granularity, date_from, date_to)
 
 
-@app.get("/campaigns", summary="Campaigns, newest first", tags=["campaigns"], responses=ERRORS)
+@app.get("/campaigns", summary="Campaigns, newest first", tags=["campaigns"], responses=ok(ERRORS))
 def list_campaigns(limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Cursor = None) -> CampaignPage:
     return campaigns.list_campaigns(database(), limit=limit, cursor=cursor)
 
 
 @app.get("/campaigns/<campaign_id>", summary="One campaign with its totals", tags=["campaigns"],
-         responses={**ERRORS, **NOT_FOUND})
+         responses=ok({**ERRORS, **NOT_FOUND}))
 def get_campaign(campaign_id: Annotated[UUID, Path()]) -> CampaignDetail:
     return campaigns.get_campaign(database(), campaign_id)
 
 
 @app.get("/campaigns/<campaign_id>/analytics", summary="Totals vs increments of a campaign", tags=["campaigns"],
-         responses={**ERRORS, **NOT_FOUND}, description=campaigns.__doc__)
+         responses=ok({**ERRORS, **NOT_FOUND}), description=campaigns.__doc__)
 def campaign_analytics(
     campaign_id: Annotated[UUID, Path()],
     mode: Annotated[AnalyticsMode, Query()] = AnalyticsMode.daily,
@@ -270,7 +280,7 @@ def campaign_analytics(
 
 
 @app.get("/bloggers", summary="Bloggers, newest first, with totals and growth", tags=["bloggers"],
-         responses=ERRORS)
+         responses=ok(ERRORS))
 def list_bloggers(
     platform: Annotated[Platform | None, Query()] = None,
     q: Annotated[SearchText | None, Query(description="Text in the handle, display name or platform user id")] = None,
@@ -284,7 +294,7 @@ def list_bloggers(
 
 
 @app.get("/bloggers/<blogger_id>", summary="One blogger with its videos", tags=["bloggers"],
-         responses={**ERRORS, **NOT_FOUND})
+         responses=ok({**ERRORS, **NOT_FOUND}))
 def get_blogger(
     blogger_id: Annotated[UUID, Path()],
     period: Annotated[Period, Query()] = Period.d7,
@@ -328,34 +338,35 @@ def get_blogger_batch(batch_id: Annotated[UUID, Path(description="The `request_i
 # ---- commands (tracking metadata only) -------------------------------------------------------------------
 
 
-@app.post("/campaigns", summary="Create a campaign", tags=["campaigns"], responses=ERRORS)
+@app.post("/campaigns", summary="Create a campaign", tags=["campaigns"], responses=ok(WITH_BODY, 201, "Created"))
 def create_campaign(body: Annotated[CampaignCreate, Body()]) -> Response[Campaign]:
     created = campaigns.create_campaign(database(), body)
     return Response(status_code=201, content_type="application/json", body=created)
 
 
 @app.patch("/campaigns/<campaign_id>", summary="Rename a campaign or move its window", tags=["campaigns"],
-           responses={**ERRORS, **NOT_FOUND, **CONFLICT})
+           responses=ok({**WITH_BODY, **NOT_FOUND, **CONFLICT}))
 def update_campaign(campaign_id: Annotated[UUID, Path()], body: Annotated[CampaignUpdate, Body()]) -> Campaign:
     return campaigns.update_campaign(database(), campaign_id, body)
 
 
 @app.post("/campaigns/<campaign_id>/videos", summary="Add tracked videos to a campaign", tags=["campaigns"],
-          responses={**ERRORS, **NOT_FOUND, **CONFLICT})
+          responses=ok({**WITH_BODY, **NOT_FOUND, **CONFLICT}))
 def add_campaign_videos(campaign_id: Annotated[UUID, Path()],
                         body: Annotated[CampaignVideosAdd, Body()]) -> CampaignVideosAdded:
     return campaigns.add_videos(database(), campaign_id, body)
 
 
 @app.post("/videos", summary="Track one or many video URLs (fetches are enqueued)", tags=["videos"],
-          responses={**ERRORS, **NOT_FOUND})
+          responses=ok({**WITH_BODY, **NOT_FOUND}, 202, "Accepted: the first fetches are enqueued"))
 def post_videos(body: Annotated[TrackVideosRequest, Body()]) -> Response[TrackVideosAccepted]:
     accepted = track_videos(database(), fetch_queue(), body, resolver_client())
     return Response(status_code=202, content_type="application/json", body=accepted)
 
 
 @app.post("/bloggers", summary="Fetch a creator's latest videos and track them (a blogger batch)",
-          tags=["bloggers"], responses={**ERRORS, **NOT_FOUND},
+          tags=["bloggers"],
+          responses=ok({**WITH_BODY, **NOT_FOUND}, 202, "Accepted: the creator's videos are being listed"),
           description="Answers 202 with the batch's `request_id` at once; the queue processor lists the creator's "
                       "videos later. `GET /bloggers/batches/{request_id}` tells when it is done, with what counts, "
                       "or why it failed.")
@@ -365,14 +376,14 @@ def post_bloggers(body: Annotated[BloggerBatchRequest, Body()]) -> Response[Blog
 
 
 @app.post("/exports", summary="Export to Google Sheets now (runs in the background)", tags=["exports"],
-          responses={**ERRORS, **NOT_FOUND, **CONFLICT})
+          responses=ok({**WITH_BODY, **NOT_FOUND, **CONFLICT}, 202, "Accepted: the export runs in the background"))
 def post_exports(body: Annotated[ExportRequest, Body()]) -> Response[ExportAccepted]:
     accepted = start_export(database(), export_invoker(), os.environ.get("SHEETS_EXPORT_FUNCTION_NAME"), body)
     return Response(status_code=202, content_type="application/json", body=accepted)
 
 
 @app.delete("/videos/<video_id>/tracking", summary="Stop tracking a video (history is kept)", tags=["videos"],
-            responses={**ERRORS, **NOT_FOUND, **CONFLICT})
+            responses=ok({**ERRORS, **NOT_FOUND, **CONFLICT}))
 def stop_tracking(video_id: Annotated[UUID, Path()]) -> TrackingStopped:
     return videos.stop_tracking(database(), video_id)
 
@@ -399,33 +410,15 @@ def _cors_headers(origin: str | None) -> dict[str, str]:
 
 def _plain_error(event: dict[str, Any], status: int, title: str, field: str, message: str,
                  extra_headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """An error answered before the resolver runs (auth, undecodable body), shaped like the resolver's."""
+    """An error answered before the resolver runs (auth, refused body), with the CORS headers a browser needs."""
     headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
-    body = ErrorBody(status=status, title=title, errors=[FieldProblem(field=field, message=message)])
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json", **(extra_headers or {}),
-                    **_cors_headers(headers.get("origin"))},
-        "body": body.model_dump_json(),
-        "isBase64Encoded": False,
-    }
+    return plain_error(event, status, title, field, message,
+                       {**(extra_headers or {}), **_cors_headers(headers.get("origin"))})
 
 
 def _unauthorized(event: dict[str, Any], message: str) -> dict[str, Any]:
     return _plain_error(event, 401, "Unauthorized", "header.authorization", message,
                         {"WWW-Authenticate": 'Bearer realm="vidstats"'})
-
-
-def _body_is_text(event: dict[str, Any]) -> bool:
-    """API Gateway base64-encodes bodies it considers binary; only UTF-8 can be JSON."""
-    body = event.get("body")
-    if not body or not event.get("isBase64Encoded"):
-        return True
-    try:
-        base64.b64decode(str(body), validate=True).decode("utf-8")
-    except (binascii.Error, ValueError):
-        return False
-    return True
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -439,8 +432,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             logger.info("unauthorized request", extra={"reason": str(exc), "path": event.get("rawPath")})
             return _unauthorized(event, str(exc))
         app.append_context(claims=claims)  # type: ignore[no-untyped-call]
-    if not _body_is_text(event):
-        return _plain_error(event, 400, "Malformed body", "body", "the body must be UTF-8 JSON")
+    refused = gate(event)
+    if refused is not None:
+        return _plain_error(event, *refused)
     return app.resolve(event, context)
 
 

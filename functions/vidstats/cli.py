@@ -13,18 +13,39 @@ from pathlib import Path
 
 import psycopg
 
-from vidstats.db import Database, Role
+from vidstats.db import Database
 from vidstats.migrations import MigrationError, migrate
-from vidstats.read_model import read_model_status, refresh_read_model, verify_read_model
+from vidstats.read_model import refresh_read_model, verify_read_model
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_DIR = PROJECT_ROOT / ".dev" / "pgdata"
 LOCAL_DATABASE = "vidstats"
 
 
+class ConfigurationError(Exception):
+    """A configuration problem: printed as one line on stderr, exit status 2."""
+
+
 def _database_url_from_env() -> str | None:
     url = os.environ.get("DATABASE_URL")
     return url or None
+
+
+def _local_stack(args: argparse.Namespace) -> dict[str, str] | None:
+    """The services of a running ``vidstats dev`` (``make dev``), recorded in its data dir."""
+    from vidstats.local.services import read_services
+
+    return read_services(Path(getattr(args, "data_dir", None) or DEFAULT_DATA_DIR))
+
+
+def _use_local_sqs(services: dict[str, str]) -> None:
+    """Points boto3 at the local stack's SQS (moto) unless the environment says otherwise."""
+    from vidstats.local.sqs import LOCAL_CREDENTIALS
+
+    os.environ.setdefault("AWS_ENDPOINT_URL_SQS", services["sqs_endpoint"])
+    os.environ.setdefault("AWS_DEFAULT_REGION", services["region"])
+    if not os.environ.get("AWS_ACCESS_KEY_ID") and not os.environ.get("AWS_PROFILE"):
+        os.environ.update(LOCAL_CREDENTIALS)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -49,8 +70,11 @@ def _database(args: argparse.Namespace) -> Database:
     url = getattr(args, "database_url", None) or _database_url_from_env()
     if url:
         return Database(url, application_name="vidstats-cli")
+    services = _local_stack(args)
+    if services is not None:  # `vidstats dev` is running: its database, not a second server on its data
+        return Database(services["database_url"], application_name="vidstats-cli")
     print("No DATABASE_URL set: using the local embedded database (.dev/pgdata).", file=sys.stderr)
-    _server, local_url = start_local_database(DEFAULT_DATA_DIR)
+    _server, local_url = start_local_database(Path(getattr(args, "data_dir", None) or DEFAULT_DATA_DIR))
     return Database(local_url, application_name="vidstats-cli")
 
 
@@ -71,8 +95,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    status = read_model_status(_database(args), Role.REFRESH)
-    print(json.dumps(status.model_dump(mode="json"), indent=2))
+    from vidstats.dashboard.freshness import freshness
+
+    # The same facts under the same names as GET /status.
+    print(json.dumps(freshness(_database(args)).model_dump(mode="json"), indent=2))
     return 0
 
 
@@ -85,9 +111,15 @@ def cmd_track(args: argparse.Namespace) -> int:
     from vidstats.ingestion.tracking import CampaignNotFoundError, InvalidUrlsError, start_tracking
 
     queue_url = args.queue_url or os.environ.get("FETCH_QUEUE_URL")
+    services = _local_stack(args)
+    if not queue_url and services is not None:
+        queue_url = services["fetch_queue_url"]
+        _use_local_sqs(services)
     if not queue_url:
-        print("vidstats track: set FETCH_QUEUE_URL or pass --queue-url (the fetch queue).", file=sys.stderr)
-        return 2
+        raise ConfigurationError("no fetch queue: start the local stack (make dev), or set FETCH_QUEUE_URL or pass "
+                            "--queue-url")
+    if not (os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")) and services is None:
+        raise ConfigurationError("no AWS region for the fetch queue: set AWS_DEFAULT_REGION")
     try:
         campaign = uuid.UUID(args.campaign) if args.campaign else None
     except ValueError:
@@ -171,7 +203,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     config = StackConfig(
         data_dir=Path(args.data_dir), port=args.port, sqs_port=args.sqs_port, demo=args.demo,
         auth="off" if args.no_auth else "token", parameters=_template_parameters(args.parameter),
-        exports_dir=Path(args.exports_dir), secrets_dir=Path(args.data_dir).parent,
+        exports_dir=Path(args.exports_dir),
     )
     stack = LocalStack(config)
     stop = threading.Event()
@@ -225,15 +257,24 @@ def build_parser() -> argparse.ArgumentParser:
     refresh_parser = commands.add_parser("refresh", help="bring the read model up to date now")
     refresh_parser.add_argument("--database-url", help="defaults to $DATABASE_URL, else the local database")
     refresh_parser.add_argument("--max-rows", type=int, default=100_000, help="snapshots per step")
+    refresh_parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
+                        help="the data dir of the local stack to use when no DATABASE_URL is set "
+                             "(default: .dev/pgdata, that of make dev)")
     refresh_parser.set_defaults(handler=cmd_refresh)
 
     verify_parser = commands.add_parser(
         "verify", help="prove the read model equals a full recompute (slow: reads the whole history)")
     verify_parser.add_argument("--database-url", help="defaults to $DATABASE_URL, else the local database")
+    verify_parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
+                        help="the data dir of the local stack to use when no DATABASE_URL is set "
+                             "(default: .dev/pgdata, that of make dev)")
     verify_parser.set_defaults(handler=cmd_verify)
 
     status_parser = commands.add_parser("status", help="read model freshness: last refresh, lag")
     status_parser.add_argument("--database-url", help="defaults to $DATABASE_URL, else the local database")
+    status_parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
+                        help="the data dir of the local stack to use when no DATABASE_URL is set "
+                             "(default: .dev/pgdata, that of make dev)")
     status_parser.set_defaults(handler=cmd_status)
 
     export_parser = commands.add_parser(
@@ -243,6 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
                                help="export these campaigns (repeatable); default: $SHEETS_EXPORT_TARGETS, "
                                     "else every campaign")
     export_parser.add_argument("--database-url", help="defaults to $DATABASE_URL, else the local database")
+    export_parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
+                        help="the data dir of the local stack to use when no DATABASE_URL is set "
+                             "(default: .dev/pgdata, that of make dev)")
     export_parser.set_defaults(handler=cmd_export)
     track_parser = commands.add_parser(
         "track", help="start tracking video URLs (optionally in a campaign) and enqueue an immediate fetch")
@@ -250,13 +294,41 @@ def build_parser() -> argparse.ArgumentParser:
     track_parser.add_argument("--campaign", help="campaign id to add the videos to")
     track_parser.add_argument("--queue-url", help="defaults to $FETCH_QUEUE_URL")
     track_parser.add_argument("--database-url", help="defaults to $DATABASE_URL, else the local database")
+    track_parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
+                        help="the data dir of the local stack to use when no DATABASE_URL is set "
+                             "(default: .dev/pgdata, that of make dev)")
     track_parser.set_defaults(handler=cmd_track)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except Exception as exc:
+        problem = _configuration_problem(exc)
+        if problem is None:
+            raise
+        print(f"vidstats {args.command}: {problem}", file=sys.stderr)
+        return 2
+
+
+def _configuration_problem(exc: Exception) -> str | None:
+    """One line for what a configuration (not a bug) causes: unreachable database or queue, no region or
+    credentials, an invalid setting; None for anything else (its traceback is worth seeing)."""
+    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
+    from pydantic import ValidationError
+
+    if isinstance(exc, ConfigurationError):
+        return str(exc)
+    if isinstance(exc, psycopg.OperationalError):
+        return f"cannot reach the database: {str(exc).strip().splitlines()[0]}"
+    if isinstance(exc, BotoCoreError | ClientError):
+        return f"AWS: {str(exc).strip().splitlines()[0]}"
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        return f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}"
+    return None
 
 
 if __name__ == "__main__":

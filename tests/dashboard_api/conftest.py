@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import jwt
 import pytest
 from vidstats.auth import authenticator
+from vidstats.db import Database
 
 from tests.conftest import IsolatedDatabase, handler_connected_to
 from tests.lambda_context import FakeLambdaContext
@@ -130,3 +131,26 @@ def sqs(sqs: tuple[Any, str]) -> Iterator[tuple[Any, str]]:
     handler.fetch_queue.cache_clear()
     yield sqs
     handler.fetch_queue.cache_clear()
+
+
+def _api_params() -> list[Any]:
+    from tests.dashboard_api.http_apis import APIS
+
+    return [pytest.param(api, id=api.name) for api in APIS]
+
+
+@pytest.fixture(params=_api_params())
+def served(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, database: IsolatedDatabase,
+           db: Database) -> Iterator[Any]:
+    """Each HTTP API in turn (``http_apis.APIS``), connected to this test's database, with a little data."""
+    import importlib
+
+    from tests.dashboard_api.http_apis import DASHBOARD, seed_a_little
+
+    api = request.param
+    request.getfixturevalue("auth_env")
+    if api is DASHBOARD:
+        request.getfixturevalue("sqs")
+    seed_a_little(db)
+    with handler_connected_to(importlib.import_module(api.module), database, monkeypatch):
+        yield api

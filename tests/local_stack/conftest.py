@@ -32,7 +32,7 @@ def start_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sta
 
     def start(**overrides: Any) -> LocalStack:
         settings: dict[str, Any] = {
-            "data_dir": tmp_path / "pgdata", "port": 0, "sqs_port": 0, "secrets_dir": tmp_path,
+            "data_dir": tmp_path / "pgdata", "port": 0, "sqs_port": 0,
             "exports_dir": tmp_path / "exports", "batching_window_s": 0.2, "run_schedules": False,
         }
         stack = LocalStack(StackConfig(**{**settings, **overrides}))

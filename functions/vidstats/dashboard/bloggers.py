@@ -65,6 +65,7 @@ def list_bloggers(db: Database, *, platform: Platform | None, q: str | None, per
                   limit: int, cursor: str | None) -> BloggerPage:
     """Newest first (created_at desc, then id); totals and growth summed over each blogger's videos."""
     first, last = period_bounds(period.days, until)
+    filters = {"platform": platform, "q": q, "period": period, "until": until}  # a cursor is bound to these
     where: list[sql.Composable] = [sql.SQL("true")]
     params: dict[str, Any] = {"n": limit + 1}
     if platform is not None:
@@ -75,7 +76,7 @@ def list_bloggers(db: Database, *, platform: Platform | None, q: str | None, per
             "(b.username ilike %(q)s or b.display_name ilike %(q)s or b.platform_user_id ilike %(q)s)"))
         params["q"] = f"%{escape_like(q)}%"
     if cursor is not None:
-        decoded = cursors.decode(cursor, sort="bloggers")
+        decoded = cursors.decode(cursor, sort="bloggers", query=filters)
         try:
             key = datetime.fromisoformat(str(decoded.k))
         except ValueError as exc:
@@ -94,7 +95,7 @@ def list_bloggers(db: Database, *, platform: Platform | None, q: str | None, per
     next_cursor = None
     if len(rows) > limit:
         next_cursor = cursors.encode(cursors.Cursor(s="bloggers", k=items[-1].created_at.isoformat(),
-                                                    id=items[-1].id))
+                                                    id=items[-1].id), query=filters)
     return BloggerPage(items=items, next_cursor=next_cursor,
                        period=PeriodInfo(days=period.days, date_from=first, date_to=last), data_as_of=as_of)
 

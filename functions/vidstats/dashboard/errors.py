@@ -25,4 +25,4 @@ class NotFoundError(ApiError):
 
 class ConflictError(ApiError):
     status = 409
-    title = "ConflictError"
+    title = "Conflict"

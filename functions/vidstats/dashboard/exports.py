@@ -8,7 +8,7 @@ import uuid
 from typing import Any, Protocol
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from vidstats.dashboard.errors import ConflictError, NotFoundError
 from vidstats.dashboard.models import _In, _Out
@@ -20,6 +20,9 @@ class LambdaInvoker(Protocol):
 
 
 class ExportRequest(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"campaign_ids": ["3f2c1b9e-8d4a-4c6b-9e1f-2a7d5c8b0e41"], "include_all_videos": False}, {}]})
+
     campaign_ids: list[UUID] | None = Field(
         default=None, max_length=100,
         description="Only these campaigns' worksheets (they must be export targets); default: every target")

@@ -9,6 +9,9 @@ from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from vidstats.http_api import ErrorBody as ErrorBody  # re-exported: one error shape for all APIs
+from vidstats.http_api import FieldProblem as FieldProblem
+
 # Dates and instants the API accepts: wide enough for any campaign, narrow enough that date arithmetic
 # (a period's first day, the day after an instant) can never overflow.
 MIN_DATE = date(2000, 1, 1)
@@ -31,7 +34,7 @@ ApiInstant = Annotated[AwareDatetime, AfterValidator(_instant_in_range)]
 # Postgres text cannot hold NUL; anything else is fine.
 NO_NUL = r"^[^\x00]*$"
 SearchText = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
-CampaignName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*\S[^\x00]*$")]
+CampaignName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")]
 
 
 class Platform(StrEnum):
@@ -347,6 +350,9 @@ class _In(BaseModel):
 
 
 class CampaignCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"name": "Spring launch", "starts_at": "2026-03-01T00:00:00Z", "ends_at": "2026-04-01T00:00:00Z"}]})
+
     name: CampaignName
     starts_at: ApiInstant
     ends_at: ApiInstant | None = Field(default=None, description="Exclusive end; null: open-ended")
@@ -363,12 +369,18 @@ class CampaignCreate(_In):
 class CampaignUpdate(_In):
     """Only the fields present change; ``ends_at: null`` makes the campaign open-ended."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"name": "Spring launch (extended)", "ends_at": "2026-04-15T00:00:00Z"}]})
+
     name: CampaignName | None = None
     starts_at: ApiInstant | None = None
     ends_at: ApiInstant | None = None
 
 
 class CampaignVideosAdd(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"video_ids": ["8b0e4f6a-1c2d-4e5f-9a7b-3c6d2e1f0a95"], "added_at": "2026-03-05T00:00:00Z"}]})
+
     video_ids: list[UUID] = Field(min_length=1, max_length=500)
     added_at: ApiInstant | None = Field(
         default=None, description="From when their growth counts for the campaign (default: now)")
@@ -383,17 +395,6 @@ class CampaignVideosAdded(_Out):
 class TrackingStopped(_Out):
     video_id: UUID
     tracking: TrackingInfo
-
-
-class FieldProblem(_Out):
-    field: str = Field(description="Where: `query.limit`, `body.ends_at`, `path.video_id`, `header...`")
-    message: str
-
-
-class ErrorBody(_Out):
-    status: int
-    title: str
-    errors: list[FieldProblem]
 
 
 class VideoQuery(_In):

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import httpx
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from vidstats.dashboard.errors import ApiError, NotFoundError
 from vidstats.dashboard.models import NO_NUL, Platform, TrackingState, _In, _Out
@@ -24,6 +24,9 @@ from vidstats.ingestion.urls import UnsupportedUrlError
 from vidstats.platforms import Platform as PlatformId
 
 Url = Annotated[str, Field(min_length=1, max_length=2048, pattern=NO_NUL)]
+# TikTok, Instagram and YouTube handles: letters (any script), digits, '.', '_', '-'; an optional leading '@'.
+Username = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^@?[\w.\-]+$",
+                                description="The creator's handle, with or without '@'")]
 
 
 class UnprocessableError(ApiError):
@@ -32,6 +35,11 @@ class UnprocessableError(ApiError):
 
 
 class TrackVideosRequest(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "urls": ["https://www.tiktok.com/@scout2015/video/6718335390845095173",
+                 "https://www.youtube.com/shorts/aqz-KE-bpKQ"],
+        "campaign_id": "3f2c1b9e-8d4a-4c6b-9e1f-2a7d5c8b0e41"}]})
+
     urls: list[Url] = Field(min_length=1, max_length=500, description="TikTok, Instagram or YouTube video URLs")
     campaign_id: UUID | None = Field(default=None, description="Also add every video to this campaign")
 
@@ -54,9 +62,13 @@ class TrackVideosAccepted(_Out):
 class BloggerBatchRequest(_In):
     """A creator by profile URL, or by platform + username."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"profile_url": "https://www.tiktok.com/@scout2015", "limit": 20},
+        {"platform": "youtube", "username": "@NASA", "limit": 10}]})
+
     profile_url: Url | None = None
     platform: Platform | None = None
-    username: Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)] | None = None
+    username: Username | None = None
     limit: int = Field(default=30, ge=1, le=100, description="How many of the creator's latest videos")
     campaign_id: UUID | None = None
 
@@ -114,7 +126,9 @@ def track_videos(db: Database, queue: FetchQueue, body: TrackVideosRequest,
     try:
         tracked = start_tracking(db, queue, body.urls, body.campaign_id, resolver_client=resolver_client)
     except InvalidUrlsError as exc:
-        problems = "; ".join(f"{url}: {reason}" for url, reason in list(exc.problems.items())[:20])
+        # A URL's reason names it already (shortened) when it is a URL form we do not accept.
+        problems = "; ".join(reason if reason.startswith("unsupported URL") else f"{url[:100]}: {reason}"
+                             for url, reason in list(exc.problems.items())[:20])
         raise UnprocessableError("body.urls", problems) from exc
     except CampaignNotFoundError as exc:
         raise NotFoundError("body.campaign_id", "no such campaign") from exc

@@ -296,7 +296,8 @@ def video_rows(conn: psycopg.Connection, ids: Sequence[UUID], first: date, last:
 
 def list_videos(db: Database, query: VideoQuery) -> VideoPage:
     signature = f"{query.sort.value}:{query.metric.value}:{query.period.value}"
-    cursor = cursors.decode(query.cursor, sort=signature) if query.cursor is not None else None
+    filters = query.model_dump(mode="json", exclude={"cursor", "limit"})  # a cursor is bound to these
+    cursor = cursors.decode(query.cursor, sort=signature, query=filters) if query.cursor is not None else None
     until = cursor.u if cursor is not None and cursor.u is not None else query.until
     first, last = period_bounds(query.period.days, until)
     where, params = video_filters(query)
@@ -316,7 +317,7 @@ def list_videos(db: Database, query: VideoQuery) -> VideoPage:
     if more:
         last_id, last_key = page[-1]
         key = last_key.isoformat() if isinstance(last_key, datetime) else last_key
-        next_cursor = cursors.encode(cursors.Cursor(s=signature, k=key, id=last_id, u=last))
+        next_cursor = cursors.encode(cursors.Cursor(s=signature, k=key, id=last_id, u=last), query=filters)
     return VideoPage(items=items, next_cursor=next_cursor, sort=query.sort, metric=query.metric,
                      period=PeriodInfo(days=query.period.days, date_from=first, date_to=last), data_as_of=as_of)
 

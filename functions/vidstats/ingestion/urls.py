@@ -19,22 +19,21 @@ from pydantic import BaseModel, ConfigDict
 
 from vidstats.platforms import Platform
 
-ACCEPTED_FORMS = (
-    "TikTok: https://www.tiktok.com/@user/video/<id>, /@user/photo/<id>, /embed/v2/<id>, /share/video/<id>, "
-    "short links vm.tiktok.com/<code>, vt.tiktok.com/<code>, tiktok.com/t/<code>, profile tiktok.com/@user; "
-    "Instagram: https://www.instagram.com/reel/<code>/, /reels/<code>/, /p/<code>/, /tv/<code>/ "
-    "(optionally after /<username>), /share/reel/<token>/, /share/p/<token>/, profile instagram.com/<username>/; "
-    "YouTube: https://www.youtube.com/watch?v=<id>, youtu.be/<id>, /shorts/<id>, /live/<id>, /embed/<id> "
-    "(www., m., music., youtube-nocookie.com), channels /channel/UC..., /@handle"
-)
+VIDEO_FORMS = ("tiktok.com/@user/video/<id>, vm.tiktok.com/<code>; instagram.com/reel/<code>, instagram.com/p/<code>; "
+               "youtube.com/watch?v=<id>, youtu.be/<id>, youtube.com/shorts/<id>")
+CREATOR_FORMS = "tiktok.com/@user; instagram.com/<username>; youtube.com/@handle, youtube.com/channel/UC..."
+ACCEPTED_FORMS = f"videos: {VIDEO_FORMS}; creators: {CREATOR_FORMS}"
 
 
 class UnsupportedUrlError(ValueError):
-    """Not a URL form we accept. The message names the accepted forms."""
+    """Not a URL form we accept. The message is one line naming the forms accepted where it was given
+    (``kind``: a video URL, a creator's profile URL)."""
 
-    def __init__(self, url: str, reason: str) -> None:
-        shown = url if len(url) <= 200 else url[:200] + "..."
-        super().__init__(f"Unsupported URL {shown!r}: {reason}. Accepted forms: {ACCEPTED_FORMS}")
+    def __init__(self, url: str, reason: str, *, kind: str = "video") -> None:
+        shown = url if len(url) <= 100 else url[:100] + "..."
+        forms = CREATOR_FORMS if kind == "creator" else VIDEO_FORMS
+        short_reason = reason if len(reason) <= 120 else reason[:120] + "..."  # a parser's reason may quote the URL
+        super().__init__(f"unsupported URL {shown!r}: {short_reason}. Accepted forms: {forms}")
         self.url = url
         self.reason = reason
 
@@ -148,14 +147,17 @@ def parse_video_url(url: str) -> ParsedVideoUrl:
         return parsed
     if isinstance(parsed, ShortLink):
         raise UnsupportedUrlError(url, "a short link: resolve it first (resolve_video_url)")
-    raise UnsupportedUrlError(url, "a profile/channel URL, not a video URL")
+    raise UnsupportedUrlError(url, "a creator's profile URL, not a video URL")
 
 
 def parse_creator_url(url: str) -> ParsedCreatorUrl:
-    parsed = parse_url(url)
+    try:
+        parsed = parse_url(url)
+    except UnsupportedUrlError as exc:
+        raise UnsupportedUrlError(url, exc.reason, kind="creator") from None
     if isinstance(parsed, ParsedCreatorUrl):
         return parsed
-    raise UnsupportedUrlError(url, "not a profile/channel URL")
+    raise UnsupportedUrlError(url, "a video URL, not a creator's profile URL", kind="creator")
 
 
 # --- TikTok ---------------------------------------------------------------------------------------
@@ -319,7 +321,7 @@ def resolve_video_url(url: str, client: httpx.Client, *, max_hops: int = 5, time
     if isinstance(parsed, ParsedVideoUrl):
         return parsed
     if isinstance(parsed, ParsedCreatorUrl):
-        raise UnsupportedUrlError(url, "a profile/channel URL, not a video URL")
+        raise UnsupportedUrlError(url, "a creator's profile URL, not a video URL")
     return _follow_short_link(url, parsed, client, max_hops=max_hops, timeout_s=timeout_s)
 
 

@@ -32,6 +32,7 @@ from vidstats.db import Database
 from vidstats.local.http_gateway import LocalFunction, LocalHttpGateway, Route, RouteTable
 from vidstats.local.poller import SqsPoller
 from vidstats.local.scheduler import Job, Scheduler
+from vidstats.local.services import SERVICES_FILE, remove_services, write_services
 from vidstats.local.sqs import LOCAL_CREDENTIALS, LocalSqs
 from vidstats.local.template import LocalTemplate, QueueSpec, local_template
 
@@ -57,7 +58,6 @@ class StackConfig:
     sqs_port: int = 9324  # 0: any free port
     demo: bool = False
     auth: str = "token"  # "token": HS256 development tokens; "off": AUTH_DISABLED (loud warning)
-    secrets_dir: Path = DEV_DIR
     exports_dir: Path = DEV_DIR / "exports"
     parameters: dict[str, Any] = field(default_factory=dict)  # template parameter overrides
     queue_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # e.g. visibility_timeout_s
@@ -113,16 +113,32 @@ def mint_dev_token(secret: str, *, issuer: str = LOCAL_ISSUER, days: int = 30) -
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def dev_jwt_secret(folder: Path) -> str:
-    """The local HS256 secret, created once and kept (tokens stay valid across restarts)."""
-    path = folder / "jwt-secret"
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    folder.mkdir(parents=True, exist_ok=True)
+class LocalSecretError(RuntimeError):
+    """The stored development secret cannot be trusted (not a private regular file of this user)."""
+
+
+def dev_jwt_secret(data_dir: Path) -> tuple[str, Path]:
+    """The local HS256 secret and its file, ``<data dir>/jwt-secret``: created once with mode 0600 (tokens stay
+    valid across restarts), and read back only if it is still a regular file of this user that nobody else
+    can read or write."""
+    path = data_dir / "jwt-secret"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except FileExistsError:
+        info = path.lstat()
+        import stat
+
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+            raise LocalSecretError(f"{path} is not a private file of this user (mode 0600): delete it to make a "
+                                   "new one") from None
+        return path.read_text(encoding="utf-8").strip(), path
     secret = secrets.token_urlsafe(48)
-    path.write_text(secret + "\n", encoding="utf-8")
-    path.chmod(0o600)
-    return secret
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(secret + "\n")
+    return secret, path
+
+
 
 
 class LocalStack:
@@ -227,6 +243,16 @@ class LocalStack:
                   for fn in template.functions.values() if fn.logical_id in self.functions for route in fn.routes]
         self.gateway = LocalHttpGateway(RouteTable(routes), host=config.host, port=config.port, control=self._control)
         self.gateway.start()
+        self._write_services(settings)
+
+    def _write_services(self, settings: dict[str, str]) -> None:
+        """Where everything runs, for the CLI (``vidstats track`` ... find this stack without any variable)."""
+        assert self.gateway is not None
+        services = {"api_url": self.gateway.url, "database_url": self.database_url,
+                    "fetch_queue_url": settings["FETCH_QUEUE_URL"], "sqs_endpoint": settings["AWS_ENDPOINT_URL_SQS"],
+                    "region": settings["AWS_DEFAULT_REGION"], "exports_dir": str(self.config.exports_dir),
+                    "pid": str(os.getpid())}
+        write_services(self.config.data_dir, services)
 
     def stop(self) -> None:
         """Stops every part (the data stays in the data folder) and restores the environment."""
@@ -237,6 +263,7 @@ class LocalStack:
                 except Exception:
                     log.exception("stopping %s failed", type(part).__name__)
         self.gateway = self.scheduler = self.poller = self.sqs = None
+        remove_services(self.config.data_dir)
         reset_process_state(self._modules)
         if self._owner_db is not None:
             self._owner_db.close()
@@ -284,9 +311,13 @@ class LocalStack:
             if env.get("AUTH_JWT_SECRET"):
                 self.dev_token = mint_dev_token(env["AUTH_JWT_SECRET"], issuer=issuer)
             return {"AUTH_DISABLED": "false"}
-        secret = dev_jwt_secret(self.config.secrets_dir)
+        if env.get("AUTH_JWT_SECRET"):  # a secret given without an issuer: used, with the local issuer
+            self.dev_token = mint_dev_token(env["AUTH_JWT_SECRET"])
+            self.auth_label = "ON: HS256 tokens signed with AUTH_JWT_SECRET (from the environment)"
+            return {"AUTH_DISABLED": "false", "AUTH_ISSUER": LOCAL_ISSUER, "AUTH_AUDIENCE": "authenticated"}
+        secret, path = dev_jwt_secret(self.config.data_dir.resolve())
         self.dev_token = mint_dev_token(secret)
-        self.auth_label = "ON: HS256 development tokens (secret in .dev/jwt-secret)"
+        self.auth_label = f"ON: HS256 development tokens (secret in {path}, mode 0600)"
         return {"AUTH_DISABLED": "false", "AUTH_ISSUER": LOCAL_ISSUER, "AUTH_JWT_SECRET": secret,
                 "AUTH_AUDIENCE": "authenticated"}
 
@@ -411,10 +442,7 @@ class LocalStack:
             lines.append("  !!! AUTHENTICATION IS DISABLED: never use AUTH_DISABLED outside this machine !!!")
         lines.append(f"  Track a video   curl -X POST {url}/videos -H \"Authorization: Bearer $TOKEN\" "
                      "-H 'content-type: application/json' -d '{\"urls\": [\"https://www.tiktok.com/@user/video/<id>\"]}'")
-        cli_env = " ".join(f"{name}='{self.config.environ.get(name, '')}'" for name in
-                           ("DATABASE_URL", "FETCH_QUEUE_URL", "AWS_ENDPOINT_URL_SQS", "AWS_DEFAULT_REGION"))
-        if self._saved_env.get("AWS_ACCESS_KEY_ID", "x") is None:
-            cli_env += " AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local"
-        lines.append(f"  CLI on this stack: {cli_env} vidstats track URL... | refresh | status | export --csv DIR")
+        lines.append(f"  CLI             vidstats track URL... | status | refresh | verify | export --csv DIR   (they "
+                     f"find this stack through {self.config.data_dir / SERVICES_FILE}; no variable needed)")
         lines.append("Press Ctrl-C to stop; the data is kept for the next start.")
         return lines

@@ -8,10 +8,14 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vidstats.http_api import ErrorBody as ErrorBody  # re-exported: one error shape for all APIs
+from vidstats.http_api import FieldProblem as FieldProblem
+
 MIN_DATE = date(2000, 1, 1)
+MAX_DATE = date(2100, 12, 31)
 MAX_NAME_LENGTH = 512
 MAX_BATCH_ITEMS = 5_000
 MAX_COUNT = 1_000_000
@@ -46,6 +50,16 @@ class PageViewIncrement(_In):
     hour: int | None = Field(default=None, ge=0, le=23, description="UTC hour of the views (with `date`)")
     count: int = Field(ge=1, le=MAX_COUNT, description="How many views to add")
 
+    @field_validator("timestamp")
+    @classmethod
+    def _timestamp_in_range(cls, value: datetime | None) -> datetime | None:
+        # Checked before converting to UTC: 0001-01-01T00:00+14:00 has no UTC date to convert to.
+        if value is not None and value.date() < MIN_DATE:
+            raise ValueError(f"{value.isoformat()} is before {MIN_DATE}")
+        if value is not None and value.date() > MAX_DATE:
+            raise ValueError(f"{value.isoformat()} is in the future")
+        return value
+
     @model_validator(mode="after")
     def _one_point_in_time_not_in_the_future(self) -> Self:
         if self.timestamp is not None:
@@ -79,6 +93,11 @@ class PageViewIncrement(_In):
 class PageViewBatch(_In):
     """Increments written all together or not at all."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"increments": [
+        {"name": "/pricing", "timestamp": "2026-11-01T10:15:00Z", "count": 3},
+        {"name": "/blog/launch", "date": "2026-11-01", "hour": 10, "count": 12},
+    ]}]})
+
     increments: list[PageViewIncrement] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
 
 
@@ -87,17 +106,6 @@ class PageViewsRecorded(BaseModel):
     views: int = Field(description="Views added, all items together")
     buckets: int = Field(description="Distinct (page, UTC date, hour) rows the batch added to")
     new_pages: int = Field(description="Pages seen for the first time")
-
-
-class FieldProblem(BaseModel):
-    field: str = Field(description="Where: `body.increments.3.count`, `query.date_from` ...")
-    message: str
-
-
-class ErrorBody(BaseModel):
-    status: int
-    title: str
-    errors: list[FieldProblem]
 
 
 # ---- report ----------------------------------------------------------------------------------------------

@@ -57,7 +57,8 @@ def page_views_router(database: Callable[[], Database]) -> APIGatewayHttpRouter:
 
     @router.get("/page-views/report", summary="Page views per page and day or hour, with filters",
                 tags=["page views"],
-                responses={400: _error("Contradictory parameters"), 422: _error("A parameter failed validation")})
+                responses={200: {"description": "OK"}, 400: _error("Contradictory parameters"),
+                           422: _error("A parameter failed validation")})
     def get_page_views_report(
         name: NameParam = None,
         prefix: PrefixParam = None,
