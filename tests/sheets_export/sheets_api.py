@@ -126,8 +126,9 @@ class SheetsApi:
         self.clock = clock
         self.spreadsheets: dict[str, dict[str, Sheet]] = {}
         self.calls: list[Call] = []
-        # (status, recorded file, path suffix): answered instead of the next request whose path ends so
-        self.failures: list[tuple[int, str, str]] = []
+        # (status, recorded file, path suffix, body test): answered instead of the next request whose path
+        # ends so (and whose body passes the test)
+        self.failures: list[tuple[int, str, str, Callable[[Any], bool] | None]] = []
         self.quota_spent: dict[tuple[str, int], int] = {}  # ("read"|"write", minute) -> requests accepted
         self._next_metadata_id = 1000
         for method in ("GET", "POST"):
@@ -137,8 +138,9 @@ class SheetsApi:
         self.spreadsheets[spreadsheet_id] = {"Sheet1": Sheet(0, "Sheet1")}
         return self.spreadsheets[spreadsheet_id]
 
-    def fail_next(self, status: int, recorded_file: str, times: int = 1, *, on: str = "") -> None:
-        self.failures.extend([(status, recorded_file, on)] * times)
+    def fail_next(self, status: int, recorded_file: str, times: int = 1, *, on: str = "",
+                  when: Callable[[Any], bool] | None = None) -> None:
+        self.failures.extend([(status, recorded_file, on, when)] * times)
 
     def spend_quota(self, minute: int, requests: int = REQUESTS_PER_MINUTE, kind: str = "write") -> None:
         """Another client of the same service account used ``requests`` of ``minute``'s quota."""
@@ -178,8 +180,8 @@ class SheetsApi:
 
     def _dispatch(self, method: str, url: str, body: Any) -> tuple[int, Any]:
         path = url.split("?")[0][len(BASE) + 1:]
-        for index, (status, name, suffix) in enumerate(self.failures):
-            if path.endswith(suffix):
+        for index, (status, name, suffix, when) in enumerate(self.failures):
+            if path.endswith(suffix) and (when is None or when(body)):
                 del self.failures[index]
                 return status, recorded(name)
         exhausted = self._quota_exceeded(method)
