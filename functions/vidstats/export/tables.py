@@ -155,7 +155,7 @@ class Table:
 
 
 class ExportConfigError(ValueError):
-    """The configured targets cannot be exported as they are (unknown campaign, duplicate sheet title)."""
+    """A configured target cannot be exported as it is (unknown campaign)."""
 
 
 @contextmanager
