@@ -271,6 +271,10 @@ class SheetsApi:
                     sheet.metadata = kept
                 replies.append({"deleteDeveloperMetadata": {"deletedDeveloperMetadata": deleted}})
                 continue
+            if kind == "copyPaste":
+                self._copy_paste(spec, by_id, where)
+                replies.append({})
+                continue
             sheet_id = spec["sheetId"] if kind == "deleteSheet" else \
                 (spec["range"] if "range" in spec else spec["properties"])["sheetId"]
             target = by_id.get(sheet_id)
@@ -304,6 +308,28 @@ class SheetsApi:
         sheets.clear()
         sheets.update({s.title: s for s in work})
         return {"spreadsheetId": spreadsheet_id, "replies": replies}
+
+    @staticmethod
+    def _copy_paste(spec: dict[str, Any], by_id: dict[int, Sheet], where: str) -> None:
+        """PASTE_NORMAL: values and formats of the source range replace the destination's, empty cells too."""
+        assert spec["pasteType"] == "PASTE_NORMAL"
+        src, dst = spec["source"], spec["destination"]
+        source, target = by_id.get(src["sheetId"]), by_id.get(dst["sheetId"])
+        if source is None or target is None:
+            raise Invalid(f"{where}: No grid with id: {src['sheetId'] if source is None else dst['sheetId']}")
+        rows, cols = src["endRowIndex"] - src["startRowIndex"], src["endColumnIndex"] - src["startColumnIndex"]
+        if src["endRowIndex"] > source.rows or src["endColumnIndex"] > source.cols \
+                or dst["startRowIndex"] + rows > target.rows or dst["startColumnIndex"] + cols > target.cols:
+            raise Invalid(f"{where}: the range exceeds the grid limits.")
+        for r in range(rows):
+            for c in range(cols):
+                here = (src["startRowIndex"] + r + 1, src["startColumnIndex"] + c + 1)
+                there = (dst["startRowIndex"] + r + 1, dst["startColumnIndex"] + c + 1)
+                for store_from, store_to in ((source.cells, target.cells), (source.formats, target.formats)):
+                    if here in store_from:
+                        store_to[there] = copy.deepcopy(store_from[here])
+                    else:
+                        store_to.pop(there, None)
 
     @staticmethod
     def _check_visible(work: list[Sheet], where: str) -> None:

@@ -22,7 +22,7 @@ from vidstats.export.tables import ExportTarget
 from vidstats.read_model import refresh_read_model
 
 from tests.sheets_export.conftest import SPREADSHEET_ID, FakeClock, dummy_credentials
-from tests.sheets_export.seed import AS_OF, campaign, small_catalogue, t
+from tests.sheets_export.seed import AS_OF, campaign, remove_from_campaign, small_catalogue, t
 from tests.sheets_export.sheets_api import Sheet, SheetsApi
 from tests.sheets_export.test_sheets_export import (
     ALL_HEADER,
@@ -339,8 +339,8 @@ def test_a_table_that_does_not_fit_the_cell_budget_is_named_and_the_others_are_w
     (message,) = outcome.errors
     assert message == (
         f"spreadsheet {SPREADSHEET_ID}: 'Autumn launch' (2 videos) did not fit and was not written (it has no tab "
-        "yet): it needs 153 cells (9 rows x 17 columns) while the new tab is built beside the current ones, and "
-        "the spreadsheet has 20 of Google's 10,000,000 cells left. Delete tabs or rows the spreadsheet no longer "
+        "yet): it needs 153 cells (9 rows x 17 columns, its new tab) and the spreadsheet has 20 of Google's "
+        "10,000,000 cells left. Delete tabs or rows the spreadsheet no longer "
         "needs, or give this target its own spreadsheet.")
     assert list(sheets) == ["Sheet1", "All videos"]
     assert rounded(sheets["All videos"].values()) == rounded(grid(ALL_VIDEOS_LINES))
@@ -435,3 +435,46 @@ def test_the_fake_answers_the_61st_write_of_a_minute_with_googles_429_and_no_ret
     assert "Retry-After" not in raised.value.response.headers
     clock.now = 60.0  # the quota refills each minute
     http.values_batch_update(SPREADSHEET_ID, body)
+
+
+def test_an_exported_tab_keeps_its_id_and_visibility_so_references_to_it_survive(
+        db: Database, sheets_api: SheetsApi, clock: FakeClock) -> None:
+    ids = small_catalogue(db)
+    sheets = sheets_api.add_spreadsheet(SPREADSHEET_ID)
+    run(db, ids, clock)
+    ids_before = {title: s.sheet_id for title, s in sheets.items()}
+    sheets["All videos"].hidden = True  # the user hid it
+    remove_from_campaign(db, ids["campaign"], ids["c"])
+
+    outcome = run(db, ids, clock)
+
+    assert outcome.errors == []
+    # Formulas such as ='Autumn launch'!H8 in the user's own tabs, charts and filters point at a sheet id:
+    # the content is pasted into the same tab, never a new tab in its place.
+    assert {title: s.sheet_id for title, s in sheets.items()} == ids_before
+    assert sheets["All videos"].hidden is True
+    assert sheets["Autumn launch"].rows == 8
+    assert "instagram" not in set(sheets["Autumn launch"].cells.values())
+    swap = [next(iter(r)) for r in sheets_api.writes[-1].body["requests"]]
+    assert swap.count("copyPaste") == 2
+    assert "addSheet" not in swap
+
+
+def test_two_campaigns_trading_names_trade_tab_titles(
+        db: Database, sheets_api: SheetsApi, clock: FakeClock) -> None:
+    ids = small_catalogue(db)
+    other = campaign(db, "Winter teaser", t(24, 0), None, [(ids["a"], t(24, 0))])
+    sheets = sheets_api.add_spreadsheet(SPREADSHEET_ID)
+    both = [campaign_target(ids["campaign"]), campaign_target(other)]
+    run(db, ids, clock, targets_=both)
+    autumn_id = sheets["Autumn launch"].sheet_id
+
+    rename_campaign(db, ids["campaign"], "Swap")
+    rename_campaign(db, other, "Autumn launch")
+    rename_campaign(db, ids["campaign"], "Winter teaser")
+    outcome = run(db, ids, clock, targets_=both)
+
+    assert outcome.errors == []
+    assert list(sheets) == ["Sheet1", "Winter teaser", "Autumn launch"]
+    assert sheets["Winter teaser"].sheet_id == autumn_id
+    assert sheets["Winter teaser"].cells[(1, 2)] == "Winter teaser"

@@ -12,13 +12,14 @@ A tab is never cleared in place. Per spreadsheet an export makes one metadata re
 2. ``values.batchUpdate`` requests with RAW values into the staging tabs, each packed with as many rows as
    fit in ``max_request_bytes`` (well under Google's recommended 2 MB), streamed: only one request's rows are
    held in memory;
-3. one ``spreadsheets.batchUpdate`` swapping them in: the staging tabs are shown, the previous tabs deleted,
-   and each new tab takes its final title, its predecessor's position and the table's key. Google applies a
-   batchUpdate atomically, so readers see the previous export until this request and the new one after it;
-   a run failing anywhere before leaves the previous export as it was.
+3. one ``spreadsheets.batchUpdate`` swapping them in: a table's existing tab is resized to the new content,
+   the staging tab pasted over it and deleted (the tab keeps its id, place and visibility, so formulas, charts
+   and filters pointing at it keep working); a new table's staging tab is shown, named and keyed. Google
+   applies a batchUpdate atomically, so readers see the previous export until this request and the new one
+   after it; a run failing anywhere before leaves the previous export as it was.
 
 Before writing, the spreadsheet's cell budget is checked (Google's 10 million cells, all tabs counted, while a
-staging tab exists beside its predecessor); a table that does not fit is reported and left out, the others
+staging tab exists beside the tab it replaces); a table that does not fit is reported and left out, the others
 are written. Text longer than Google's 50,000 characters per cell is cut, and reported.
 
 Every request goes through ``ResilientHTTPClient``: at most ``writes_per_minute`` writes in any 60 s (Google's
@@ -300,7 +301,7 @@ class _Plan:
     leftovers: list[_Tab]  # staging tabs of a failed run: deleted first
     duplicates: list[_Tab]  # tabs carrying a key another tab owns (a user's copy): the key is taken off them
     problems: list[str]
-    tab_order: list[int]  # sheet ids after step 1: the current tabs (leftovers gone), then the staging tabs
+    rename_prefix: str  # temporary titles during renames: "<prefix>0", "<prefix>1"... (used by no tab)
 
 
 def _tabs(metadata: Mapping[str, Any]) -> list[_Tab]:
@@ -350,25 +351,28 @@ def plan_tabs(spreadsheet_id: str, metadata: Mapping[str, Any], tables: Sequence
             replaced.add(old.sheet_id)
         chosen.append((table, old))
 
-    # Cell budget: every tab that stays, plus each staging tab while it stands beside its predecessor.
+    # Cell budget: every current tab, plus each staging tab while it stands beside its predecessor, plus the
+    # predecessor's growth when it is resized to the new content before the paste.
     used = sum(t.cells for t in current)
     fitting: list[tuple[Table, _Tab | None, int]] = []
     for table, old in chosen:
         grid_rows = max(table.total_rows, table.header_row + 1)  # Google freezes fewer rows than the sheet has
         cells = grid_rows * len(table.columns)
-        if used + cells > MAX_CELLS_PER_SPREADSHEET:
+        needed = cells + (max(cells - old.cells, 0) if old is not None else 0)
+        if used + needed > MAX_CELLS_PER_SPREADSHEET:
             keeps = f"its tab {old.title!r} keeps the previous export" if old else "it has no tab yet"
+            built = "built in a hidden tab, then pasted over the current one" if old else "its new tab"
             problems.append(
                 f"spreadsheet {spreadsheet_id}: {table.title!r} ({table.row_count:,} videos) did not fit and was "
-                f"not written ({keeps}): it needs {cells:,} cells ({grid_rows:,} rows x {len(table.columns)} "
-                f"columns) while the new tab is built beside the current ones, and the spreadsheet has "
-                f"{max(MAX_CELLS_PER_SPREADSHEET - used, 0):,} of Google's {MAX_CELLS_PER_SPREADSHEET:,} cells "
-                "left. Delete tabs or rows the spreadsheet no longer needs, or give this target its own "
+                f"not written ({keeps}): it needs {needed:,} cells ({grid_rows:,} rows x {len(table.columns)} "
+                f"columns, {built}) and the spreadsheet has {max(MAX_CELLS_PER_SPREADSHEET - used, 0):,} of "
+                f"Google's {MAX_CELLS_PER_SPREADSHEET:,} cells left. Delete tabs or rows the spreadsheet no "
+                "longer needs, or give this target its own "
                 "spreadsheet.")
             if old is not None:
                 replaced.discard(old.sheet_id)
             continue
-        used += cells
+        used += needed
         fitting.append((table, old, grid_rows))
 
     # Final titles: unique ignoring case among themselves and the tabs that stay (not the replaced ones).
@@ -389,8 +393,11 @@ def plan_tabs(spreadsheet_id: str, metadata: Mapping[str, Any], tables: Sequence
         staging_id = stable_sheet_id(table.key, taken_ids)
         taken_ids.add(staging_id)
         placements.append(_Placement(table, title, staging_title, staging_id, grid_rows, old))
-    tab_order = [t.sheet_id for t in current] + [p.staging_id for p in placements]
-    return _Plan(placements, leftovers, duplicates, problems, tab_order)
+    prefix, n = "vidstats renaming ", 1
+    while any(title.startswith(prefix.casefold()) for title in taken_titles):
+        n += 1
+        prefix = f"vidstats renaming {n} "
+    return _Plan(placements, leftovers, duplicates, problems, prefix)
 
 
 def _metadata(key: str, value: str, sheet_id: int) -> dict[str, Any]:
@@ -455,29 +462,44 @@ def build_requests(plan: _Plan) -> list[dict[str, Any]]:
 
 
 def swap_requests(plan: _Plan) -> list[dict[str, Any]]:
-    """Step 3, one atomic request: show the staging tabs, delete their predecessors, give each new tab its
-    title, its predecessor's place and the table's key. Shown first, so a spreadsheet whose only visible tabs
-    are being replaced always keeps one visible; predecessors deleted before any rename, so two campaigns
-    trading names do not collide."""
+    """Step 3, one atomic request. A table with a tab already: the tab is resized to the new content, the
+    staging tab pasted over it (values and formats) and deleted; the tab keeps its id, place and visibility,
+    so other tabs' formulas, charts and filters pointing at it keep working. A new table: its staging tab is
+    shown, named and keyed. Renames go through a temporary title first: two campaigns may trade names."""
     requests_: list[dict[str, Any]] = [
         {"updateSheetProperties": {"properties": {"sheetId": p.staging_id, "hidden": False}, "fields": "hidden"}}
-        for p in plan.placements]
-    requests_ += [{"deleteSheet": {"sheetId": p.old.sheet_id}} for p in plan.placements if p.old is not None]
+        for p in plan.placements if p.old is None]
+    renamed: list[tuple[int, str]] = []
+    for p in plan.placements:
+        if p.old is None:
+            continue
+        live, width = p.old.sheet_id, len(p.table.columns)
+        requests_.append({"updateSheetProperties": {"properties": {"sheetId": live, "gridProperties": {
+            "rowCount": p.grid_rows, "columnCount": width, "frozenRowCount": p.table.header_row}},
+            "fields": "gridProperties(rowCount,columnCount,frozenRowCount)"}})
+        whole = {"startRowIndex": 0, "endRowIndex": p.grid_rows, "startColumnIndex": 0, "endColumnIndex": width}
+        requests_.append({"copyPaste": {"source": {"sheetId": p.staging_id, **whole},
+                                        "destination": {"sheetId": live, **whole},
+                                        "pasteType": "PASTE_NORMAL", "pasteOrientation": "NORMAL"}})
+        requests_.extend(r for r in _format_requests(live, p.table) if "updateDimensionProperties" in r)
+        requests_.append({"deleteSheet": {"sheetId": p.staging_id}})
+        if p.old.live_key is None:  # a tab of an export from before keys: it gets its key now
+            requests_.append(_metadata(TAB_KEY, p.table.key, live))
+        if p.old.title != p.title:
+            renamed.append((live, p.title))
     requests_ += [_drop_metadata(TAB_KEY, t.sheet_id) for t in plan.duplicates]
-    # The final order: each predecessor's place taken by its successor, new tabs at the end. Moving each
-    # successor left to its final index, from the first, settles the order (indexes count "before the move").
-    successor = {p.old.sheet_id: p.staging_id for p in plan.placements if p.old is not None}
-    staging = {p.staging_id for p in plan.placements}
-    final_order = [successor.get(i, i) for i in plan.tab_order if i not in staging]
-    final_order += [p.staging_id for p in plan.placements if p.old is None]
-    for p in sorted(plan.placements, key=lambda p: final_order.index(p.staging_id)):
-        props: dict[str, Any] = {"sheetId": p.staging_id, "title": p.title}
-        if p.old is not None:
-            props["index"] = final_order.index(p.staging_id)
-        fields = ",".join(k for k in props if k != "sheetId")
-        requests_.append({"updateSheetProperties": {"properties": props, "fields": fields}})
-        requests_.append(_drop_metadata(STAGING_KEY, p.staging_id))
-        requests_.append(_metadata(TAB_KEY, p.table.key, p.staging_id))
+    for step, (live, _) in enumerate(renamed):
+        requests_.append({"updateSheetProperties": {"properties": {
+            "sheetId": live, "title": f"{plan.rename_prefix}{step}"}, "fields": "title"}})
+    for live, title in renamed:
+        requests_.append({"updateSheetProperties": {"properties": {"sheetId": live, "title": title},
+                                                    "fields": "title"}})
+    for p in plan.placements:
+        if p.old is None:
+            requests_.append({"updateSheetProperties": {"properties": {"sheetId": p.staging_id, "title": p.title},
+                                                        "fields": "title"}})
+            requests_.append(_drop_metadata(STAGING_KEY, p.staging_id))
+            requests_.append(_metadata(TAB_KEY, p.table.key, p.staging_id))
     return requests_
 
 
@@ -597,8 +619,9 @@ class SheetsExporter:
                 self.http.batch_update(spreadsheet_id, {"requests": swap_requests(plan)})
         except Exception as error:  # every failure is reported with what was (not) written
             raise self._explain(spreadsheet_id, error, plan, started, progress) from error
-        reports = [WorksheetReport(p.title, p.staging_id, p.table.row_count, p.grid_rows, len(p.table.columns),
-                                   p.old is None, p.old.title if p.old and p.old.title != p.title else None)
+        reports = [WorksheetReport(p.title, p.old.sheet_id if p.old else p.staging_id, p.table.row_count,
+                                   p.grid_rows, len(p.table.columns), p.old is None,
+                                   p.old.title if p.old and p.old.title != p.title else None)
                    for p in plan.placements]
         warnings = [f"spreadsheet {spreadsheet_id}, {c.title!r}: {c.count} cell(s) held more than Google's "
                     f"{MAX_CELL_CHARS:,} characters per cell and were cut to fit (first: line {c.first[0]}, "
