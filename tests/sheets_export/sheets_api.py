@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import requests
 import responses
 
 RECORDED = Path(__file__).parent / "recorded"
@@ -129,7 +130,9 @@ class SheetsApi:
         # (status, recorded file, path suffix, body test): answered instead of the next request whose path
         # ends so (and whose body passes the test)
         self.failures: list[tuple[int, str, str, Callable[[Any], bool] | None]] = []
-        self.quota_spent: dict[tuple[str, int], int] = {}  # ("read"|"write", minute) -> requests accepted
+        self.quota_spent: dict[tuple[str, int], int] = {}
+        # (path suffix, body test): the next such request is applied, then its answer lost (connection reset)
+        self.lost_answers: list[tuple[str, Callable[[Any], bool] | None]] = []  # ("read"|"write", minute) -> requests accepted
         self._next_metadata_id = 1000
         for method in ("GET", "POST"):
             mock.add_callback(method, re.compile(re.escape(BASE) + r"/.*"), callback=self._answer)
@@ -141,6 +144,9 @@ class SheetsApi:
     def fail_next(self, status: int, recorded_file: str, times: int = 1, *, on: str = "",
                   when: Callable[[Any], bool] | None = None) -> None:
         self.failures.extend([(status, recorded_file, on, when)] * times)
+
+    def lose_answer_next(self, *, on: str = "", when: Callable[[Any], bool] | None = None) -> None:
+        self.lost_answers.append((on, when))
 
     def spend_quota(self, minute: int, requests: int = REQUESTS_PER_MINUTE, kind: str = "write") -> None:
         """Another client of the same service account used ``requests`` of ``minute``'s quota."""
@@ -156,10 +162,16 @@ class SheetsApi:
                 and c.status == 200 for d in c.body["data"]]
 
     # -- the API --------------------------------------------------------------------------------------
-    def _answer(self, request: Any) -> tuple[int, dict[str, str], str]:
+    def _answer(self, request: Any) -> tuple[int, dict[str, str], Any]:
         body = json.loads(request.body) if request.body else None
         size = len(request.body) if request.body else 0
         status, payload = self._dispatch(request.method, request.url, body)
+        path = request.url.split("?")[0]
+        for index, (suffix, when) in enumerate(self.lost_answers):
+            if status == 200 and path.endswith(suffix) and (when is None or when(body)):
+                del self.lost_answers[index]
+                self.calls.append(Call(request.method, request.url, body, size, status))
+                return status, {}, requests.ConnectionError("Connection reset by peer (the answer was lost)")
         if self.on_values is not None and body and "data" in body:
             body = {"valueInputOption": body["valueInputOption"], "data": [{"range": d["range"]} for d in body["data"]]}
         self.calls.append(Call(request.method, request.url, body, size, status))

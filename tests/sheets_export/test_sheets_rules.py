@@ -478,3 +478,33 @@ def test_two_campaigns_trading_names_trade_tab_titles(
     assert list(sheets) == ["Sheet1", "Winter teaser", "Autumn launch"]
     assert sheets["Winter teaser"].sheet_id == autumn_id
     assert sheets["Winter teaser"].cells[(1, 2)] == "Winter teaser"
+
+
+def test_a_swap_applied_whose_answer_was_lost_is_recognised_after_the_retry(
+        db: Database, sheets_api: SheetsApi, clock: FakeClock) -> None:
+    ids = small_catalogue(db)
+    sheets = sheets_api.add_spreadsheet(SPREADSHEET_ID)
+    run(db, ids, clock)
+    remove_from_campaign(db, ids["campaign"], ids["c"])
+    sheets_api.lose_answer_next(on=":batchUpdate", when=lambda body: "copyPaste" in str(body))
+
+    outcome = run(db, ids, clock)
+
+    # The retry is refused (its staging tabs are gone: "No grid with id"), one read shows the swap in place.
+    assert [c.status for c in sheets_api.calls[-3:]] == [200, 400, 200]
+    assert outcome.errors == []
+    assert list(sheets) == ["Sheet1", "All videos", "Autumn launch"]
+    assert sheets["Autumn launch"].rows == 8
+
+
+def test_a_swap_that_really_failed_is_still_reported(
+        db: Database, sheets_api: SheetsApi, clock: FakeClock) -> None:
+    ids = small_catalogue(db)
+    sheets_api.add_spreadsheet(SPREADSHEET_ID)
+    run(db, ids, clock)
+    sheets_api.fail_next(400, "error_400_range.json", on=":batchUpdate", when=lambda body: "copyPaste" in str(body))
+
+    outcome = run(db, ids, clock)
+
+    (message,) = outcome.errors
+    assert "The tabs keep the previous export, unchanged" in message

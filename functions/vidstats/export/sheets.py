@@ -616,7 +616,13 @@ class SheetsExporter:
                 for index, lines in counts.items():
                     progress[index].written += lines
             if plan.placements:
-                self.http.batch_update(spreadsheet_id, {"requests": swap_requests(plan)})
+                try:
+                    self.http.batch_update(spreadsheet_id, {"requests": swap_requests(plan)})
+                except APIError as error:
+                    # A retry of a swap whose answer was lost finds the staging tabs gone: look, don't guess.
+                    if error.response.status_code != HTTPStatus.BAD_REQUEST or not self._swapped(spreadsheet_id,
+                                                                                                  plan):
+                        raise
         except Exception as error:  # every failure is reported with what was (not) written
             raise self._explain(spreadsheet_id, error, plan, started, progress) from error
         reports = [WorksheetReport(p.title, p.old.sheet_id if p.old else p.staging_id, p.table.row_count,
@@ -629,6 +635,16 @@ class SheetsExporter:
         return SpreadsheetReport(spreadsheet_id, reports, log.writes - writes_before,
                                  log.write_bytes[bytes_before:], log.retries - retries_before,
                                  plan.problems, warnings)
+
+    def _swapped(self, spreadsheet_id: str, plan: _Plan) -> bool:
+        """Whether the swap is in place: every table's key on a visible tab with its title, no staging tab."""
+        tabs = _tabs(self.http.fetch_sheet_metadata(spreadsheet_id, params={
+            "includeGridData": "false", "fields": "sheets(properties,developerMetadata)"}))
+        by_key = {t.live_key: t for t in tabs if t.live_key is not None}
+        staging = {p.staging_id for p in plan.placements if p.old is not None}
+        return all(p.table.key in by_key and by_key[p.table.key].title == p.title for p in plan.placements) \
+            and not any(t.staging_key is not None and t.live_key is None for t in tabs) \
+            and not any(t.sheet_id in staging for t in tabs)
 
     def _value_requests(self, placements: Sequence[_Placement], cuts: Sequence[_Cut]
                         ) -> Iterator[tuple[dict[str, Any], Mapping[int, int]]]:
