@@ -130,9 +130,9 @@ class SheetsApi:
         # (status, recorded file, path suffix, body test): answered instead of the next request whose path
         # ends so (and whose body passes the test)
         self.failures: list[tuple[int, str, str, Callable[[Any], bool] | None]] = []
-        self.quota_spent: dict[tuple[str, int], int] = {}
+        self.quota_spent: dict[tuple[str, int], int] = {}  # ("read"|"write", minute) -> requests accepted
         # (path suffix, body test): the next such request is applied, then its answer lost (connection reset)
-        self.lost_answers: list[tuple[str, Callable[[Any], bool] | None]] = []  # ("read"|"write", minute) -> requests accepted
+        self.lost_answers: list[tuple[str, Callable[[Any], bool] | None]] = []
         self._next_metadata_id = 1000
         for method in ("GET", "POST"):
             mock.add_callback(method, re.compile(re.escape(BASE) + r"/.*"), callback=self._answer)
