@@ -607,8 +607,8 @@ class SheetsExporter:
                 "includeGridData": "false", "fields": "sheets(properties,developerMetadata)"})
             plan = plan_tabs(spreadsheet_id, metadata, tables)
             if plan.placements or plan.leftovers:
-                started = True
                 self.http.batch_update(spreadsheet_id, {"requests": build_requests(plan)})
+                started = True  # (a refused build request changed nothing: it is atomic)
             progress = [_Progress(p.title, p.table.total_rows) for p in plan.placements]
             cuts = [_Cut(p.title) for p in plan.placements]
             for body, counts in self._value_requests(plan.placements, cuts):
