@@ -367,8 +367,7 @@ def plan_tabs(spreadsheet_id: str, metadata: Mapping[str, Any], tables: Sequence
                 f"not written ({keeps}): it needs {needed:,} cells ({grid_rows:,} rows x {len(table.columns)} "
                 f"columns, {built}) and the spreadsheet has {max(MAX_CELLS_PER_SPREADSHEET - used, 0):,} of "
                 f"Google's {MAX_CELLS_PER_SPREADSHEET:,} cells left. Delete tabs or rows the spreadsheet no "
-                "longer needs, or give this target its own "
-                "spreadsheet.")
+                "longer needs, or give this target its own spreadsheet.")
             if old is not None:
                 replaced.discard(old.sheet_id)
             continue
