@@ -6,6 +6,7 @@ invokes it asynchronously with ``{"reason": "on_demand", "request_id": ..., "cam
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Literal
@@ -17,11 +18,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 from vidstats.db import Database
 from vidstats.export.run import ExportSettings, export_to_sheets, load_service_account
-from vidstats.export.sheets import SheetsExportError
+from vidstats.export.sheets import RetryPolicy, SheetsExportError
 from vidstats.export.tables import ExportTarget
 from vidstats.read_model import read_model_status
 
 logger = Logger(service="sheets_export")
+DEADLINE_MARGIN_S = 30.0  # stop waiting to retry this long before Lambda's timeout, to report and log
 metrics = Metrics(namespace="vidstats", service="sheets_export")
 
 
@@ -63,7 +65,9 @@ def lambda_handler(event: dict[str, Any] | None, context: LambdaContext) -> dict
     settings = ExportSettings()
     targets = select_targets(settings, request)
     account = load_service_account(settings.google_secret_id)
-    outcome = export_to_sheets(database(), targets, account, as_of=datetime.now(UTC),
+    deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - DEADLINE_MARGIN_S
+    policy = RetryPolicy(writes_per_minute=settings.writes_per_minute, deadline=deadline)
+    outcome = export_to_sheets(database(), targets, account, as_of=datetime.now(UTC), policy=policy,
                                max_request_bytes=settings.max_request_bytes)
     lag = read_model_status(database()).lag_seconds
 
@@ -81,7 +85,10 @@ def lambda_handler(event: dict[str, Any] | None, context: LambdaContext) -> dict
              "worksheets": [{"title": w.title, "rows": w.rows} for w in s.worksheets]}
             for s in outcome.spreadsheets],
         "errors": outcome.errors,
+        "warnings": outcome.warnings,
     }
+    if outcome.warnings:
+        logger.warning("sheets export cut cells", extra={"warnings": outcome.warnings})
     if outcome.errors:
         logger.error("sheets export failed", extra=result)
         raise SheetsExportError(" | ".join(outcome.errors))

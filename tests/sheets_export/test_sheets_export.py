@@ -82,9 +82,16 @@ def targets(ids: dict[str, str]) -> list[ExportTarget]:
             ExportTarget(spreadsheet_id=SPREADSHEET_ID, campaign_id=ids["campaign"])]  # type: ignore[arg-type]
 
 
-def run(db: Database, ids: dict[str, str], clock: FakeClock, **kwargs: Any) -> ExportOutcome:
-    policy = RetryPolicy(sleep=clock.sleep, clock=clock)
-    return export_to_sheets(db, targets(ids), account(), as_of=AS_OF, policy=policy, **kwargs)
+JITTER = 0.5  # the fraction of a second of jitter each backoff adds (random in production)
+
+
+def policy(clock: FakeClock, **kwargs: Any) -> RetryPolicy:
+    return RetryPolicy(sleep=clock.sleep, clock=clock, jitter=lambda: JITTER, **kwargs)
+
+
+def run(db: Database, ids: dict[str, str], clock: FakeClock, *, targets_: list[ExportTarget] | None = None,
+        **kwargs: Any) -> ExportOutcome:
+    return export_to_sheets(db, targets_ or targets(ids), account(), as_of=AS_OF, policy=policy(clock), **kwargs)
 
 
 def grid(rows: Any) -> list[list[Any]]:
@@ -98,7 +105,7 @@ def grid(rows: Any) -> list[list[Any]]:
     return out
 
 
-def test_small_export_makes_three_requests_with_exact_ranges_and_values(
+def test_small_export_builds_hidden_tabs_writes_them_and_swaps_them_in_with_four_requests(
         db: Database, sheets_api: SheetsApi, clock: FakeClock) -> None:
     ids = small_catalogue(db)
     sheets_api.add_spreadsheet(SPREADSHEET_ID)
@@ -110,10 +117,15 @@ def test_small_export_makes_three_requests_with_exact_ranges_and_values(
         ("GET", SPREADSHEET_ID),
         ("POST", f"{SPREADSHEET_ID}:batchUpdate"),
         ("POST", f"{SPREADSHEET_ID}/values:batchUpdate"),
+        ("POST", f"{SPREADSHEET_ID}:batchUpdate"),
     ]
-    assert outcome.write_requests == 2
+    assert "fields=sheets%28properties%2CdeveloperMetadata%29" in sheets_api.calls[0].url
+    assert outcome.write_requests == 3
+    build = [next(iter(r)) for r in sheets_api.writes[0].body["requests"]]
+    assert build[:2] == ["addSheet", "createDeveloperMetadata"]
+    assert sheets_api.writes[0].body["requests"][0]["addSheet"]["properties"]["hidden"] is True
     ranges = sheets_api.value_ranges()
-    assert [r for r, _ in ranges] == ["'All videos'!A1:U4", "'Autumn launch'!A1:R9"]
+    assert [r for r, _ in ranges] == ["'All videos (updating)'!A1:U4", "'Autumn launch (updating)'!A1:R9"]
     assert rounded(ranges[0][1]) == rounded(ALL_VIDEOS_LINES)
     assert rounded(ranges[1][1]) == rounded(CAMPAIGN_LINES)
     assert clock.sleeps == []
@@ -158,9 +170,15 @@ def test_what_the_worksheets_show_after_the_export(db: Database, sheets_api: She
 
     run(db, ids, clock)
 
+    assert list(sheets) == ["Sheet1", "All videos", "Autumn launch"]
     assert rounded(sheets["All videos"].values()) == rounded(grid(ALL_VIDEOS_LINES))
     assert rounded(sheets["Autumn launch"].values()) == rounded(grid(CAMPAIGN_LINES))
     assert sheets["Sheet1"].values() == [["left alone"]]
+    assert not any(s.hidden for s in sheets.values())
+    assert [(m["metadataKey"], m["metadataValue"]) for m in sheets["Autumn launch"].metadata] == [
+        ("vidstats.export.tab", f"campaign:{ids['campaign']}")]
+    assert [(m["metadataKey"], m["metadataValue"]) for m in sheets["All videos"].metadata] == [
+        ("vidstats.export.tab", "all-videos")]
 
 
 def test_a_rerun_with_unchanged_data_sends_the_same_requests_and_leaves_an_identical_sheet(
@@ -168,13 +186,15 @@ def test_a_rerun_with_unchanged_data_sends_the_same_requests_and_leaves_an_ident
     ids = small_catalogue(db)
     sheets = sheets_api.add_spreadsheet(SPREADSHEET_ID)
     run(db, ids, clock)
-    first = [c.body for c in sheets_api.writes[1:]]  # the first batchUpdate also added the worksheets
     state = {title: (s.rows, s.cols, s.frozen, dict(s.cells), dict(s.formats)) for title, s in sheets.items()}
+    run(db, ids, clock)
+    second = [c.body for c in sheets_api.writes[3:]]
 
     run(db, ids, clock)
+    run(db, ids, clock)
 
-    second = [c.body for c in sheets_api.writes[3:]]
-    assert second == first
+    # A staging tab alternates between two ids (its predecessor holds the other): every other run is identical.
+    assert [c.body for c in sheets_api.writes[9:]] == second
     assert {title: (s.rows, s.cols, s.frozen, dict(s.cells), dict(s.formats)) for title, s in sheets.items()} == state
 
 
@@ -223,41 +243,47 @@ def test_a_429_is_retried_after_a_backoff_and_the_export_completes(
     outcome = run(db, ids, clock)
 
     assert outcome.errors == []
-    assert [c.status for c in sheets_api.calls] == [200, 200, 429, 503, 200]
-    assert clock.sleeps == [1.0, 2.0]
+    assert [c.status for c in sheets_api.calls] == [200, 200, 429, 503, 200, 200]
+    assert clock.sleeps == [1 + JITTER, 2 + JITTER]
     assert outcome.spreadsheets[0].retries == 2
     assert rounded(sheets["All videos"].values()) == rounded(grid(ALL_VIDEOS_LINES))
 
 
-def test_retries_give_up_after_the_last_attempt_and_say_the_sheet_is_partial(
+def test_retries_that_give_up_leave_the_previous_export_readable_and_say_which_spreadsheet_and_why(
         db: Database, sheets_api: SheetsApi, clock: FakeClock) -> None:
     ids = small_catalogue(db)
-    sheets_api.add_spreadsheet(SPREADSHEET_ID)
-    sheets_api.fail_next(429, "error_429.json", times=6, on="values:batchUpdate")
+    sheets = sheets_api.add_spreadsheet(SPREADSHEET_ID)
+    run(db, ids, clock)
+    remove_from_campaign(db, ids["campaign"], ids["c"])
+    clock.sleeps.clear()
+    sheets_api.fail_next(429, "error_429.json", times=8, on="values:batchUpdate")
 
     outcome = run(db, ids, clock)
 
-    assert clock.sleeps == [1.0, 2.0, 4.0, 8.0, 16.0]
-    assert len(outcome.errors) == 1
-    assert "Quota exceeded" in outcome.errors[0]
-    assert "PARTIALLY WRITTEN" in outcome.errors[0]
-    assert "'All videos': 0 of 4 lines" in outcome.errors[0]
+    # Google's backoff: 2^n s plus jitter, capped at 64 s; about two minutes in all.
+    assert clock.sleeps == [1.5, 2.5, 4.5, 8.5, 16.5, 32.5, 64.0]
+    (message,) = outcome.errors
+    assert message.startswith(f"Google's write quota refused spreadsheet {SPREADSHEET_ID} (Quota exceeded")
+    assert "Gave up after 8 attempts over 130 s of backoff." in message
+    assert "The tabs keep the previous export, unchanged" in message
+    assert "'Autumn launch': 0 of 8 lines" in message
+    assert rounded(sheets["All videos"].values()) == rounded(grid(ALL_VIDEOS_LINES))
+    assert rounded(sheets["Autumn launch"].values()) == rounded(grid(CAMPAIGN_LINES))  # not blank, not half new
 
 
 def test_writes_beyond_the_per_minute_quota_wait_for_the_window(
         db: Database, sheets_api: SheetsApi, clock: FakeClock) -> None:
     ids = small_catalogue(db)
     sheets_api.add_spreadsheet(SPREADSHEET_ID)
-    client = make_client(dummy_credentials(),
-                         RetryPolicy(sleep=clock.sleep, clock=clock, writes_per_minute=3))
+    client = make_client(dummy_credentials(), policy(clock, writes_per_minute=3))
     exporter = SheetsExporter(client)
 
     with snapshot(db) as conn:
-        for _ in range(2):  # 2 writes each: the 4th write of the minute must wait
+        for _ in range(2):  # 3 writes each: the 4th write of the minute must wait
             exporter.export(SPREADSHEET_ID, tables_for(conn, targets(ids), AS_OF))
 
     assert clock.sleeps == [60.0]
-    assert len(sheets_api.writes) == 4
+    assert len(sheets_api.writes) == 6
 
 
 def test_a_missing_spreadsheet_is_named_and_nothing_is_written(
@@ -297,7 +323,7 @@ def test_a_worksheet_deleted_during_the_export_is_reported_as_partially_written(
 
     (message,) = outcome.errors
     assert "was deleted during the export" in message
-    assert "PARTIALLY WRITTEN" in message
+    assert "The tabs keep the previous export, unchanged" in message
     assert "'Autumn launch': 0 of 9 lines" in message
 
 

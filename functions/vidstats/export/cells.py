@@ -4,6 +4,10 @@ Both encodings come from the same typed value, so a CSV file and a worksheet of 
 Sheets stores dates and times as "serial numbers" (days since 1899-12-30) shown through a number format;
 writing them as numbers with ``valueInputOption=RAW`` keeps every caption literal text (no formula injection,
 no locale-dependent parsing) while dates still sort, filter and compute as dates.
+
+A CSV file has no such distinction: a spreadsheet program opening it runs any cell that looks like a formula.
+Text cells starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return are therefore written with a leading
+single quote (OWASP's CSV-injection rule); numbers are written as numbers, so ``-5`` stays a negative number.
 """
 
 from __future__ import annotations
@@ -87,6 +91,14 @@ def to_sheet_value(value: Cell) -> SheetValue:
     raise TypeError(f"cannot write {type(value).__name__} to a sheet: {value!r}")
 
 
+CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(text: str) -> str:
+    """Text a spreadsheet program would evaluate (``=HYPERLINK(...)``, ``+1``, ``@SUM``) kept as text."""
+    return "'" + text if text.startswith(CSV_FORMULA_PREFIXES) else text
+
+
 def to_csv_text(value: Cell) -> str:
     if value is None:
         return ""
@@ -94,8 +106,10 @@ def to_csv_text(value: Cell) -> str:
         return "TRUE" if value else "FALSE"
     if isinstance(value, Decimal):
         return str(_number(value))
-    if isinstance(value, int | float | str):
+    if isinstance(value, int | float):
         return str(value)
+    if isinstance(value, str):
+        return neutralise_formula(value)
     if isinstance(value, datetime):
         return utc_seconds(value).strftime(CSV_DATETIME_FORMAT)
     if isinstance(value, date):

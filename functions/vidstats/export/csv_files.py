@@ -1,7 +1,8 @@
 """The export's tables as CSV files: the same lines and values as the worksheets, as text.
 
 Numbers are written as plain digits, dates and times as ``YYYY-MM-DD[ HH:MM:SS]`` in UTC, empty cells empty,
-every line as wide as the table (like the worksheet's grid).
+every line as wide as the table (like the worksheet's grid). Text that a spreadsheet program would run as a
+formula gets a leading single quote (``cells.neutralise_formula``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,15 @@ from vidstats.export.sheets import (
     SpreadsheetReport,
     make_client,
 )
-from vidstats.export.tables import ExportTarget, all_campaign_ids, snapshot, tables_for
+from vidstats.export.tables import (
+    ExportConfigError,
+    ExportTarget,
+    Table,
+    all_campaign_ids,
+    snapshot,
+    table_for,
+    tables_for,
+)
 
 SHEETS_SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)  # no Drive access needed
 REQUIRED_KEY_FIELDS = ("type", "client_email", "private_key", "token_uri")
@@ -84,7 +92,8 @@ def load_service_account(secret_id: str | None) -> ServiceAccount:
 @dataclass
 class ExportOutcome:
     spreadsheets: list[SpreadsheetReport]
-    errors: list[str]
+    errors: list[str]  # each names its spreadsheet and says what to do
+    warnings: list[str] = field(default_factory=list)  # written, but not all of it
 
     @property
     def rows(self) -> int:
@@ -109,13 +118,25 @@ def export_to_sheets(db: Database, targets: Sequence[ExportTarget], account: Ser
         by_spreadsheet.setdefault(target.spreadsheet_id, []).append(target)
     outcome = ExportOutcome([], [])
     with snapshot(db) as conn:
-        tables = tables_for(conn, targets, as_of)
+        # Spreadsheet by spreadsheet, target by target: one's problem (a deleted campaign, a refused write)
+        # never stops the others.
         for spreadsheet_id, group in by_spreadsheet.items():
-            selected = [t for t in tables if t.target in group]
+            tables: list[Table] = []
+            for target in group:
+                try:
+                    tables.append(table_for(conn, target, as_of))
+                except ExportConfigError as error:
+                    outcome.errors.append(f"spreadsheet {spreadsheet_id}: {error}; its tab was left as it was.")
+            if not tables:
+                continue
             try:
-                outcome.spreadsheets.append(exporter.export(spreadsheet_id, selected))
+                report = exporter.export(spreadsheet_id, tables)
             except SheetsExportError as error:
                 outcome.errors.append(str(error))
+                continue
+            outcome.spreadsheets.append(report)
+            outcome.errors.extend(report.problems)
+            outcome.warnings.extend(report.warnings)
     return outcome
 
 

@@ -1,22 +1,37 @@
-"""Writes tables into a Google spreadsheet with gspread, within the Sheets API's limits.
+"""Writes tables into a Google spreadsheet with gspread, within the Sheets API's rules and limits.
 
-Per spreadsheet an export makes one metadata read and then only write requests of two kinds:
+Each table has a tab found by the table's key ("all-videos", "campaign:<id>") kept in the tab's developer
+metadata, never by its title: a renamed campaign renames its tab, and a title differing only in case or cut at
+100 characters cannot make an export fail. Titles are made unique ignoring case (as Google requires) with a
+" (2)" suffix within 100 characters.
 
-1. one ``spreadsheets.batchUpdate``: add missing worksheets, resize each grid to exactly its table (rows
-   beyond it are deleted: a shorter export leaves no leftovers), clear the values and formats left in the
-   grid, then header bold + frozen, number formats per column (numbers, dates) and column widths;
-2. ``values.batchUpdate`` requests with RAW values, each packed with as many rows (of one or several
-   worksheets) as fit in ``max_request_bytes`` (well under Google's recommended 2 MB), streamed: only one
-   request's rows are held in memory.
+A tab is never cleared in place. Per spreadsheet an export makes one metadata read and then writes:
 
-Every request goes through ``ResilientHTTPClient``: at most ``writes_per_minute`` writes in any 60 s
-(Google's quota is 60 per minute per user) and retries with exponential backoff on 408, 429 and 5xx.
-The same data gives byte-identical requests, hence an identical sheet.
+1. one ``spreadsheets.batchUpdate`` building a hidden staging tab per table, sized exactly to it (the header
+   frozen, number formats per column, column widths), and deleting staging tabs a failed run left behind;
+2. ``values.batchUpdate`` requests with RAW values into the staging tabs, each packed with as many rows as
+   fit in ``max_request_bytes`` (well under Google's recommended 2 MB), streamed: only one request's rows are
+   held in memory;
+3. one ``spreadsheets.batchUpdate`` swapping them in: a table's existing tab is resized to the new content,
+   the staging tab pasted over it and deleted (the tab keeps its id, place and visibility, so formulas, charts
+   and filters pointing at it keep working); a new table's staging tab is shown, named and keyed. Google
+   applies a batchUpdate atomically, so readers see the previous export until this request and the new one
+   after it; a run failing anywhere before leaves the previous export as it was.
+
+Before writing, the spreadsheet's cell budget is checked (Google's 10 million cells, all tabs counted, while a
+staging tab exists beside the tab it replaces); a table that does not fit is reported and left out, the others
+are written. Text longer than Google's 50,000 characters per cell is cut, and reported.
+
+Every request goes through ``ResilientHTTPClient``: at most ``writes_per_minute`` writes in any 60 s (Google's
+quota is 60 per minute per user) and retries following Google's guidance for 408, 429 and 5xx (truncated
+exponential backoff with jitter, long enough to outlast a quota minute another client of the same service
+account has spent; a 429 carries no Retry-After).
 """
 
 from __future__ import annotations
 
 import json
+import random
 import time
 import zlib
 from collections import deque
@@ -37,6 +52,12 @@ GOOGLE_RECOMMENDED_MAX_BYTES = 2_000_000
 DEFAULT_MAX_REQUEST_BYTES = 1_500_000
 DEFAULT_MAX_ROWS_PER_REQUEST = 10_000
 _REQUEST_OVERHEAD_BYTES = 4_096  # the body around the rows: ranges, keys, brackets
+MAX_CELLS_PER_SPREADSHEET = 10_000_000  # all tabs of a spreadsheet together, hidden ones included
+MAX_CELL_CHARS = 50_000
+MAX_TITLE_CHARS = 100
+TAB_KEY = "vidstats.export.tab"  # developer metadata of a tab the export owns; value: the table's key
+STAGING_KEY = "vidstats.export.staging"  # ... of a tab being built; value: the table's key
+STAGING_SUFFIX = " (updating)"
 
 
 class SheetsExportError(RuntimeError):
@@ -45,12 +66,32 @@ class SheetsExportError(RuntimeError):
 
 @dataclass
 class RetryPolicy:
-    max_attempts: int = 6
+    """Google's guidance for 429 and 5xx: wait min(2^n s + up to 1 s of jitter, maximum backoff), then retry.
+
+    The defaults wait 1 + 2 + 4 + 8 + 16 + 32 + 64 s (+ jitter) over 8 attempts, about 2 minutes: a quota
+    minute spent by another client of the service account is outlasted, twice. ``deadline`` (a ``clock()``
+    value, e.g. the Lambda's end less a margin) stops waiting that would outlive the function."""
+
+    max_attempts: int = 8
     base_delay_s: float = 1.0
-    max_delay_s: float = 32.0
+    max_delay_s: float = 64.0
+    max_jitter_s: float = 1.0
     writes_per_minute: int = 60
+    deadline: float | None = None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    jitter: Callable[[], float] = random.random  # in [0, 1): the fraction of max_jitter_s added
+
+
+class GaveUp(Exception):  # noqa: N818 - raised to say so, not a programming error
+    """A request still failing after the retries: the last error, how many attempts, how long they waited."""
+
+    def __init__(self, error: Exception, attempts: int, waited_s: float, out_of_time: bool) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.attempts = attempts
+        self.waited_s = waited_s
+        self.out_of_time = out_of_time
 
 
 @dataclass
@@ -64,8 +105,16 @@ class RequestLog:
     waited_s: float = 0.0
 
 
+def _retryable(error: Exception) -> bool:
+    if isinstance(error, APIError):
+        status = error.response.status_code
+        return status in (HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS) \
+            or status >= HTTPStatus.INTERNAL_SERVER_ERROR
+    return isinstance(error, requests.ConnectionError | requests.Timeout | TransportError)
+
+
 class ResilientHTTPClient(gspread.HTTPClient):
-    """gspread's HTTP client with a write-rate limit and retries with backoff (injectable sleep and clock)."""
+    """gspread's HTTP client with a write-rate limit and retries with backoff (injectable sleep, clock, jitter)."""
 
     policy: RetryPolicy
     log: RequestLog
@@ -89,15 +138,19 @@ class ResilientHTTPClient(gspread.HTTPClient):
             self.log.waited_s += wait
             self.policy.sleep(wait)
 
-    def _delay(self, attempt: int, response: requests.Response | None) -> float:
+    def delay(self, attempt: int, response: requests.Response | None) -> float:
+        """The wait before attempt ``attempt + 1``: the server's Retry-After if any, else backoff with jitter."""
+        policy = self.policy
         retry_after = response.headers.get("Retry-After") if response is not None else None
         if retry_after and retry_after.isdigit():
-            return min(float(retry_after), self.policy.max_delay_s)
-        return float(min(self.policy.base_delay_s * 2 ** (attempt - 1), self.policy.max_delay_s))
+            return min(float(retry_after), policy.max_delay_s)
+        backoff = policy.base_delay_s * 2 ** (attempt - 1) + policy.jitter() * policy.max_jitter_s
+        return float(min(backoff, policy.max_delay_s))
 
     def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> requests.Response:
         write = method.lower() != "get"
         body = kwargs.get("json")
+        waited = 0.0
         for attempt in range(1, self.policy.max_attempts + 1):
             if write:
                 self._pace_write()
@@ -107,18 +160,18 @@ class ResilientHTTPClient(gspread.HTTPClient):
                 self.log.reads += 1
             try:
                 return super().request(method, endpoint, *args, **kwargs)
-            except APIError as error:
-                retryable = error.response.status_code in (HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS) \
-                    or error.response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR
-                if not retryable or attempt == self.policy.max_attempts:
+            except (APIError, requests.ConnectionError, requests.Timeout, TransportError) as error:
+                if not _retryable(error):
                     raise
-                delay = self._delay(attempt, error.response)
-            except (requests.ConnectionError, requests.Timeout, TransportError):
                 if attempt == self.policy.max_attempts:
-                    raise
-                delay = self._delay(attempt, None)
+                    raise GaveUp(error, attempt, waited, out_of_time=False) from error
+                delay = self.delay(attempt, error.response if isinstance(error, APIError) else None)
+                deadline = self.policy.deadline
+                if deadline is not None and self.policy.clock() + delay > deadline:
+                    raise GaveUp(error, attempt, waited, out_of_time=True) from error
             self.log.retries += 1
             self.log.waited_s += delay
+            waited += delay
             self.policy.sleep(delay)
         raise AssertionError("unreachable")
 
@@ -152,12 +205,38 @@ def a1_range(title: str, first_row: int, last_row: int, columns: int) -> str:
     return f"{quote_title(title)}!A{first_row}:{column_letter(columns)}{last_row}"
 
 
-def stable_sheet_id(title: str, taken: set[int]) -> int:
-    """A sheet id derived from the title, so a recreated worksheet gets the same requests (and id) again."""
-    sheet_id = zlib.crc32(title.encode()) & 0x3FFFFFFF
+def stable_sheet_id(key: str, taken: set[int]) -> int:
+    """A sheet id derived from the table's key: the same tabs get the same requests again (a staging tab
+    alternates between two ids, its predecessor holding the other)."""
+    sheet_id = zlib.crc32(key.encode()) & 0x3FFFFFFF
     while sheet_id in taken or sheet_id == 0:
         sheet_id = (sheet_id + 1) & 0x3FFFFFFF
     return sheet_id
+
+
+def unique_title(wanted: str, taken: set[str]) -> str:
+    """``wanted`` cut to 100 characters, or with " (2)", " (3)"... if a title in ``taken`` (casefolded) equals it
+    ignoring case, as Google compares tab names."""
+    base = wanted.strip()[:MAX_TITLE_CHARS] or "Untitled"
+    candidate, n = base, 1
+    while candidate.casefold() in taken:
+        n += 1
+        suffix = f" ({n})"
+        candidate = base[:MAX_TITLE_CHARS - len(suffix)].rstrip() + suffix
+    return candidate
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fit_cell(text: str) -> str | None:
+    """``text`` cut to Google's 50,000 characters per cell (counted as UTF-16 units, the stricter reading),
+    ending with "…"; None if it fits as it is."""
+    if len(text) <= MAX_CELL_CHARS // 2 or utf16_length(text) <= MAX_CELL_CHARS:
+        return None
+    cut = text.encode("utf-16-le")[:2 * (MAX_CELL_CHARS - 1)].decode("utf-16-le", errors="ignore")
+    return cut + "…"
 
 
 @dataclass
@@ -167,7 +246,8 @@ class WorksheetReport:
     rows: int  # data rows (header and summary excluded)
     grid_rows: int
     columns: int
-    created: bool
+    created: bool  # no previous tab of this table
+    previous_title: str | None = None  # the title of the tab it replaced, when that differed
 
 
 @dataclass
@@ -177,19 +257,163 @@ class SpreadsheetReport:
     write_requests: int
     bytes_per_request: list[int]
     retries: int
+    problems: list[str] = field(default_factory=list)  # tables left out (they did not fit), said in full
+    warnings: list[str] = field(default_factory=list)  # written, but not all of it (cut cells)
+
+
+@dataclass
+class _Tab:
+    """A tab of the spreadsheet as read at the start of the export."""
+
+    sheet_id: int
+    title: str
+    index: int
+    rows: int
+    cols: int
+    frozen: int
+    live_key: str | None
+    staging_key: str | None
+
+    @property
+    def cells(self) -> int:
+        return self.rows * self.cols
+
+
+@dataclass
+class _Placement:
+    """Where one table goes: its staging tab, final title, and the tab it replaces (if any)."""
+
+    table: Table
+    title: str
+    staging_title: str
+    staging_id: int
+    grid_rows: int
+    old: _Tab | None
+
+    @property
+    def cells(self) -> int:
+        return self.grid_rows * len(self.table.columns)
+
+
+@dataclass
+class _Plan:
+    placements: list[_Placement]
+    leftovers: list[_Tab]  # staging tabs of a failed run: deleted first
+    duplicates: list[_Tab]  # tabs carrying a key another tab owns (a user's copy): the key is taken off them
+    problems: list[str]
+    rename_prefix: str  # temporary titles during renames: "<prefix>0", "<prefix>1"... (used by no tab)
+
+
+def _tabs(metadata: Mapping[str, Any]) -> list[_Tab]:
+    tabs = []
+    for index, sheet in enumerate(metadata.get("sheets", [])):
+        props = sheet["properties"]
+        grid = props.get("gridProperties", {})
+        keys = {m.get("metadataKey"): m.get("metadataValue") for m in sheet.get("developerMetadata", [])}
+        tabs.append(_Tab(int(props["sheetId"]), props["title"], index, int(grid.get("rowCount", 0)),
+                         int(grid.get("columnCount", 0)), int(grid.get("frozenRowCount", 0)),
+                         keys.get(TAB_KEY), keys.get(STAGING_KEY)))
+    return tabs
+
+
+def _looks_like_an_old_export(tab: _Tab, table: Table) -> bool:
+    """A tab an export wrote before tabs carried keys: its table's title and frozen header. Not its width: the
+    tables have gained columns since (fetch health), and an upgrade must take its old tabs over."""
+    return (tab.live_key is None and tab.staging_key is None and tab.title.casefold() == table.title.casefold()
+            and tab.frozen == table.header_row)
+
+
+def plan_tabs(spreadsheet_id: str, metadata: Mapping[str, Any], tables: Sequence[Table]) -> _Plan:
+    """Which tab each table replaces, the titles, the staging tabs, and what does not fit (pure: no requests)."""
+    tabs = _tabs(metadata)
+    leftovers = [t for t in tabs if t.staging_key is not None and t.live_key is None]
+    current = [t for t in tabs if t not in leftovers]
+    owner: dict[str, _Tab] = {}
+    duplicates: list[_Tab] = []
+    for tab in current:
+        if tab.live_key is not None:
+            if tab.live_key in owner:
+                duplicates.append(tab)
+            else:
+                owner[tab.live_key] = tab
+    problems: list[str] = []
+    chosen: list[tuple[Table, _Tab | None]] = []
+    replaced: set[int] = set()
+    seen_keys: set[str] = set()
+    for table in tables:
+        if table.key in seen_keys:
+            problems.append(f"spreadsheet {spreadsheet_id}: two export targets write {table.key}; only the "
+                            f"first ({table.title!r}) is written: remove the other from SHEETS_EXPORT_TARGETS.")
+            continue
+        seen_keys.add(table.key)
+        old = owner.get(table.key) or next(
+            (t for t in current if t.sheet_id not in replaced and _looks_like_an_old_export(t, table)), None)
+        if old is not None:
+            replaced.add(old.sheet_id)
+        chosen.append((table, old))
+
+    # Cell budget: every current tab, plus each staging tab while it stands beside its predecessor, plus the
+    # predecessor's growth when it is resized to the new content before the paste.
+    used = sum(t.cells for t in current)
+    fitting: list[tuple[Table, _Tab | None, int]] = []
+    for table, old in chosen:
+        grid_rows = max(table.total_rows, table.header_row + 1)  # Google freezes fewer rows than the sheet has
+        cells = grid_rows * len(table.columns)
+        needed = cells + (max(cells - old.cells, 0) if old is not None else 0)
+        if used + needed > MAX_CELLS_PER_SPREADSHEET:
+            keeps = f"its tab {old.title!r} keeps the previous export" if old else "it has no tab yet"
+            built = "built in a hidden tab, then pasted over the current one" if old else "its new tab"
+            problems.append(
+                f"spreadsheet {spreadsheet_id}: {table.title!r} ({table.row_count:,} videos) did not fit and was "
+                f"not written ({keeps}): it needs {needed:,} cells ({grid_rows:,} rows x {len(table.columns)} "
+                f"columns, {built}) and the spreadsheet has {max(MAX_CELLS_PER_SPREADSHEET - used, 0):,} of "
+                f"Google's {MAX_CELLS_PER_SPREADSHEET:,} cells left. Delete tabs or rows the spreadsheet no "
+                "longer needs, or give this target its own spreadsheet.")
+            if old is not None:
+                replaced.discard(old.sheet_id)
+            continue
+        used += needed
+        fitting.append((table, old, grid_rows))
+
+    # Final titles: unique ignoring case among themselves and the tabs that stay (not the replaced ones).
+    staying = [t for t in current if t.sheet_id not in replaced]
+    taken_titles = {t.title.casefold() for t in staying}
+    finals = []
+    for table, _, _ in fitting:
+        title = unique_title(table.title, taken_titles)
+        taken_titles.add(title.casefold())
+        finals.append(title)
+    # Staging titles also avoid every current tab (they coexist with all of them) and the final titles.
+    taken_titles |= {t.title.casefold() for t in tabs}
+    taken_ids = {t.sheet_id for t in tabs}
+    placements = []
+    for (table, old, grid_rows), title in zip(fitting, finals, strict=True):
+        staging_title = unique_title(title[:MAX_TITLE_CHARS - len(STAGING_SUFFIX)] + STAGING_SUFFIX, taken_titles)
+        taken_titles.add(staging_title.casefold())
+        staging_id = stable_sheet_id(table.key, taken_ids)
+        taken_ids.add(staging_id)
+        placements.append(_Placement(table, title, staging_title, staging_id, grid_rows, old))
+    prefix, n = "vidstats renaming ", 1
+    while any(title.startswith(prefix.casefold()) for title in taken_titles):
+        n += 1
+        prefix = f"vidstats renaming {n} "
+    return _Plan(placements, leftovers, duplicates, problems, prefix)
+
+
+def _metadata(key: str, value: str, sheet_id: int) -> dict[str, Any]:
+    return {"createDeveloperMetadata": {"developerMetadata": {
+        "metadataKey": key, "metadataValue": value, "location": {"sheetId": sheet_id}, "visibility": "DOCUMENT"}}}
+
+
+def _drop_metadata(key: str, sheet_id: int) -> dict[str, Any]:
+    return {"deleteDeveloperMetadata": {"dataFilter": {"developerMetadataLookup": {
+        "metadataKey": key, "metadataLocation": {"sheetId": sheet_id}}}}}
 
 
 def _format_requests(sheet_id: int, table: Table) -> list[dict[str, Any]]:
-    width = len(table.columns)
     header = table.header_row - 1  # 0-based
     grid = {"sheetId": sheet_id}
     requests_: list[dict[str, Any]] = [
-        {"updateSheetProperties": {
-            "properties": {"sheetId": sheet_id, "gridProperties": {
-                "rowCount": table.total_rows, "columnCount": width, "frozenRowCount": table.header_row}},
-            "fields": "gridProperties(rowCount,columnCount,frozenRowCount)"}},
-        # Whatever the grid still holds (values, formats of an older layout) goes: rows are rewritten below.
-        {"updateCells": {"range": grid, "fields": "userEnteredValue,userEnteredFormat"}},
         {"repeatCell": {
             "range": {**grid, "startRowIndex": header, "endRowIndex": header + 1},
             "cell": {"userEnteredFormat": {"textFormat": {"bold": True}}},
@@ -224,13 +448,85 @@ def _format_requests(sheet_id: int, table: Table) -> list[dict[str, Any]]:
     return requests_
 
 
-def sheet_rows(table: Table) -> Iterator[list[SheetValue]]:
-    """Every line of the worksheet as the Sheets API values (preamble, header, rows), all ``width`` wide."""
+def build_requests(plan: _Plan) -> list[dict[str, Any]]:
+    """Step 1: leftovers gone, one hidden staging tab per table (sized, frozen header, formats, key)."""
+    requests_: list[dict[str, Any]] = [{"deleteSheet": {"sheetId": t.sheet_id}} for t in plan.leftovers]
+    for p in plan.placements:
+        requests_.append({"addSheet": {"properties": {
+            "sheetId": p.staging_id, "title": p.staging_title, "hidden": True,
+            "gridProperties": {"rowCount": p.grid_rows, "columnCount": len(p.table.columns),
+                               "frozenRowCount": p.table.header_row}}}})
+        requests_.append(_metadata(STAGING_KEY, p.table.key, p.staging_id))
+        requests_.extend(_format_requests(p.staging_id, p.table))
+    return requests_
+
+
+def swap_requests(plan: _Plan) -> list[dict[str, Any]]:
+    """Step 3, one atomic request. A table with a tab already: the tab is resized to the new content, the
+    staging tab pasted over it (values and formats) and deleted; the tab keeps its id, place and visibility,
+    so other tabs' formulas, charts and filters pointing at it keep working. A new table: its staging tab is
+    shown, named and keyed. Renames go through a temporary title first: two campaigns may trade names."""
+    requests_: list[dict[str, Any]] = [
+        {"updateSheetProperties": {"properties": {"sheetId": p.staging_id, "hidden": False}, "fields": "hidden"}}
+        for p in plan.placements if p.old is None]
+    renamed: list[tuple[int, str]] = []
+    for p in plan.placements:
+        if p.old is None:
+            continue
+        live, width = p.old.sheet_id, len(p.table.columns)
+        requests_.append({"updateSheetProperties": {"properties": {"sheetId": live, "gridProperties": {
+            "rowCount": p.grid_rows, "columnCount": width, "frozenRowCount": p.table.header_row}},
+            "fields": "gridProperties(rowCount,columnCount,frozenRowCount)"}})
+        whole = {"startRowIndex": 0, "endRowIndex": p.grid_rows, "startColumnIndex": 0, "endColumnIndex": width}
+        requests_.append({"copyPaste": {"source": {"sheetId": p.staging_id, **whole},
+                                        "destination": {"sheetId": live, **whole},
+                                        "pasteType": "PASTE_NORMAL", "pasteOrientation": "NORMAL"}})
+        requests_.extend(r for r in _format_requests(live, p.table) if "updateDimensionProperties" in r)
+        requests_.append({"deleteSheet": {"sheetId": p.staging_id}})
+        if p.old.live_key is None:  # a tab of an export from before keys: it gets its key now
+            requests_.append(_metadata(TAB_KEY, p.table.key, live))
+        if p.old.title != p.title:
+            renamed.append((live, p.title))
+    requests_ += [_drop_metadata(TAB_KEY, t.sheet_id) for t in plan.duplicates]
+    for step, (live, _) in enumerate(renamed):
+        requests_.append({"updateSheetProperties": {"properties": {
+            "sheetId": live, "title": f"{plan.rename_prefix}{step}"}, "fields": "title"}})
+    for live, title in renamed:
+        requests_.append({"updateSheetProperties": {"properties": {"sheetId": live, "title": title},
+                                                    "fields": "title"}})
+    for p in plan.placements:
+        if p.old is None:
+            requests_.append({"updateSheetProperties": {"properties": {"sheetId": p.staging_id, "title": p.title},
+                                                        "fields": "title"}})
+            requests_.append(_drop_metadata(STAGING_KEY, p.staging_id))
+            requests_.append(_metadata(TAB_KEY, p.table.key, p.staging_id))
+    return requests_
+
+
+@dataclass
+class _Cut:
+    title: str
+    count: int = 0
+    first: tuple[int, str] | None = None  # (line, column title)
+
+
+def sheet_rows(table: Table, cut: _Cut | None = None) -> Iterator[list[SheetValue]]:
+    """Every line of the worksheet as the Sheets API values (preamble, header, rows), all ``width`` wide,
+    text cut to the 50,000 characters a cell holds (counted in ``cut``)."""
     width = len(table.columns)
-    for line in table.all_rows():
+    for line_number, line in enumerate(table.all_rows(), start=1):
         if len(line) > width:
             raise ValueError(f"a line of {table.title!r} has {len(line)} cells, the table {width} columns")
-        yield [to_sheet_value(v) for v in pad(line, width)]
+        values = [to_sheet_value(v) for v in pad(line, width)]
+        for index, value in enumerate(values):
+            if isinstance(value, str) and len(value) > MAX_CELL_CHARS // 2:
+                fitted = fit_cell(value)
+                if fitted is not None:
+                    values[index] = fitted
+                    if cut is not None:
+                        cut.count += 1
+                        cut.first = cut.first or (line_number, table.columns[index].title)
+        yield values
 
 
 @dataclass
@@ -254,7 +550,11 @@ class SheetsExporter:
         self.max_rows_per_request = max_rows_per_request
 
     # -- errors -----------------------------------------------------------------------------------------
-    def _explain(self, spreadsheet_id: str, error: Exception, progress: Sequence[_Progress]) -> SheetsExportError:
+    def _explain(self, spreadsheet_id: str, error: Exception, plan: _Plan | None, started: bool,
+                 progress: Sequence[_Progress]) -> SheetsExportError:
+        gave_up = error if isinstance(error, GaveUp) else None
+        if gave_up is not None:
+            error = gave_up.error
         if isinstance(error, RefreshError):
             where = f" (secret {self.secret_hint})" if self.secret_hint else ""
             message = (f"Google rejected the credentials of {self.account}{where}: {error}. Create a new JSON key "
@@ -273,58 +573,81 @@ class SheetsExporter:
                            "account key in the secret.")
             elif status == HTTPStatus.BAD_REQUEST and any(
                     m in detail for m in ("Unable to parse range", "No grid with id")):
-                message = (f"a worksheet of spreadsheet {spreadsheet_id} was deleted during the export ({detail}); "
-                           "run the export again to recreate it.")
+                message = (f"a tab of spreadsheet {spreadsheet_id} was deleted during the export ({detail}), "
+                           "perhaps by another export running at the same time; run the export again.")
+            elif status == HTTPStatus.TOO_MANY_REQUESTS:
+                message = (f"Google's write quota refused spreadsheet {spreadsheet_id} ({detail}): 60 write "
+                           f"requests per minute per user, shared by every export with {self.account}.")
             else:
                 message = f"Google Sheets API error {status} on spreadsheet {spreadsheet_id}: {detail}"
         else:
             message = f"export to spreadsheet {spreadsheet_id} failed: {type(error).__name__}: {error}."
-        if progress and any(p.written < p.total for p in progress):
-            partial = "; ".join(f"{p.title!r}: {p.written} of {p.total} lines" for p in progress)
-            message += (" PARTIALLY WRITTEN: the worksheets were resized and cleared, then only some lines were "
-                        f"written ({partial}); they stay incomplete until an export succeeds.")
-        elif not progress:
+        if gave_up is not None:
+            message += (f" Gave up after {gave_up.attempts} attempts over {gave_up.waited_s:.0f} s of backoff"
+                        + (" (the function's time was running out)." if gave_up.out_of_time else "."))
+        if not started:
             message += " Nothing was written to the spreadsheet."
+        else:
+            staging = ", ".join(repr(p.staging_title) for p in plan.placements) if plan else ""
+            written = "; ".join(f"{p.title!r}: {p.written} of {p.total} lines" for p in progress)
+            message += (" The tabs keep the previous export, unchanged: the new one was being built in hidden "
+                        f"tabs ({staging}{'; ' + written if written else ''}), which the next run replaces.")
         return SheetsExportError(message)
 
     # -- export -----------------------------------------------------------------------------------------
     def export(self, spreadsheet_id: str, tables: Sequence[Table]) -> SpreadsheetReport:
         log = self.http.log if isinstance(self.http, ResilientHTTPClient) else RequestLog()
         writes_before, bytes_before, retries_before = log.writes, len(log.write_bytes), log.retries
+        plan: _Plan | None = None
+        started = False
         progress: list[_Progress] = []
+        cuts: list[_Cut] = []
         try:
-            metadata = self.http.fetch_sheet_metadata(
-                spreadsheet_id, params={"includeGridData": "false", "fields": "sheets.properties"})
-            existing = {s["properties"]["title"]: s["properties"] for s in metadata.get("sheets", [])}
-            taken = {int(p["sheetId"]) for p in existing.values()}
-            structure: list[dict[str, Any]] = []
-            reports: list[WorksheetReport] = []
-            for table in tables:
-                properties = existing.get(table.title)
-                created = properties is None
-                if properties is None:
-                    sheet_id = stable_sheet_id(table.title, taken)
-                    taken.add(sheet_id)
-                    structure.append({"addSheet": {"properties": {
-                        "sheetId": sheet_id, "title": table.title,
-                        "gridProperties": {"rowCount": table.total_rows, "columnCount": len(table.columns)}}}})
-                else:
-                    sheet_id = int(properties["sheetId"])
-                structure.extend(_format_requests(sheet_id, table))
-                reports.append(WorksheetReport(table.title, sheet_id, table.row_count, table.total_rows,
-                                               len(table.columns), created))
-            self.http.batch_update(spreadsheet_id, {"requests": structure})
-            progress = [_Progress(t.title, t.total_rows) for t in tables]
-            for body, counts in self._value_requests(tables):
+            metadata = self.http.fetch_sheet_metadata(spreadsheet_id, params={
+                "includeGridData": "false", "fields": "sheets(properties,developerMetadata)"})
+            plan = plan_tabs(spreadsheet_id, metadata, tables)
+            if plan.placements or plan.leftovers:
+                self.http.batch_update(spreadsheet_id, {"requests": build_requests(plan)})
+                started = True  # (a refused build request changed nothing: it is atomic)
+            progress = [_Progress(p.title, p.table.total_rows) for p in plan.placements]
+            cuts = [_Cut(p.title) for p in plan.placements]
+            for body, counts in self._value_requests(plan.placements, cuts):
                 self.http.values_batch_update(spreadsheet_id, body)
                 for index, lines in counts.items():
                     progress[index].written += lines
+            if plan.placements:
+                try:
+                    self.http.batch_update(spreadsheet_id, {"requests": swap_requests(plan)})
+                except APIError as error:
+                    # A retry of a swap whose answer was lost finds the staging tabs gone: look, don't guess.
+                    if error.response.status_code != HTTPStatus.BAD_REQUEST or not self._swapped(spreadsheet_id,
+                                                                                                  plan):
+                        raise
         except Exception as error:  # every failure is reported with what was (not) written
-            raise self._explain(spreadsheet_id, error, progress) from error
+            raise self._explain(spreadsheet_id, error, plan, started, progress) from error
+        reports = [WorksheetReport(p.title, p.old.sheet_id if p.old else p.staging_id, p.table.row_count,
+                                   p.grid_rows, len(p.table.columns), p.old is None,
+                                   p.old.title if p.old and p.old.title != p.title else None)
+                   for p in plan.placements]
+        warnings = [f"spreadsheet {spreadsheet_id}, {c.title!r}: {c.count} cell(s) held more than Google's "
+                    f"{MAX_CELL_CHARS:,} characters per cell and were cut to fit (first: line {c.first[0]}, "
+                    f"column {c.first[1]!r})." for c in cuts if c.count and c.first]
         return SpreadsheetReport(spreadsheet_id, reports, log.writes - writes_before,
-                                 log.write_bytes[bytes_before:], log.retries - retries_before)
+                                 log.write_bytes[bytes_before:], log.retries - retries_before,
+                                 plan.problems, warnings)
 
-    def _value_requests(self, tables: Sequence[Table]) -> Iterator[tuple[dict[str, Any], Mapping[int, int]]]:
+    def _swapped(self, spreadsheet_id: str, plan: _Plan) -> bool:
+        """Whether the swap is in place: every table's key on a visible tab with its title, no staging tab."""
+        tabs = _tabs(self.http.fetch_sheet_metadata(spreadsheet_id, params={
+            "includeGridData": "false", "fields": "sheets(properties,developerMetadata)"}))
+        by_key = {t.live_key: t for t in tabs if t.live_key is not None}
+        staging = {p.staging_id for p in plan.placements if p.old is not None}
+        return all(p.table.key in by_key and by_key[p.table.key].title == p.title for p in plan.placements) \
+            and not any(t.staging_key is not None and t.live_key is None for t in tabs) \
+            and not any(t.sheet_id in staging for t in tabs)
+
+    def _value_requests(self, placements: Sequence[_Placement], cuts: Sequence[_Cut]
+                        ) -> Iterator[tuple[dict[str, Any], Mapping[int, int]]]:
         """``values.batchUpdate`` bodies, each up to the byte and row budgets, with lines written per table."""
         budget = self.max_request_bytes - _REQUEST_OVERHEAD_BYTES
         data: list[dict[str, Any]] = []
@@ -334,14 +657,15 @@ class SheetsExporter:
         def body() -> dict[str, Any]:
             return {"valueInputOption": "RAW", "data": data}
 
-        for index, table in enumerate(tables):
+        for index, placement in enumerate(placements):
+            table, title = placement.table, placement.staging_title
             width = len(table.columns)
             block: list[list[SheetValue]] = []
             first_line = next_line = 1
-            for values in sheet_rows(table):
+            for values in sheet_rows(table, cuts[index]):
                 encoded = len(json.dumps(values)) + 2
                 if block and (size + encoded > budget or rows_in_request >= self.max_rows_per_request):
-                    data.append({"range": a1_range(table.title, first_line, next_line - 1, width), "values": block})
+                    data.append({"range": a1_range(title, first_line, next_line - 1, width), "values": block})
                     counts[index] = counts.get(index, 0) + len(block)
                     yield body(), counts
                     data, counts, size, rows_in_request = [], {}, 0, 0
@@ -356,9 +680,9 @@ class SheetsExporter:
             if next_line - 1 != table.total_rows:
                 raise SheetsExportError(f"{table.title!r}: expected {table.total_rows} lines, read {next_line - 1}")
             if block:
-                data.append({"range": a1_range(table.title, first_line, next_line - 1, width), "values": block})
+                data.append({"range": a1_range(title, first_line, next_line - 1, width), "values": block})
                 counts[index] = counts.get(index, 0) + len(block)
-                size += len(table.title) + 40
+                size += len(title) + 40
         if data:
             yield body(), counts
 

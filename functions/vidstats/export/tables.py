@@ -29,6 +29,8 @@ from vidstats.db import Database, Role
 from vidstats.export.cells import Cell, Column, Kind
 
 ALL_VIDEOS_TITLE = "All videos"
+ALL_VIDEOS_KEY = "all-videos"  # a worksheet's stable key (the writer finds its tab by it, not by title)
+NO_VIDEOS_NOTE = "No videos in this campaign yet."
 CAPTION_MAX_CHARS = 100  # a readable preview; the URL leads to the full caption
 STREAM_BATCH_ROWS = 2_000  # rows per round trip of the server-side cursor
 METRICS = ("views", "likes", "comments", "reposts", "saves")
@@ -126,6 +128,8 @@ class Table:
     rows: Callable[[], Iterator[Sequence[Cell]]]
     preamble: list[list[Cell]] = field(default_factory=list)
     target: ExportTarget | None = None
+    # What the worksheet is of, whatever its title: "all-videos" or "campaign:<id>" (a rename keeps the key).
+    key: str = ALL_VIDEOS_KEY
 
     @property
     def header_row(self) -> int:
@@ -144,7 +148,7 @@ class Table:
 
 
 class ExportConfigError(ValueError):
-    """The configured targets cannot be exported as they are (unknown campaign, duplicate sheet title)."""
+    """A configured target cannot be exported as it is (unknown campaign)."""
 
 
 @contextmanager
@@ -208,7 +212,7 @@ def campaign_table(conn: psycopg.Connection, campaign_id: UUID, as_of_day: date,
         ["Growth counts what each video gained after it entered the campaign (the later of the campaign start "
          "and the moment it was added) and before the campaign end; totals include everything before. "
          "Empty: not measured."],
-        [],
+        [NO_VIDEOS_NOTE] if count == 0 else [],  # the header stays on line 7 either way
     ]
     return Table(
         title=(target.worksheet if target and target.worksheet else str(name)[:100]),
@@ -217,22 +221,25 @@ def campaign_table(conn: psycopg.Connection, campaign_id: UUID, as_of_day: date,
         rows=_stream(conn, _CAMPAIGN_SQL, params, f"export_campaign_{campaign_id.hex}"),
         preamble=preamble,
         target=target,
+        key=campaign_key(campaign_id),
     )
 
 
+def campaign_key(campaign_id: UUID) -> str:
+    return f"campaign:{campaign_id}"
+
+
+def table_for(conn: psycopg.Connection, target: ExportTarget, as_of: datetime) -> Table:
+    """The table of one target (row count and summary read now, rows streamed when iterated)."""
+    if target.campaign_id:
+        return campaign_table(conn, target.campaign_id, as_of.date(), target)
+    return all_videos_table(conn, as_of.date(), target)
+
+
 def tables_for(conn: psycopg.Connection, targets: Sequence[ExportTarget], as_of: datetime) -> list[Table]:
-    """The tables of ``targets`` (row counts and summaries read now, rows streamed when iterated)."""
-    day = as_of.date()
-    tables = [campaign_table(conn, t.campaign_id, day, t) if t.campaign_id else all_videos_table(conn, day, t)
-              for t in targets]
-    seen: set[tuple[str, str]] = set()
-    for table in tables:
-        key = (table.target.spreadsheet_id if table.target else "", table.title)
-        if key in seen:
-            raise ExportConfigError(f"two export targets write worksheet {table.title!r} of spreadsheet {key[0]}: "
-                                    "give one of them another `worksheet` title")
-        seen.add(key)
-    return tables
+    """The tables of ``targets``. Equal titles are fine: the Sheets writer makes titles unique per spreadsheet
+    (ignoring case), the CSV writer file names."""
+    return [table_for(conn, t, as_of) for t in targets]
 
 
 def all_campaign_ids(conn: psycopg.Connection) -> list[UUID]:
