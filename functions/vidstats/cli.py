@@ -16,6 +16,7 @@ import psycopg
 from vidstats.db import Database
 from vidstats.migrations import MigrationError, migrate
 from vidstats.read_model import refresh_read_model, verify_read_model
+from vidstats.workspaces import DEFAULT_WORKSPACE_ID
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_DIR = PROJECT_ROOT / ".dev" / "pgdata"
@@ -122,13 +123,15 @@ def cmd_track(args: argparse.Namespace) -> int:
         raise ConfigurationError("no AWS region for the fetch queue: set AWS_DEFAULT_REGION")
     try:
         campaign = uuid.UUID(args.campaign) if args.campaign else None
+        workspace = uuid.UUID(args.workspace)
     except ValueError:
-        print(f"vidstats track: --campaign must be a campaign id (UUID), got {args.campaign!r}", file=sys.stderr)
+        print(f"vidstats track: --campaign and --workspace must be ids (UUIDs), got {args.campaign!r}, "
+              f"{args.workspace!r}", file=sys.stderr)
         return 2
     try:
         with httpx.Client() as resolver:
             tracked = start_tracking(_database(args), SqsFetchQueue.from_env(queue_url), args.urls, campaign,
-                                     resolver_client=resolver)
+                                     resolver_client=resolver, workspace_id=workspace)
     except InvalidUrlsError as exc:
         for url, problem in exc.problems.items():
             print(f"{url}: {problem}", file=sys.stderr)
@@ -291,7 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
     track_parser = commands.add_parser(
         "track", help="start tracking video URLs (optionally in a campaign) and enqueue an immediate fetch")
     track_parser.add_argument("urls", nargs="+", metavar="URL")
-    track_parser.add_argument("--campaign", help="campaign id to add the videos to")
+    track_parser.add_argument("--campaign", help="campaign id to add the videos to (one of the workspace's)")
+    track_parser.add_argument("--workspace", default=str(DEFAULT_WORKSPACE_ID),
+                              help="the workspace that tracks the videos (default: the migration's Default "
+                                   "workspace)")
     track_parser.add_argument("--queue-url", help="defaults to $FETCH_QUEUE_URL")
     track_parser.add_argument("--database-url", help="defaults to $DATABASE_URL, else the local database")
     track_parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),

@@ -403,16 +403,16 @@ def stop_tracking(db: Database, video_id: UUID) -> TrackingStopped:
     columns = ("tracking_state, tracking_started_at, tracking_stopped_at, last_fetched_at, last_error,"
                " last_error_at")
     with db.transaction(Role.READER) as conn:
-        row = conn.execute(f"select {columns} from analytics.videos where id = %s for update",
+        row = conn.execute(f"select {columns} from analytics.videos where id = %s",
                            (video_id,)).fetchone()
         if row is None:
             raise NotFoundError("path.video_id", "no such video")
         if row[0] == "gone":
             raise ConflictError("path.video_id", "the platform reported this video gone; it is not tracked")
         if row[0] == "active":
-            row = conn.execute(
-                "update analytics.videos set tracking_state = 'stopped', tracking_stopped_at = now()"
-                f" where id = %s returning {columns}", (video_id,)).fetchone()
+            # This workspace stops; the video stops being fetched once no workspace tracks it.
+            conn.execute("select analytics.stop_workspace_tracking(%s)", (video_id,))
+            row = conn.execute(f"select {columns} from analytics.videos where id = %s", (video_id,)).fetchone()
             assert row is not None
     return TrackingStopped(video_id=video_id, tracking=TrackingInfo(
         state=row[0], started_at=row[1], stopped_at=row[2], last_fetched_at=row[3], last_error=row[4],

@@ -88,11 +88,6 @@ def upsert_videos(conn: psycopg.Connection, videos: Sequence[NewVideo], *, react
     return [VideoRow(r[0], Platform(r[1]), r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
 
 
-def campaign_exists(conn: psycopg.Connection, campaign_id: UUID) -> bool:
-    row = conn.execute("select 1 from analytics.campaigns where id = %s", (campaign_id,)).fetchone()
-    return row is not None
-
-
 def add_to_campaign(conn: psycopg.Connection, campaign_id: UUID, video_ids: Sequence[UUID]) -> int:
     """Adds the videos to the campaign (already-present ones keep their ``added_at``); returns how many were new."""
     cursor = conn.execute(

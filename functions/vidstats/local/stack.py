@@ -22,6 +22,7 @@ import logging
 import os
 import secrets
 import time
+import uuid
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ from vidstats.local.scheduler import Job, Scheduler
 from vidstats.local.services import SERVICES_FILE, remove_services, write_services
 from vidstats.local.sqs import LOCAL_CREDENTIALS, LocalSqs
 from vidstats.local.template import LocalTemplate, QueueSpec, local_template
+from vidstats.workspaces import DEFAULT_WORKSPACE_ID
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +221,7 @@ class LocalStack:
                 self.functions[logical_id] = LocalFunction(logical_id, handler, function_spec.timeout_s,
                                                            function_spec.memory_mb)
 
+        self._dev_memberships()
         if config.demo:
             from vidstats.local.demo_data import load_demo_data
 
@@ -326,6 +329,17 @@ class LocalStack:
         for name, value in settings.items():
             self._saved_env.setdefault(name, env.get(name))
             env[name] = value
+
+    def _dev_memberships(self) -> None:
+        """The development token's user (and, without auth, the dev-mode user) own the Default workspace, where
+        the demo data and `vidstats track` land."""
+        from vidstats.auth import DEV_CLAIMS
+        from vidstats.workspaces import WorkspaceRole, add_member
+
+        conn = self.owner_database().connection()
+        with conn.transaction():
+            for user_id in (DEV_USER_ID, DEV_CLAIMS.sub):
+                add_member(conn, DEFAULT_WORKSPACE_ID, uuid.UUID(user_id), WorkspaceRole.OWNER)
 
     def owner_database(self) -> Database:
         """A connection as the login user (the project owner), outside any function role."""
@@ -437,10 +451,12 @@ class LocalStack:
         if self.dev_token:
             lines += ["  Development token (valid 30 days; Swagger UI: Authorize, paste it):",
                       f"    {self.dev_token}",
-                      f"    curl -H 'Authorization: Bearer {self.dev_token[:16]}...' {url}/videos"]
+                      f"    curl -H 'Authorization: Bearer {self.dev_token[:16]}...' "
+                      f"-H 'X-Workspace-Id: {DEFAULT_WORKSPACE_ID}' {url}/videos"]
         elif self.config.auth == "off":
             lines.append("  !!! AUTHENTICATION IS DISABLED: never use AUTH_DISABLED outside this machine !!!")
         lines.append(f"  Track a video   curl -X POST {url}/videos -H \"Authorization: Bearer $TOKEN\" "
+                     f"-H 'X-Workspace-Id: {DEFAULT_WORKSPACE_ID}' "
                      "-H 'content-type: application/json' -d '{\"urls\": [\"https://www.tiktok.com/@user/video/<id>\"]}'")
         lines.append(f"  CLI             vidstats track URL... | status | refresh | verify | export --csv DIR   (they "
                      f"find this stack through {self.config.data_dir / SERVICES_FILE}; no variable needed)")
