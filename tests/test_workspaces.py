@@ -8,8 +8,10 @@ from uuid import UUID
 
 import pytest
 from psycopg import errors
+from vidstats import cli
 from vidstats.db import Database, Role
 
+from tests.conftest import IsolatedDatabase
 from tests.two_workspaces import EDITOR_A, NOBODY, OWNER_A, OWNER_B, VIEWER_A, TwoWorkspaces, caller, two_workspaces
 
 # Global by design: the read model's watermark, and the page-view report (an operator feature, seed 003).
@@ -136,3 +138,18 @@ def test_current_user_id_reads_sub_from_the_claims_like_auth_uid(db: Database, c
     with db.transaction(Role.READER) as conn:
         conn.execute("select set_config('request.jwt.claims', %s, true)", (claims,))
         assert conn.execute("select analytics.current_user_id()").fetchone() == (expected,)
+
+
+def test_the_cli_creates_a_workspace_with_its_first_owner(database: IsolatedDatabase, db: Database,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    owner = "d0000000-0000-4000-8000-0000000000d0"
+    assert cli.main(["workspace", "create", " Acme agency ", "--owner-user-id", owner,
+                     "--database-url", database.owner_url]) == 0
+    workspace = UUID(capsys.readouterr().out.split()[0])
+    with db.as_caller(caller(UUID(owner), None)).transaction(Role.READER) as conn:
+        assert conn.execute("select w.id, w.name, m.role from analytics.workspaces w"
+                            " join analytics.workspace_members m on m.workspace_id = w.id").fetchall() == [
+            (workspace, "Acme agency", "owner")]
+    assert cli.main(["workspace", "create", "X", "--owner-user-id", "someone@example.com",
+                     "--database-url", database.owner_url]) == 2
+    assert "Supabase Auth user id" in capsys.readouterr().err

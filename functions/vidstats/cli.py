@@ -97,9 +97,33 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from vidstats.dashboard.freshness import freshness
+    from vidstats.db import Role
 
-    # The same facts under the same names as GET /status.
-    print(json.dumps(freshness(_database(args)).model_dump(mode="json"), indent=2))
+    # The same facts under the same names as GET /status, of every workspace (an operator's view).
+    print(json.dumps(freshness(_database(args), Role.EXPORT).model_dump(mode="json"), indent=2))
+    return 0
+
+
+def cmd_workspace_create(args: argparse.Namespace) -> int:
+    """A new workspace and its first owner: an operator's act, as the project owner."""
+    import uuid
+
+    from vidstats.workspaces import create_workspace
+
+    name = args.name.strip()
+    if not 1 <= len(name) <= 200:
+        print("vidstats workspace create: NAME must be 1 to 200 characters", file=sys.stderr)
+        return 2
+    try:
+        owner = uuid.UUID(args.owner_user_id)
+    except ValueError:
+        print(f"vidstats workspace create: --owner-user-id must be a Supabase Auth user id (UUID), got "
+              f"{args.owner_user_id!r}", file=sys.stderr)
+        return 2
+    conn = _database(args).connection()
+    with conn.transaction():
+        workspace_id = create_workspace(conn, name, owner_user_id=owner)
+    print(f"{workspace_id}  {name}  owner {owner}")
     return 0
 
 
@@ -304,6 +328,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the data dir of the local stack to use when no DATABASE_URL is set "
                              "(default: .dev/pgdata, that of make dev)")
     track_parser.set_defaults(handler=cmd_track)
+
+    workspace_parser = commands.add_parser("workspace", help="workspaces (teams) and their members")
+    workspace_commands = workspace_parser.add_subparsers(dest="workspace_command", required=True)
+    create_parser = workspace_commands.add_parser(
+        "create", help="create a workspace with its first owner; prints its id (send it as X-Workspace-Id)")
+    create_parser.add_argument("name", metavar="NAME")
+    create_parser.add_argument("--owner-user-id", required=True, metavar="UUID",
+                               help="the first owner's Supabase Auth user id (auth.users.id, the token's sub)")
+    create_parser.add_argument("--database-url", help="defaults to $DATABASE_URL, else the local database")
+    create_parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
+                               help="the data dir of the local stack to use when no DATABASE_URL is set "
+                                    "(default: .dev/pgdata, that of make dev)")
+    create_parser.set_defaults(handler=cmd_workspace_create)
     return parser
 
 
