@@ -208,6 +208,10 @@ alter table analytics.mv_video_weekly_increments enable row level security;
 
 -- The reader (dashboard API): the caller's workspace only. `(select f())` makes each helper an initplan,
 -- evaluated once per query rather than once per row (Supabase's advice, and its linter's auth_rls_initplan).
+-- The video-keyed policies probe workspace_videos' primary key per row with a scalar subquery, not EXISTS: the
+-- planner cannot know the workspace's size and would hash all of its tracked videos for every relation of
+-- every query (every video of the Default workspace after this migration: 3-10x slower pages), while a probe
+-- costs what the page scans.
 create policy workspaces_reader_select on analytics.workspaces for select to vidstats_reader
     using (exists (select 1 from analytics.workspace_members m
                     where m.workspace_id = workspaces.id and m.user_id = (select analytics.current_user_id())));
@@ -217,8 +221,8 @@ create policy workspace_videos_reader_select on analytics.workspace_videos for s
     using (workspace_id = (select analytics.current_workspace_id()));
 
 create policy videos_reader_select on analytics.videos for select to vidstats_reader
-    using (exists (select 1 from analytics.workspace_videos wv
-                    where wv.video_id = videos.id and wv.workspace_id = (select analytics.current_workspace_id())));
+    using ((select true from analytics.workspace_videos wv
+             where wv.video_id = videos.id and wv.workspace_id = (select analytics.current_workspace_id())));
 -- A creator is visible through the workspace's videos (the videos policy applies inside).
 create policy bloggers_reader_select on analytics.bloggers for select to vidstats_reader
     using (exists (select 1 from analytics.videos v where v.blogger_id = bloggers.id));
@@ -261,23 +265,23 @@ create policy blogger_batches_reader_insert on analytics.blogger_batches for ins
 -- The read relations keyed by video: the workspace's videos only.
 create policy video_latest_statistics_reader_select on analytics.video_latest_statistics
     for select to vidstats_reader
-    using (exists (select 1 from analytics.workspace_videos wv
-                    where wv.video_id = video_latest_statistics.video_id
-                      and wv.workspace_id = (select analytics.current_workspace_id())));
+    using ((select true from analytics.workspace_videos wv
+             where wv.video_id = video_latest_statistics.video_id
+               and wv.workspace_id = (select analytics.current_workspace_id())));
 create policy video_growth_reader_select on analytics.video_growth for select to vidstats_reader
-    using (exists (select 1 from analytics.workspace_videos wv
-                    where wv.video_id = video_growth.video_id
-                      and wv.workspace_id = (select analytics.current_workspace_id())));
+    using ((select true from analytics.workspace_videos wv
+             where wv.video_id = video_growth.video_id
+               and wv.workspace_id = (select analytics.current_workspace_id())));
 create policy mv_video_daily_increments_reader_select on analytics.mv_video_daily_increments
     for select to vidstats_reader
-    using (exists (select 1 from analytics.workspace_videos wv
-                    where wv.video_id = mv_video_daily_increments.video_id
-                      and wv.workspace_id = (select analytics.current_workspace_id())));
+    using ((select true from analytics.workspace_videos wv
+             where wv.video_id = mv_video_daily_increments.video_id
+               and wv.workspace_id = (select analytics.current_workspace_id())));
 create policy mv_video_weekly_increments_reader_select on analytics.mv_video_weekly_increments
     for select to vidstats_reader
-    using (exists (select 1 from analytics.workspace_videos wv
-                    where wv.video_id = mv_video_weekly_increments.video_id
-                      and wv.workspace_id = (select analytics.current_workspace_id())));
+    using ((select true from analytics.workspace_videos wv
+             where wv.video_id = mv_video_weekly_increments.video_id
+               and wv.workspace_id = (select analytics.current_workspace_id())));
 
 -- The writers and the export are not end users: every row, for what their grants allow.
 create policy workspaces_export_select on analytics.workspaces for select to vidstats_export using (true);
