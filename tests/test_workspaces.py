@@ -3,6 +3,7 @@ reader role sees its workspace's rows only, whatever a query forgets to filter; 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -10,6 +11,7 @@ import pytest
 from psycopg import errors
 from vidstats import cli
 from vidstats.db import Database, Role
+from vidstats.ingestion.videos_repository import active_videos_page
 
 from tests.conftest import IsolatedDatabase
 from tests.two_workspaces import EDITOR_A, NOBODY, OWNER_A, OWNER_B, VIEWER_A, TwoWorkspaces, caller, two_workspaces
@@ -153,3 +155,24 @@ def test_the_cli_creates_a_workspace_with_its_first_owner(database: IsolatedData
     assert cli.main(["workspace", "create", "X", "--owner-user-id", "someone@example.com",
                      "--database-url", database.owner_url]) == 2
     assert "Supabase Auth user id" in capsys.readouterr().err
+
+
+def test_another_teams_ended_campaign_never_stops_a_video_a_team_still_tracks(db: Database,
+                                                                              data: TwoWorkspaces) -> None:
+    def campaigns_over() -> bool:
+        with db.transaction(Role.INGEST) as conn:
+            page = active_videos_page(conn, after=None, limit=1000, grace=timedelta(days=7))
+        (video,) = [v for v in page if v.id == data.shared_video]
+        return video.campaigns_over
+
+    owner = db.connection()
+    owner.execute("update analytics.workspace_videos set stopped_at = now() where video_id = %s"
+                  " and workspace_id not in (%s, %s)", (data.shared_video, data.a.workspace, data.b.workspace))
+    owner.execute("update analytics.campaigns set starts_at = now() - interval '60 days',"
+                  " ends_at = now() - interval '30 days' where id = %s", (data.b.campaign,))
+    owner.execute("delete from analytics.campaign_videos where campaign_id = %s and video_id = %s",
+                  (data.a.campaign, data.shared_video))
+    assert not campaigns_over()  # A tracks it outside its campaigns; B's campaign ended
+    owner.execute("update analytics.workspace_videos set stopped_at = now() where video_id = %s"
+                  " and workspace_id = %s", (data.shared_video, data.a.workspace))
+    assert campaigns_over()  # only B tracks it now, and B's campaign ended a month ago

@@ -174,7 +174,9 @@ def active_videos_page(
 ) -> list[ActiveVideo]:
     """One keyset page of active videos (index ``videos_active_id_idx``), with whether tracking should stop.
 
-    A video in no campaign keeps being tracked (it was tracked on its own).
+    A video in no campaign keeps being tracked (it was tracked on its own); so does a video that a workspace
+    tracks outside its campaigns, or in one of its campaigns still running: every workspace still tracking it
+    must be done with it (another team's ended campaign never stops a video for a team still using it).
     """
     rows = conn.execute(
         """
@@ -184,6 +186,12 @@ def active_videos_page(
                    select 1 from analytics.campaign_videos cv
                      join analytics.campaigns c on c.id = cv.campaign_id
                     where cv.video_id = v.id and (c.ends_at is null or c.ends_at > now() - %s))
+               and not exists (
+                   select 1 from analytics.workspace_videos wv
+                    where wv.video_id = v.id and wv.stopped_at is null
+                      and not exists (select 1 from analytics.campaign_videos cv
+                                        join analytics.campaigns c on c.id = cv.campaign_id
+                                       where cv.video_id = v.id and c.workspace_id = wv.workspace_id))
           from analytics.videos v
          where v.tracking_state = 'active' and (%s::uuid is null or v.id > %s::uuid)
          order by v.id
