@@ -102,8 +102,8 @@ EXPECTED_FUNCTION_GRANTS = {
     ("page_views_report_status", READER): {"EXECUTE"},
     # The caller's identity, read by the row-level security policies and the command checks.
     **{(function, READER): {"EXECUTE"} for function in (
-        "current_user_id", "current_workspace_role", "current_workspace_id", "editable_workspace_id",
-        "require_workspace_editor", "stop_workspace_tracking")},
+        "current_user_id", "current_workspace_role", "current_user_has_workspace", "current_workspace_id",
+        "editable_workspace_id", "require_workspace_editor", "stop_workspace_tracking")},
     ("require_workspace_editor", INGEST): {"EXECUTE"},
     **{(function, EXPORT): {"EXECUTE"} for function in (
         "campaign_video_days", "campaign_video_growth", "campaign_series", "video_period_growth", "video_series",

@@ -176,3 +176,11 @@ def test_another_teams_ended_campaign_never_stops_a_video_a_team_still_tracks(db
     owner.execute("update analytics.workspace_videos set stopped_at = now() where video_id = %s"
                   " and workspace_id = %s", (data.shared_video, data.a.workspace))
     assert campaigns_over()  # only B tracks it now, and B's campaign ended a month ago
+
+
+def test_the_guards_single_statement_leaves_no_role_or_identity_behind(db: Database, data: TwoWorkspaces) -> None:
+    row = db.fetch_one_as(Role.READER, caller(VIEWER_A, data.a.workspace),
+                          "analytics.current_workspace_role(), analytics.current_user_has_workspace(), current_user")
+    assert row == ("viewer", True, "vidstats_reader")
+    after = db.connection().execute("select current_user, current_setting('request.jwt.claims', true)").fetchone()
+    assert after in {("supabase_postgres", ""), ("supabase_postgres", None)}

@@ -106,6 +106,17 @@ class Database:
                               caller.headers_json()))
             yield conn
 
+    def fetch_one_as(self, role: Role, caller: Caller, query: str) -> tuple[Any, ...] | None:
+        """One read-only statement for ``caller``, in its own implicit transaction: a single round trip (no
+        BEGIN / COMMIT). ``query`` is a target list, evaluated after the role and identity are set."""
+        conn = self.connection()
+        row: tuple[Any, ...] | None = conn.execute(
+            "select set_config('role', %s, true), set_config('statement_timeout', %s, true),"
+            " set_config('request.jwt.claims', %s, true), set_config('request.headers', %s, true), " + query,
+            (role.value, str(self._statement_timeout_ms), json.dumps(caller.claims), caller.headers_json()),
+        ).fetchone()
+        return None if row is None else row[4:]
+
     def as_caller(self, caller: Caller) -> Database:
         """This database, every transaction of which runs for ``caller`` (its connection is shared)."""
         return CallerDatabase(self, caller)

@@ -14,6 +14,8 @@ from uuid import UUID
 
 import psycopg
 
+from vidstats.db import Caller, Database, Role
+
 # Created by the migration for the rows that existed before workspaces; the CLI's workspace by default.
 DEFAULT_WORKSPACE_ID = UUID("00000000-0000-4000-8000-000000000001")
 
@@ -76,12 +78,10 @@ def my_memberships(conn: psycopg.Connection) -> list[Membership]:
     return [Membership(r[0], r[1], WorkspaceRole(r[2])) for r in rows]
 
 
-def workspace_access(conn: psycopg.Connection) -> tuple[WorkspaceRole | None, bool]:
-    """The caller's role in the workspace the request names (None: not a member), and whether the caller is a
-    member of any workspace at all."""
-    row = conn.execute(
-        "select analytics.current_workspace_role(),"
-        " exists (select 1 from analytics.workspace_members where user_id = analytics.current_user_id())"
-    ).fetchone()
+def workspace_access(db: Database, caller: Caller) -> tuple[WorkspaceRole | None, bool]:
+    """The caller's role in the workspace it names (None: not a member), and whether it is a member of any
+    workspace at all: one statement, one round trip."""
+    row = db.fetch_one_as(Role.READER, caller,
+                          "analytics.current_workspace_role(), analytics.current_user_has_workspace()")
     assert row is not None
     return (WorkspaceRole(row[0]) if row[0] else None), bool(row[1])

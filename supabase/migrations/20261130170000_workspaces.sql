@@ -96,6 +96,17 @@ as $$
        and m.user_id = analytics.current_user_id()
 $$;
 
+-- Whether the caller is a member of any workspace (the API tells such a user to ask to be added).
+create function analytics.current_user_has_workspace()
+returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+    select exists (select 1 from analytics.workspace_members m where m.user_id = analytics.current_user_id())
+$$;
+
 -- The workspace the request names, if the caller is a member of it.
 create function analytics.current_workspace_id()
 returns uuid
@@ -331,12 +342,13 @@ create policy mv_video_weekly_increments_export_select on analytics.mv_video_wee
 revoke all on function analytics.current_user_id() from public;
 revoke all on function analytics.current_workspace_role() from public;
 revoke all on function analytics.current_workspace_id() from public;
+revoke all on function analytics.current_user_has_workspace() from public;
 revoke all on function analytics.editable_workspace_id() from public;
 revoke all on function analytics.require_workspace_editor() from public;
 revoke all on function analytics.stop_workspace_tracking(uuid) from public;
 -- Policies and column defaults run with the caller's rights: the reader needs the helpers they call.
 grant execute on function analytics.current_user_id(), analytics.current_workspace_role(),
-    analytics.current_workspace_id(), analytics.editable_workspace_id(), analytics.require_workspace_editor(),
+    analytics.current_user_has_workspace(), analytics.current_workspace_id(), analytics.editable_workspace_id(), analytics.require_workspace_editor(),
     analytics.stop_workspace_tracking(uuid)
     to vidstats_reader;
 -- A tracking command's ingest transaction checks the caller in the same transaction as its writes.

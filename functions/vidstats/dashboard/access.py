@@ -33,9 +33,7 @@ def authorize(db: Database, claims: dict[str, Any], workspace_header: str | None
         workspace_id = UUID(workspace_header) if workspace_header else None
     except ValueError:
         raise BadRequestError(HEADER_FIELD, "must be a workspace id (a UUID); your workspaces: GET /me") from None
-    caller = Caller(claims=claims, workspace_id=workspace_id)
-    with db.transaction(Role.READER, caller) as conn:
-        role, member_of_any = workspace_access(conn)
+    role, member_of_any = workspace_access(db, Caller(claims=claims, workspace_id=workspace_id))
     if not member_of_any:
         raise ForbiddenError(HEADER_FIELD, "you are not a member of any workspace: ask a workspace owner to add you")
     if workspace_id is None:
