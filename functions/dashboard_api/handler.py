@@ -197,8 +197,9 @@ def handle_api_error(exc: ApiError) -> Response[str]:
 
 
 @app.exception_handler(pg_errors.InsufficientPrivilege)  # type: ignore[untyped-decorator]
-def handle_insufficient_privilege(_: pg_errors.InsufficientPrivilege) -> Response[str]:
+def handle_insufficient_privilege(exc: pg_errors.InsufficientPrivilege) -> Response[str]:
     """Postgres refused a write for the caller (e.g. their role changed since the guard checked)."""
+    logger.warning("refused by Postgres for the caller", extra={"error": str(exc).splitlines()[0]})
     return error_response(403, "Forbidden", [FieldProblem(field=access.HEADER_FIELD,
                                                           message="you may not change this workspace")])
 
