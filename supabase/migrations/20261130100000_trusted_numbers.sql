@@ -643,8 +643,9 @@ begin
     create temporary table refresh_videos as
         select b.video_id, b.first_created_at, b.first_id,
                coalesce((b.first_created_at, b.first_id) < (l.created_at, l.statistics_id), false) as late,
-               ((b.first_created_at at time zone 'UTC')::date) as from_day
-          from (select video_id, min(created_at) as first_created_at,
+               ((b.first_created_at at time zone 'UTC')::date) as from_day,
+               ((b.last_created_at at time zone 'UTC')::date) as to_day
+          from (select video_id, min(created_at) as first_created_at, max(created_at) as last_created_at,
                        (array_agg(id order by created_at, id))[1] as first_id
                   from pg_temp.refresh_batch group by video_id) b
           left join analytics.video_latest_statistics l on l.video_id = b.video_id;
@@ -906,13 +907,16 @@ begin
            comments_carry = excluded.comments_carry, reposts_carry = excluded.reposts_carry,
            saves_carry = excluded.saves_carry;
 
-    -- Campaign bounds: memberships whose first or last counted day got snapshots in this step, and those a
-    -- writer computed meanwhile (pending: its transaction may have read an older watermark).
+    -- Campaign bounds: memberships whose first or last counted day changed in this step, and those a writer
+    -- computed meanwhile (pending: its transaction may have read an older watermark). A boundary day changes
+    -- when rows arrived on it, or before it while it has rows (late videos); an in-order video's rows never
+    -- reach past to_day, so a boundary in the future (a campaign ending next month) is left alone.
     perform analytics.compute_campaign_video_bounds(array_agg(x.campaign_id), array_agg(x.video_id), new_mark, false)
        from (select b.campaign_id, b.video_id
                from pg_temp.refresh_videos r
                join analytics.campaign_video_bounds b on b.video_id = r.video_id
-              where b.entry_day >= r.from_day or b.last_day >= r.from_day
+              where (b.entry_day >= r.from_day and (r.late or b.entry_day <= r.to_day))
+                 or (b.last_day >= r.from_day and (r.late or b.last_day <= r.to_day))
               union
              select b.campaign_id, b.video_id from analytics.campaign_video_bounds b where b.pending) x;
 
