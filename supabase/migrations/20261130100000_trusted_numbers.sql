@@ -399,6 +399,20 @@ $$;
 comment on function analytics.campaign_video_growth(uuid, date, date) is
     'Growth of each campaign video over its counted days in [p_from, p_to]; sums campaign_video_days().';
 
+-- The points of a series over [p_from, p_to]: each UTC day ('day'), or each ISO week ('week') cut to the range
+-- (a range starting on a Tuesday starts its first week that Tuesday), so no point covers a day outside it.
+create function analytics.series_periods(p_from date, p_to date, p_bucket text)
+returns table (period_start date, period_end date)
+language sql
+immutable
+set search_path = ''
+as $$
+    select greatest(s.p::date, p_from),
+           least(case when p_bucket = 'week' then s.p::date + 6 else s.p::date end, p_to)
+      from generate_series(case when p_bucket = 'week' then date_trunc('week', p_from)::date else p_from end,
+                           p_to, case when p_bucket = 'week' then interval '1 week' else interval '1 day' end) s(p)
+$$;
+
 -- The campaign's series: one point per UTC day ('day') or per ISO week ('week') of [p_from, p_to], each
 -- summing campaign_video_days() over its days inside the range (a week cut by the range starts or ends
 -- with it: period_start and period_end say which days it covers). NULL metrics: nothing measured.
@@ -412,11 +426,7 @@ stable
 set search_path = ''
 as $$
     with periods as (
-        select greatest(s.p::date, p_from) as period_start,
-               least(case when p_bucket = 'week' then s.p::date + 6 else s.p::date end, p_to) as period_end
-          from generate_series(case when p_bucket = 'week' then date_trunc('week', p_from)::date else p_from end,
-                               p_to, case when p_bucket = 'week' then interval '1 week' else interval '1 day' end
-                               ) s(p)
+        select * from analytics.series_periods(p_from, p_to, p_bucket)
     ), days as (
         select * from analytics.campaign_video_days(p_campaign_id, p_from, p_to)
     )
@@ -487,11 +497,7 @@ stable
 set search_path = ''
 as $$
     with periods as (
-        select greatest(s.p::date, p_from) as period_start,
-               least(case when p_bucket = 'week' then s.p::date + 6 else s.p::date end, p_to) as period_end
-          from generate_series(case when p_bucket = 'week' then date_trunc('week', p_from)::date else p_from end,
-                               p_to, case when p_bucket = 'week' then interval '1 week' else interval '1 day' end
-                               ) s(p)
+        select * from analytics.series_periods(p_from, p_to, p_bucket)
     )
     select p.period_start, p.period_end, sum(d.views_delta)::bigint, sum(d.likes_delta)::bigint,
            sum(d.comments_delta)::bigint, sum(d.reposts_delta)::bigint, sum(d.saves_delta)::bigint,
@@ -1085,6 +1091,7 @@ revoke all on function analytics.campaign_video_growth(uuid, date, date) from pu
 revoke all on function analytics.campaign_series(uuid, date, date, text) from public;
 revoke all on function analytics.video_period_growth(uuid[], date, date) from public;
 revoke all on function analytics.video_series(uuid, date, date, text) from public;
+revoke all on function analytics.series_periods(date, date, text) from public;
 revoke all on function analytics.resum_video_growth(date, uuid[]) from public;
 revoke all on function analytics.refresh_materialized_views(integer) from public;
 revoke all on function analytics.verify_read_model() from public;
@@ -1093,7 +1100,8 @@ revoke all on function analytics.video_daily_increments_upto(bigint) from public
 -- Readers (dashboard API, export) compute every figure through these definitions.
 grant execute on function analytics.campaign_video_days(uuid, date, date),
     analytics.campaign_video_growth(uuid, date, date), analytics.campaign_series(uuid, date, date, text),
-    analytics.video_period_growth(uuid[], date, date), analytics.video_series(uuid, date, date, text)
+    analytics.video_period_growth(uuid[], date, date), analytics.video_series(uuid, date, date, text),
+    analytics.series_periods(date, date, text)
     to vidstats_reader;
 grant select on analytics.campaign_video_bounds, analytics.campaign_totals, analytics.blogger_totals
     to vidstats_reader;
