@@ -153,7 +153,8 @@ class PeriodInfo(_Out):
 
 class BloggerRef(_Out):
     id: UUID
-    username: str | None
+    username: str | None = Field(description="The creator's handle, as the platform last stated it")
+    display_name: str | None = Field(default=None, description="The creator's name as shown on the platform")
 
 
 class VideoRow(_Out):

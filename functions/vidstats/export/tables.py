@@ -69,7 +69,8 @@ _CAPTION = (f"case when length(f.caption) > {CAPTION_MAX_CHARS}"
 _FETCH_HEALTH = ("(select case when h.fetch_health = 'tracking' then 'tracking' else h.fetch_health"
                  " || coalesce(': ' || h.last_error_class, '') || coalesce(': ' || left(h.last_error, 160), '') end"
                  " from analytics.videos h where h.id = f.id)")
-_LEAD_SQL = (f"f.platform, f.url, coalesce(b.username, b.platform_user_id), {_CAPTION}, f.tracking_started_at,"
+_BLOGGER = "coalesce(b.username, b.display_name, b.platform_user_id)"
+_LEAD_SQL = (f"f.platform, f.url, {_BLOGGER}, {_CAPTION}, f.tracking_started_at,"
              f" {_FETCH_HEALTH}")
 _TOTALS_SQL = ", ".join(f"f.{m}" for m in METRICS)
 
