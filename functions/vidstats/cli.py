@@ -203,7 +203,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     config = StackConfig(
         data_dir=Path(args.data_dir), port=args.port, sqs_port=args.sqs_port, demo=args.demo,
         auth="off" if args.no_auth else "token", parameters=_template_parameters(args.parameter),
-        exports_dir=Path(args.exports_dir),
+        exports_dir=Path(args.exports_dir) if args.exports_dir else None,
     )
     stack = LocalStack(config)
     stop = threading.Event()
@@ -249,9 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
                                  "RefreshSchedule='rate(1 minute)' or FetchMaxReceiveCount=3")
     dev_parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
                             help="where the embedded server keeps its data (default: .dev/pgdata)")
-    dev_parser.add_argument("--exports-dir", default=str(PROJECT_ROOT / ".dev" / "exports"),
-                            help="where the scheduled export writes CSV without Google credentials "
-                                 "(default: .dev/exports)")
+    dev_parser.add_argument("--exports-dir",
+                            help="where the export (scheduled, or POST /exports) writes CSV without Google "
+                                 "credentials (default: <data-dir>/exports)")
     dev_parser.set_defaults(handler=cmd_dev)
 
     refresh_parser = commands.add_parser("refresh", help="bring the read model up to date now")
