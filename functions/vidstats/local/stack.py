@@ -414,6 +414,20 @@ class LocalStack:
                 return 500, {"schedule": name, "error": f"{type(exc).__name__}: {exc}"}
         return 404, {"message": "GET /_local/status, POST /_local/run/<mv_refresh|nightly_refresh|sheets_export>"}
 
+    @staticmethod
+    def _cli() -> str:
+        """How to call the CLI from another terminal: its path in the virtualenv unless it is on PATH."""
+        import shutil
+        import sys
+
+        local = Path(sys.prefix) / "bin" / "vidstats"
+        if shutil.which("vidstats") == str(local) or not local.exists():
+            return "vidstats"
+        try:
+            return str(local.relative_to(Path.cwd()))
+        except ValueError:
+            return str(local)
+
     # ---- what runs where -------------------------------------------------------------------------------
 
     def describe(self) -> list[str]:
@@ -453,14 +467,17 @@ class LocalStack:
             lines.append(f"  Demo data       {self.demo_summary}")
         lines.append(f"  Auth            {self.auth_label}")
         if self.dev_token:
-            lines += ["  Development token (valid 30 days; Swagger UI: Authorize, paste it):",
-                      f"    {self.dev_token}",
-                      f"    curl -H 'Authorization: Bearer {self.dev_token[:16]}...' {url}/videos"]
+            # One line to paste into another terminal: the README's curl examples use $TOKEN.
+            lines += ["  Development token (valid 30 days; Swagger UI: Authorize, paste it; curl: paste this line):",
+                      f"    export TOKEN={self.dev_token}",
+                      f"    curl -H \"Authorization: Bearer $TOKEN\" {url}/videos"]
         elif self.config.auth == "off":
             lines.append("  !!! AUTHENTICATION IS DISABLED: never use AUTH_DISABLED outside this machine !!!")
         lines.append(f"  Track a video   curl -X POST {url}/videos -H \"Authorization: Bearer $TOKEN\" "
                      "-H 'content-type: application/json' -d '{\"urls\": [\"https://www.tiktok.com/@user/video/<id>\"]}'")
-        lines.append(f"  CLI             vidstats track URL... | status | refresh | verify | export --csv DIR   (they "
-                     f"find this stack through {self.config.data_dir / SERVICES_FILE}; no variable needed)")
+        data_dir = "" if self.config.data_dir.resolve() == DEV_DIR.joinpath("pgdata").resolve() else (
+            f" --data-dir {self.config.data_dir}")
+        lines.append(f"  CLI             {self._cli()} track URL... | status | refresh | verify | export --csv DIR"
+                     f"{data_dir}   (it finds this stack through {self.config.data_dir / SERVICES_FILE})")
         lines.append("Press Ctrl-C to stop; the data is kept for the next start.")
         return lines
