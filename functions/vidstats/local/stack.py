@@ -38,7 +38,7 @@ from vidstats.local.lambda_api import PREFIX as LAMBDA_PREFIX
 from vidstats.local.lambda_api import LocalLambdaApi
 from vidstats.local.poller import SqsPoller
 from vidstats.local.scheduler import Job, Scheduler
-from vidstats.local.services import SERVICES_FILE, remove_services, write_services
+from vidstats.local.services import SERVICES_FILE, read_services, remove_services, write_services
 from vidstats.local.sqs import LOCAL_CREDENTIALS, LocalSqs
 from vidstats.local.template import LocalTemplate, QueueSpec, local_template
 
@@ -124,6 +124,43 @@ class LocalSecretError(RuntimeError):
     """The stored development secret cannot be trusted (not a private regular file of this user)."""
 
 
+class LocalStackError(RuntimeError):
+    """The stack cannot start as configured (one line for the user, no traceback)."""
+
+
+class StackAlreadyRunningError(LocalStackError):
+    """Another ``vidstats dev`` serves this data dir (its database, its services.json)."""
+
+
+def ensure_port_free(host: str, port: int, what: str, option: str) -> None:
+    """Refuses a taken port up front: moto's server thread would otherwise exit and leave its start waiting."""
+    if not port:
+        return
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is free
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise LocalStackError(f"port {port} ({what}) is in use: stop what uses it, or choose another with "
+                                  f"{option}") from None
+
+
+def running_stack(data_dir: Path) -> dict[str, str] | None:
+    """The services of another live process's stack on ``data_dir`` (a file left by a killed one is ignored)."""
+    services = read_services(data_dir)
+    if services is None or not services.get("pid", "").isdigit() or int(services["pid"]) == os.getpid():
+        return None
+    try:
+        os.kill(int(services["pid"]), 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, another user's
+    return services
+
+
 def dev_jwt_secret(data_dir: Path) -> tuple[str, Path]:
     """The local HS256 secret and its file, ``<data dir>/jwt-secret``: created once with mode 0600 (tokens stay
     valid across restarts), and read back only if it is still a regular file of this user that nobody else
@@ -170,6 +207,7 @@ class LocalStack:
         self._saved_env: dict[str, str | None] = {}
         self._modules: list[ModuleType] = []
         self._owner_db: Database | None = None
+        self._wrote_services = False
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
@@ -186,6 +224,13 @@ class LocalStack:
     def _start(self) -> None:
         config = self.config
         env = config.environ
+        other = running_stack(config.data_dir)
+        if other is not None:
+            raise StackAlreadyRunningError(  # checked before any part starts: nothing of the running one is touched
+                f"already running on {config.data_dir} (pid {other['pid']}, API {other.get('api_url')}): use it, stop "
+                "it (Ctrl-C in its terminal), or start another with --data-dir, --port and --sqs-port")
+        ensure_port_free(config.host, config.port, "the HTTP APIs", "--port")
+        ensure_port_free(config.host, config.sqs_port, "the local SQS", "--sqs-port")
         template = self.template = local_template(config.parameters)
         for logical_id, changes in config.queue_overrides.items():
             spec = template.queues[logical_id]
@@ -284,6 +329,7 @@ class LocalStack:
                     "region": settings["AWS_DEFAULT_REGION"], "exports_dir": str(self.exports_dir),
                     "pid": str(os.getpid())}
         write_services(self.config.data_dir, services)
+        self._wrote_services = True
 
     def stop(self) -> None:
         """Stops every part (the data stays in the data folder) and restores the environment."""
@@ -294,7 +340,9 @@ class LocalStack:
                 except Exception:
                     log.exception("stopping %s failed", type(part).__name__)
         self.gateway = self.lambda_api = self.scheduler = self.poller = self.sqs = None
-        remove_services(self.config.data_dir)
+        if self._wrote_services:  # never another stack's (a second start on the same data dir fails)
+            remove_services(self.config.data_dir)
+            self._wrote_services = False
         reset_process_state(self._modules)
         if self._owner_db is not None:
             self._owner_db.close()
