@@ -516,7 +516,8 @@ class LocalStack:
         lines.append(f"  Auth            {self.auth_label}")
         if self.dev_token:
             # One line to paste into another terminal: the README's curl examples use $TOKEN.
-            lines += ["  Development token (valid 30 days; Swagger UI: Authorize, paste it; curl: paste this line):",
+            lines += ["  Development token (valid 30 days; Swagger UI: Authorize, paste what follows TOKEN=; for "
+                      "curl in another terminal, paste the whole line):",
                       f"    export TOKEN={self.dev_token}",
                       f"    curl -H \"Authorization: Bearer $TOKEN\" {url}/videos"]
         elif self.config.auth == "off":
