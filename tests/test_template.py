@@ -239,10 +239,14 @@ def test_page_view_increments_have_their_own_iam_authorized_api_route_and_bounde
     assert template["Resources"]["PageViewsHttpApi"]["Condition"] == "PageViewsOn"
     assert template["Outputs"]["PageViewsApiUrl"]["Condition"] == "PageViewsOn"
     assert function["Environment"]["Variables"]["PAGE_VIEWS_MAX_FUTURE_S"] == {"!Ref": "PageViewsMaxFutureSeconds"}
-    (event,) = function["Events"].values()
-    assert event["Type"] == "HttpApi"
-    assert event["Properties"] == {"ApiId": {"!Ref": "PageViewsHttpApi"}, "Path": "/page-views", "Method": "POST",
-                                   "PayloadFormatVersion": "2.0"}
+    events = function["Events"]
+    assert {e["Type"] for e in events.values()} == {"HttpApi"}
+    assert events["PostPageViews"]["Properties"] == {"ApiId": {"!Ref": "PageViewsHttpApi"}, "Path": "/page-views",
+                                                     "Method": "POST", "PayloadFormatVersion": "2.0"}
+    # Its OpenAPI document, the only other route, is public (no SigV4 needed to read how to call the API).
+    assert events["GetPageViewsOpenApi"]["Properties"] == {
+        "ApiId": {"!Ref": "PageViewsHttpApi"}, "Path": "/page-views/openapi.json", "Method": "GET",
+        "PayloadFormatVersion": "2.0", "Auth": {"Authorizer": "NONE"}}
     # Only the database secret: the function needs nothing else from AWS.
     assert function["Policies"] == [
         {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"!Ref": "DatabaseUrlSecretArn"}}}]
@@ -256,11 +260,15 @@ def test_page_view_increments_have_their_own_iam_authorized_api_route_and_bounde
     resources = transform(long_form, {}, _NoManagedPolicies())["Resources"]
     assert resources["PageViewsIncrementsFunction"]["Type"] == "AWS::Lambda::Function"
     paths = resources["PageViewsHttpApi"]["Properties"]["Body"]["paths"]
-    assert list(paths) == ["/page-views"]
-    # The route exists with the (conditional) function: SAM wraps it in the function's condition.
+    assert sorted(paths) == ["/page-views", "/page-views/openapi.json"]
+    # The routes exist with the (conditional) function: SAM wraps them in the function's condition.
     route = _when("PageViewsOn", paths["/page-views"])
     assert list(route) == ["post"]
     assert _when("PageViewsOn", route["post"])["security"] == [{"AWS_IAM": []}]
+    document = _when("PageViewsOn", paths["/page-views/openapi.json"])
+    assert list(document) == ["get"]
+    # SAM's mark of a route without authorizer, overriding the API's default AWS_IAM.
+    assert _when("PageViewsOn", document["get"])["security"] == [{"NONE": []}]
 
 
 def _when(condition: str, value: Any) -> Any:

@@ -378,7 +378,8 @@ def post_bloggers(body: Annotated[BloggerBatchRequest, Body()]) -> Response[Blog
 @app.post("/exports", summary="Export to Google Sheets now (runs in the background)", tags=["exports"],
           responses=ok({**WITH_BODY, **NOT_FOUND, **CONFLICT}, 202, "Accepted: the export runs in the background"))
 def post_exports(body: Annotated[ExportRequest, Body()]) -> Response[ExportAccepted]:
-    accepted = start_export(database(), export_invoker(), os.environ.get("SHEETS_EXPORT_FUNCTION_NAME"), body)
+    accepted = start_export(database(), export_invoker(), os.environ.get("SHEETS_EXPORT_FUNCTION_NAME"), body,
+                            destination=os.environ.get("SHEETS_EXPORT_DESTINATION"))
     return Response(status_code=202, content_type="application/json", body=accepted)
 
 
