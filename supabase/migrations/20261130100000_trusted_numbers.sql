@@ -383,17 +383,20 @@ language sql
 stable
 set search_path = ''
 as $$
+    with sums as (  -- the campaign's days read once, summed per video
+        select x.video_id, sum(x.views)::bigint as views, sum(x.likes)::bigint as likes,
+               sum(x.comments)::bigint as comments, sum(x.reposts)::bigint as reposts, sum(x.saves)::bigint as saves,
+               sum(x.snapshots)::bigint as snapshots
+          from analytics.campaign_video_days(p_campaign_id, p_from, p_to) x
+         group by x.video_id
+    )
     select b.video_id,
            case when r.first_day <= r.last_day then r.first_day end,
            case when r.first_day <= r.last_day then r.last_day end,
            g.views, g.likes, g.comments, g.reposts, g.saves, coalesce(g.snapshots, 0)
       from analytics.campaign_video_bounds b
      cross join lateral (select greatest(b.entry_day, p_from) as first_day, least(b.last_day, p_to) as last_day) r
-      left join lateral (
-          select sum(x.views)::bigint as views, sum(x.likes)::bigint as likes, sum(x.comments)::bigint as comments,
-                 sum(x.reposts)::bigint as reposts, sum(x.saves)::bigint as saves, sum(x.snapshots)::bigint as snapshots
-            from analytics.campaign_video_days(p_campaign_id, p_from, p_to) x
-           where x.video_id = b.video_id) g on true
+      left join sums g on g.video_id = b.video_id
      where b.campaign_id = p_campaign_id
 $$;
 comment on function analytics.campaign_video_growth(uuid, date, date) is
@@ -425,16 +428,18 @@ language sql
 stable
 set search_path = ''
 as $$
-    with periods as (
-        select * from analytics.series_periods(p_from, p_to, p_bucket)
-    ), days as (
-        select * from analytics.campaign_video_days(p_campaign_id, p_from, p_to)
+    with sums as (  -- each counted day falls in the point starting on its day, or on its week's first day
+        select case when p_bucket = 'week' then greatest(date_trunc('week', d.date)::date, p_from) else d.date end
+                   as period_start,
+               sum(d.views)::bigint as views, sum(d.likes)::bigint as likes, sum(d.comments)::bigint as comments,
+               sum(d.reposts)::bigint as reposts, sum(d.saves)::bigint as saves, sum(d.snapshots)::bigint as snapshots
+          from analytics.campaign_video_days(p_campaign_id, p_from, p_to) d
+         group by 1
     )
-    select p.period_start, p.period_end, sum(d.views)::bigint, sum(d.likes)::bigint, sum(d.comments)::bigint,
-           sum(d.reposts)::bigint, sum(d.saves)::bigint, coalesce(sum(d.snapshots), 0)::bigint
-      from periods p
-      left join days d on d.date between p.period_start and p.period_end
-     group by p.period_start, p.period_end
+    select p.period_start, p.period_end, s.views, s.likes, s.comments, s.reposts, s.saves,
+           coalesce(s.snapshots, 0)
+      from analytics.series_periods(p_from, p_to, p_bucket) p
+      left join sums s on s.period_start = p.period_start
      order by p.period_start
 $$;
 comment on function analytics.campaign_series(uuid, date, date, text) is
@@ -496,16 +501,20 @@ language sql
 stable
 set search_path = ''
 as $$
-    with periods as (
-        select * from analytics.series_periods(p_from, p_to, p_bucket)
+    with sums as (
+        select case when p_bucket = 'week' then greatest(date_trunc('week', d.date)::date, p_from) else d.date end
+                   as period_start,
+               sum(d.views_delta)::bigint as views, sum(d.likes_delta)::bigint as likes,
+               sum(d.comments_delta)::bigint as comments, sum(d.reposts_delta)::bigint as reposts,
+               sum(d.saves_delta)::bigint as saves, sum(d.snapshots)::bigint as snapshots
+          from analytics.mv_video_daily_increments d
+         where d.video_id = p_video_id and d.date between p_from and p_to
+         group by 1
     )
-    select p.period_start, p.period_end, sum(d.views_delta)::bigint, sum(d.likes_delta)::bigint,
-           sum(d.comments_delta)::bigint, sum(d.reposts_delta)::bigint, sum(d.saves_delta)::bigint,
-           coalesce(sum(d.snapshots), 0)::bigint
-      from periods p
-      left join analytics.mv_video_daily_increments d
-        on d.video_id = p_video_id and d.date between p.period_start and p.period_end
-     group by p.period_start, p.period_end
+    select p.period_start, p.period_end, s.views, s.likes, s.comments, s.reposts, s.saves,
+           coalesce(s.snapshots, 0)
+      from analytics.series_periods(p_from, p_to, p_bucket) p
+      left join sums s on s.period_start = p.period_start
      order by p.period_start
 $$;
 comment on function analytics.video_series(uuid, date, date, text) is
