@@ -349,6 +349,8 @@ language sql
 stable
 set search_path = ''
 as $$
+    -- Each video's own days through the primary key (a lateral range scan): the plan never depends on how
+    -- many videos or days the whole table holds.
     select b.video_id, d.date,
            case when d.date = b.entry_day then b.entry_views when d.date = b.last_day then b.last_views
                 else d.views_delta end,
@@ -363,10 +365,13 @@ as $$
            case when d.date = b.entry_day then b.entry_snapshots when d.date = b.last_day then b.last_snapshots
                 else d.snapshots end
       from analytics.campaign_video_bounds b
-      join analytics.mv_video_daily_increments d
-        on d.video_id = b.video_id
-       and d.date >= greatest(b.entry_day, p_from)
-       and d.date <= coalesce(least(b.last_day, p_to), 'infinity'::date)
+     cross join lateral (
+           select i.date, i.views_delta, i.likes_delta, i.comments_delta, i.reposts_delta, i.saves_delta, i.snapshots
+             from analytics.mv_video_daily_increments i
+            where i.video_id = b.video_id
+              and i.date >= greatest(b.entry_day, p_from)
+              and i.date <= coalesce(least(b.last_day, p_to), 'infinity'::date)
+            offset 0) d  -- a fence: per video, never flattened into one join over every daily row
      where b.campaign_id = p_campaign_id
 $$;
 comment on function analytics.campaign_video_days(uuid, date, date) is
