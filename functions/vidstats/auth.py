@@ -24,12 +24,14 @@ import os
 import threading
 import time
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +132,8 @@ class JwksCache:
         return found
 
     def _refresh(self, now: float) -> None:
+        import httpx  # the JWKS is fetched once per container (cached): not worth its import at every cold start
+
         try:
             if self._client is not None:
                 response = self._client.get(self._url, timeout=self._timeout_s)

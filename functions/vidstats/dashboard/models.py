@@ -9,8 +9,8 @@ from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from vidstats.http_api import ErrorBody as ErrorBody  # re-exported: one error shape for all APIs
-from vidstats.http_api import FieldProblem as FieldProblem
+from vidstats.error_body import ErrorBody as ErrorBody  # re-exported: one error shape for all APIs
+from vidstats.error_body import FieldProblem as FieldProblem
 
 # Dates and instants the API accepts: wide enough for any campaign, narrow enough that date arithmetic
 # (a period's first day, the day after an instant) can never overflow.

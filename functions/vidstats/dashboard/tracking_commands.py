@@ -7,10 +7,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from uuid import UUID
 
-import httpx
 from pydantic import ConfigDict, Field
 
 from vidstats.dashboard.errors import ApiError, NotFoundError
@@ -22,6 +21,9 @@ from vidstats.ingestion.fetch_queue import FetchQueue
 from vidstats.ingestion.tracking import CampaignNotFoundError, InvalidUrlsError, start_tracking
 from vidstats.ingestion.urls import UnsupportedUrlError
 from vidstats.platforms import Platform as PlatformId
+
+if TYPE_CHECKING:
+    import httpx
 
 Url = Annotated[str, Field(min_length=1, max_length=2048, pattern=NO_NUL)]
 # TikTok, Instagram and YouTube handles: letters (any script), digits, '.', '_', '-'; an optional leading '@'.
