@@ -87,6 +87,7 @@ class RapidApiClient:
         self.remaining: int | None = None  # lowest x-ratelimit-*-remaining seen (plan quota)
         self.requests_sent = 0
         self._quota_published_at: float | None = None
+        self._remaining_observed = False  # the last answer gave the quota left (not yet published)
         self._quota_lock = threading.Lock()  # one client serves a batch's concurrent fetches
         # A configuration failure (bad key, not subscribed): no call to this host until then (epoch seconds).
         self.config_error: ProviderError | None = None
@@ -158,21 +159,26 @@ class RapidApiClient:
                 self.platform, f"{path}: connection failed ({type(exc).__name__})"
             ) from None
         self._observe_budget(response.headers)
-        if response.status_code == 200:
-            try:
-                body = response.json()
-            except ValueError:
-                raise ProviderUnavailableError(
-                    self.platform, f"{path} answered 200 with a body that is not JSON"
-                ) from None
-            # A Google-style error object is an error whatever the provider's own envelope says.
-            text = envelope(body) if envelope is not None else None
-            if text is None and google_reasons(body):
-                text = error_message(body) or "error"
-            if text is None:
-                return body
-            raise self._classify(response, path_name, path, body=body, text=self._scrub(text))
-        raise self._classify(response, path_name, path)
+        try:
+            if response.status_code == 200:
+                try:
+                    body = response.json()
+                except ValueError:
+                    raise ProviderUnavailableError(
+                        self.platform, f"{path} answered 200 with a body that is not JSON"
+                    ) from None
+                # A Google-style error object is an error whatever the provider's own envelope says.
+                text = envelope(body) if envelope is not None else None
+                if text is None and google_reasons(body):
+                    text = error_message(body) or "error"
+                if text is None:
+                    return body
+                raise self._classify(response, path_name, path, body=body, text=self._scrub(text))
+            raise self._classify(response, path_name, path)
+        finally:
+            # Only once the answer is classified (a spent quota blocks the host first): other threads must see
+            # the block, not just the budget the headers gave, and the metric line takes a moment to write.
+            self._publish_remaining()
 
     def _retry_delay(self, error: ProviderError, attempt: int) -> float | None:
         if not error.retryable or attempt >= self.config.max_attempts:
@@ -239,12 +245,17 @@ class RapidApiClient:
                     values.append(number)
         if values:
             self.remaining = min(values)
-            self._publish_remaining(self.remaining)
+            self._remaining_observed = True
 
-    def _publish_remaining(self, remaining: int) -> None:
-        """The quota left as a CloudWatch metric (an EMF line on stdout), at most once per interval."""
+    def _publish_remaining(self) -> None:
+        """The quota left, as the last answer's headers gave it, as a CloudWatch metric (an EMF line on stdout),
+        at most once per interval."""
+        remaining = self.remaining
+        if remaining is None or not self._remaining_observed:
+            return
         now = self._clock()
         with self._quota_lock:
+            self._remaining_observed = False
             if self._quota_published_at is not None and now - self._quota_published_at < QUOTA_METRIC_INTERVAL_S:
                 return
             self._quota_published_at = now
