@@ -11,9 +11,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from uuid import UUID
-
-import httpx
 
 from vidstats.db import Database, Role
 from vidstats.ingestion.blogger_batch import CampaignNotFoundError
@@ -22,6 +21,9 @@ from vidstats.ingestion.messages import MAX_VIDEOS_PER_MESSAGE, FetchVideosMessa
 from vidstats.ingestion.urls import ParsedVideoUrl, UnsupportedUrlError, resolve_video_url
 from vidstats.ingestion.videos_repository import NewVideo, add_to_campaign, campaign_exists, upsert_videos
 from vidstats.platforms import Platform
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_URLS = 500
 
