@@ -329,3 +329,32 @@ def test_sorting_the_fast_view_by_a_total_reads_an_index_not_the_history(
     assert not re.search(r"on video_statistics\b|on video_statistics_", plan), plan
     assert "Index Scan using video_latest_statistics_views_idx" in plan, plan
     assert "Sort" not in plan, plan  # the index gives the order: no sort of every video
+
+
+def test_campaign_bounds_a_writer_computed_are_recomputed_by_the_next_refresh(
+        database: IsolatedDatabase, db: Database) -> None:
+    # A membership's bounds are computed in the writer's transaction from the watermark it read; if a refresh
+    # moved the watermark meanwhile they are stale. They stay marked pending until a refresh recomputes them,
+    # even one that brings no new snapshot for the video.
+    video = make_video(db)
+    at = datetime(2026, 11, 2, 8, tzinfo=UTC)
+    with db.transaction(Role.INGEST) as conn:
+        insert_snapshots(conn, [(video, at, (100, 1, 1, 1, 1)), (video, at + timedelta(hours=4), (150, 1, 1, 1, 1))])
+    refresh_read_model(db)
+    with database.connect_owner() as conn:
+        campaign = conn.execute("insert into analytics.campaigns (name, starts_at) values ('race', %s) returning id",
+                                (at + timedelta(hours=1),)).fetchone()
+        assert campaign is not None
+        conn.execute("insert into analytics.campaign_videos (campaign_id, video_id, added_at) values (%s, %s, %s)",
+                     (campaign[0], video, at))
+        # What a writer that read an older watermark would have stored: nothing counted yet.
+        conn.execute("update analytics.campaign_video_bounds set entry_views = null, entry_snapshots = 0")
+        assert conn.execute("select pending from analytics.campaign_video_bounds").fetchone() == (True,)
+    assert not verify_read_model(db).ok  # the stale bounds are caught ...
+
+    assert refresh_step(db, max_rows=100).rows == 0
+    with database.connect_owner() as conn:
+        row = conn.execute("select entry_views, entry_snapshots, pending from analytics.campaign_video_bounds"
+                           ).fetchone()
+    assert row == (50, 1, False)  # ... and recomputed: +50 views after 09:00, the 12:00 snapshot
+    assert verify_read_model(db).ok
