@@ -39,7 +39,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2  # both cores: a database per worker
 
 test: lint pytest
 

@@ -20,6 +20,9 @@ video_statistics row per video, at read time); and every other sort:
                                         (against the same page summed from the daily increments at read time,
                                         the growth sort's path before video_growth)
 - GET /videos in a small workspace     (500 videos, by views; against the seed's view filtered by its tracking)
+- GET /campaigns/{id}/analytics?mode=daily for the 300-video campaign and for one of 5,000 videos added
+  mid-history (against the same daily series computed at read time from the campaign's raw snapshots, a window
+  over each video's snapshots: what a reader would scan without campaign_video_bounds)
 p50 / p95 over many calls; the baseline's over fewer.
 """
 
@@ -47,6 +50,7 @@ CAMPAIGN_VIDEOS = 300
 WORKSPACES = 100
 SMALL_WORKSPACE_VIDEOS = 500
 BENCH_USER = "bbbbbbbb-0000-4000-8000-00000000be00"
+BIG_CAMPAIGN_VIDEOS = 5_000
 ISSUER = "https://bench.supabase.co/auth/v1"
 SECRET = "bench-secret-bench-secret-bench-secret-0123"  # noqa: S105 (a throwaway local signing key)
 
@@ -85,6 +89,26 @@ BASELINES = {
                        " and wv.video_id = v.id) order by views desc nulls last, id limit 50) p",
 }
 BASELINE_KINDS = {name: READ_TIME_SUM if name.startswith("growth ") else SEED_VIEW for name in BASELINES}
+RAW_SNAPSHOTS = "raw snapshots"
+# A campaign's daily views growth, from the raw snapshots: each member's snapshots after its entry (and the last
+# one at or before it, its baseline), each minus the previous one, summed per UTC day.
+RAW_CAMPAIGN_SERIES = """
+select (x.created_at at time zone 'UTC')::date as day, sum(x.views - x.previous)
+  from (select s.created_at, s.views,
+               coalesce(lag(s.views) over (partition by s.video_id order by s.created_at, s.id), s.views)
+                   as previous,  -- a video's first value: no growth yet
+               s.created_at > m.entry_at as counted
+          from (select cv.video_id, greatest(c.starts_at, cv.added_at) as entry_at
+                  from analytics.campaign_videos cv join analytics.campaigns c on c.id = cv.campaign_id
+                 where cv.campaign_id = %(campaign)s) m
+          join analytics.video_statistics s on s.video_id = m.video_id and s.views is not null
+           and s.created_at >= coalesce((select max(b.created_at) from analytics.video_statistics b
+                                          where b.video_id = m.video_id and b.created_at <= m.entry_at
+                                            and b.views is not null), m.entry_at)
+       ) x
+ where x.counted
+ group by 1 having sum(x.views - x.previous) is not null order by 1
+"""
 
 
 def load(conn: psycopg.Connection, days: int) -> tuple[str, str]:
@@ -107,6 +131,13 @@ def load(conn: psycopg.Connection, days: int) -> tuple[str, str]:
     conn.execute("insert into analytics.campaign_videos (campaign_id, video_id, added_at)"
                  " select %s, id, now() - interval '20 days' from analytics.videos order by md5(id::text) limit %s",
                  (row[0], CAMPAIGN_VIDEOS))
+    big = conn.execute("insert into analytics.campaigns (workspace_id, name, starts_at)"
+                       " values (%s, 'bench big', now() - interval '90 days') returning id",
+                       (workspaces[0],)).fetchone()
+    assert big is not None
+    conn.execute("insert into analytics.campaign_videos (campaign_id, video_id, added_at)"
+                 " select %s, id, now() - interval '10 days 5 hours' from analytics.videos"
+                 " order by md5('big' || id::text) limit %s", (big[0], BIG_CAMPAIGN_VIDEOS))
     # Fetch health: 0.5% of the videos failing (fetches failed on two days), spread over the views order.
     conn.execute("update analytics.videos set consecutive_failures = 2, failure_days = 2,"
                  " last_error_class = 'transient', last_error = 'bench', last_error_at = now()"
@@ -152,8 +183,10 @@ def run_scale(label: str, days: int, work_dir: Path, rows: list[tuple[str, ...]]
         print(f"[{label}] {VIDEOS:,} videos, {count[0] if count else 0:,} snapshots loaded and refreshed in "
               f"{time.perf_counter() - started:.0f} s", flush=True)
         conn.execute(SEED_LATEST_VIEW)
-        campaign = conn.execute("select id from analytics.campaigns").fetchone()
+        campaign = conn.execute("select id from analytics.campaigns where name = 'bench'").fetchone()
+        big_campaign = conn.execute("select id from analytics.campaigns where name = 'bench big'").fetchone()
         assert campaign is not None
+        assert big_campaign is not None
 
         os.environ.update(DATABASE_URL=url, AUTH_ISSUER=ISSUER, AUTH_JWT_SECRET=SECRET,
                           POWERTOOLS_LOG_LEVEL="WARNING")
@@ -214,6 +247,27 @@ def run_scale(label: str, days: int, work_dir: Path, rows: list[tuple[str, ...]]
             rows.append((label, f"GET /videos {name}", f"{p50:.1f}", f"{p95:.1f}", kind, f"{b50:,.0f}", f"{b95:,.0f}",
                          f"{b50 / p50:,.0f}x"))
             print(f"[{label}] {name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms; {kind} p50 {b50:,.0f} ms", flush=True)
+
+        for name, campaign_id, videos in (("300 videos", campaign[0], CAMPAIGN_VIDEOS),
+                                          ("5,000 videos", big_campaign[0], BIG_CAMPAIGN_VIDEOS)):
+            path = f"/campaigns/{campaign_id}/analytics"
+
+            def analytics(p: str = path) -> dict[str, Any]:
+                result = handler.lambda_handler(event(p, {"mode": "daily"}, token, workspace), context)
+                assert result["statusCode"] == 200, result
+                return json.loads(result["body"])  # type: ignore[no-any-return]
+
+            def raw(c: Any = campaign_id) -> list[Any]:
+                return conn.execute(RAW_CAMPAIGN_SERIES, {"campaign": c}).fetchall()
+
+            ours_points = {p["period_start"]: p["views"] for p in analytics()["series"] if p["views"] is not None}
+            assert ours_points == {str(day): views for day, views in raw()}, name  # the same series
+            p50, p95 = percentiles(analytics, max(repeat // 4, 10))
+            b50, b95 = percentiles(raw, 3)
+            rows.append((label, f"GET /campaigns/{{id}}/analytics daily, {name}", f"{p50:.1f}", f"{p95:.1f}",
+                         RAW_SNAPSHOTS, f"{b50:,.0f}", f"{b95:,.0f}", f"{b50 / p50:,.0f}x"))
+            print(f"[{label}] campaign analytics, {name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms; raw snapshots p50"
+                  f" {b50:,.0f} ms ({videos} videos)", flush=True)
         handler.database().close()
 
 

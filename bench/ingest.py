@@ -32,8 +32,8 @@ from vidstats.ingestion.snapshots_repository import SnapshotRow, copy_snapshots
 from vidstats.local.embedded import PROJECT_OWNER, apply_supabase_roles, start_embedded, tune_for_tests, with_login
 from vidstats.migrations import migrate
 from vidstats.platforms import Platform
-from vidstats.providers import PROVIDERS
 from vidstats.providers.base import CreatorVideo, FetchResult, VideoCounters, VideoProvider
+from vidstats.providers.catalogue import PROVIDERS
 from vidstats.providers.config import DEFAULT_HOSTS, DEFAULT_PATHS, ProviderConfig
 from vidstats.providers.ratelimit import RateLimiter
 

@@ -9,6 +9,7 @@ warm-up refresh, then inserts 10k new snapshots (one per video) three times and 
 - REFRESH MATERIALIZED VIEW CONCURRENTLY of the reference (full recompute) definition, materialized;
 - a top-50-by-views page of videos_with_statistics_fast, against the same page from a latest-row view
   computed at read time (the seed's "joins videos with the latest video_statistics row per video");
+- the same refresh when the 10k snapshots are one per video on a UTC day with no rows yet (nightly-shaped);
 - the first refresh of a new UTC day, which rebuilds video_growth for every video (no new snapshots), against
   one 7-day growth page summed from the daily increments at read time (what every growth request cost before).
 Timings are medians of several runs; ratios compare with the baseline measured in the same run.
@@ -89,6 +90,26 @@ def run_scale(label: str, videos: int, table: Table, work_dir: Path) -> None:
             lambda: conn.execute("refresh materialized view concurrently public.bench_daily_reference"), 1)
         table.add(label, "refresh after 10k new snapshots", refresh_ms, "REFRESH ... CONCURRENTLY (reference)",
                   concurrent_ms)
+
+        # Nightly-shaped: every video gets one snapshot on a UTC day that has no rows yet (the nightly refresh's
+        # fetches). The days are after today, so the growth periods (ending today) take none of them: the step's
+        # daily inserts, weekly and latest-row updates are measured, not a growth update.
+        nightly = []
+        for ahead in (1, 2, 3):
+            conn.execute(
+                "insert into analytics.video_statistics"
+                " (video_id, external_video_id, views, likes, comments, reposts, saves, created_at)"
+                " select id, external_video_id, 20000000 + %s, 200000, 2000, 200, 20,"
+                "        date_trunc('day', now() at time zone 'UTC') at time zone 'UTC'"
+                "        + make_interval(days => %s, hours => 3)"
+                "   from analytics.videos order by id limit %s", (ahead, ahead, NEW_SNAPSHOTS))
+            started = time.perf_counter()
+            summary = conn.execute("select analytics.refresh_materialized_views(100000)").fetchone()
+            nightly.append((time.perf_counter() - started) * 1000)
+            assert summary is not None
+            assert summary[0]["rows"] == NEW_SNAPSHOTS, summary
+        table.add(label, "nightly-shaped: 10k snapshots, one per video, on a new UTC day", statistics.median(nightly),
+                  "REFRESH ... CONCURRENTLY (reference)", concurrent_ms)
 
         fast_ms = median_ms(lambda: conn.execute(PAGE.format(relation="analytics.videos_with_statistics_fast"
                                                              ).encode()).fetchall(), 20)

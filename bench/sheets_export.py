@@ -23,7 +23,7 @@ import psycopg
 import responses
 from vidstats.db import Database
 from vidstats.export.run import ExportOutcome, ServiceAccount, export_to_sheets
-from vidstats.export.tables import ExportTarget
+from vidstats.export.tables import ExportTarget, SpooledRows, snapshot, table_for
 from vidstats.local.embedded import PROJECT_OWNER, apply_supabase_roles, start_embedded, tune_for_tests, with_login
 from vidstats.migrations import migrate
 
@@ -88,6 +88,14 @@ def main() -> None:
             outcome = export()
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
+        # What the export read before writing (its transaction ends before the first request to Google).
+        started = time.perf_counter()
+        with snapshot(db) as conn:
+            table = table_for(conn, ExportTarget(spreadsheet_id=SPREADSHEET_ID), BULK_AS_OF)
+        read_s = time.perf_counter() - started
+        assert isinstance(table.rows, SpooledRows)
+        spooled_bytes = table.rows.size_bytes
+        table.close()
         db.close()
         server.cleanup()
 
@@ -106,6 +114,8 @@ def main() -> None:
         ("bytes written in total", f"{sum(writes):,}"),
         ("peak Python memory (MB, tracemalloc)", f"{peak / 1e6:.1f}  (target < 200)"),
         ("export time excluding network (s)", f"{export_s:.2f}"),
+        ("of which reading (transaction open) (s)", f"{read_s:.2f}"),
+        ("rows spooled (MB, compressed; /tmp)", f"{spooled_bytes / 1e6:.1f}  ({spooled_bytes / rows:.0f} bytes a row)"),
     ]
     width = max(len(k) for k, _ in lines)
     print(f"{'metric'.ljust(width)}  value")

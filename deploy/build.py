@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from vidstats.local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
@@ -58,26 +58,6 @@ class BuildError(Exception):
     """A prerequisite is missing or the artefact is wrong; the message says which and what to do."""
 
 
-class _Loader(yaml.SafeLoader):
-    """Reads CloudFormation's short-form tags (!Ref X becomes {"Ref": "X"})."""
-
-
-def _tag(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
-
-
-_Loader.add_multi_constructor("!", _tag)
-
-
-def load(path: Path) -> dict[str, Any]:
-    document: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506
-    return document
 
 
 @dataclass(frozen=True)
@@ -149,7 +129,7 @@ class BuiltFunction:
 
 
 def built_functions(build_dir: Path) -> list[BuiltFunction]:
-    template = load(build_dir / "template.yaml")
+    template = load_template(build_dir / "template.yaml")
     resources = template["Resources"]
     global_layers = template.get("Globals", {}).get("Function", {}).get("Layers", [])
     functions = []
@@ -159,9 +139,11 @@ def built_functions(build_dir: Path) -> list[BuiltFunction]:
         props = resource["Properties"]
         layers = []
         for ref in props.get("Layers", global_layers):
-            if not (isinstance(ref, dict) and "Ref" in ref):
+            # sam build writes the long form (Ref: X); a hand-written template the short one (!Ref X)
+            layer = ref.get("Ref", ref.get("!Ref")) if isinstance(ref, dict) else None
+            if layer not in resources:
                 raise BuildError(f"{logical_id}: layer {ref!r} is not one of this template's layers")
-            layers.append(build_dir / resources[ref["Ref"]]["Properties"]["ContentUri"])
+            layers.append(build_dir / resources[layer]["Properties"]["ContentUri"])
         functions.append(BuiltFunction(logical_id, str(props["Handler"]), build_dir / props["CodeUri"],
                                        tuple(layers)))
     return functions
@@ -278,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check-only", action="store_true", help="check .aws-sam/build without building")
     args = parser.parse_args(argv)
     try:
-        target = target_of(load(TEMPLATE))
+        target = target_of(load_template(TEMPLATE))
         python = find_runtime_python(target.python_version)
         print(f"runtime Python {target.python_version} ({target.arch}): {python}", flush=True)
         if not args.check_only:

@@ -21,8 +21,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
+import respx
 from vidstats.db import Database
 from vidstats.local.embedded import (
     PROJECT_OWNER,
@@ -163,3 +165,38 @@ def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
         ingest_settings.cache_clear()
         yield client, url
         ingest_settings.cache_clear()
+
+
+@pytest.fixture
+def router() -> Iterator[respx.MockRouter]:
+    """Recorded-shape HTTP answers for the real clients: a request without a route fails (no network)."""
+    with respx.mock(assert_all_called=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    with httpx.Client() as http:
+        yield http
+
+
+@pytest.fixture
+def queue_processor(monkeypatch: pytest.MonkeyPatch, database: IsolatedDatabase) -> Iterator[Any]:
+    """The queue processor's handler module on the test database, with fast RapidAPI settings and fresh caches."""
+    from queue_processor import handler
+    from vidstats.settings import ingest_settings
+
+    monkeypatch.setenv("DATABASE_URL", database.owner_url)
+    monkeypatch.setenv("RAPIDAPI_KEY", "test-key-7f3a9c1e5b")
+    monkeypatch.setenv("RAPIDAPI_RPS", "1000")
+    monkeypatch.setenv("RAPIDAPI_BACKOFF_S", "0")
+    monkeypatch.setenv("RAPIDAPI_MAX_ATTEMPTS", "2")
+    monkeypatch.delenv("MV_REFRESH_FUNCTION_NAME", raising=False)
+    caches = (database_settings, ingest_settings, handler.database, handler.providers, handler.ingest_processor,
+              handler.fetch_queue)
+    for cache in caches:
+        cache.cache_clear()
+    yield handler
+    handler.database().close()
+    for cache in caches:
+        cache.cache_clear()

@@ -16,7 +16,7 @@ from vidstats.ingestion.messages import FetchVideosMessage, VideoRef
 from vidstats.ingestion.processor import IngestProcessor, Record
 from vidstats.ingestion.provider_registry import ProviderRegistry
 from vidstats.platforms import Platform
-from vidstats.providers import PROVIDERS
+from vidstats.providers.catalogue import PROVIDERS
 from vidstats.providers.ratelimit import RateLimiter
 from vidstats.workspaces import DEFAULT_WORKSPACE_ID, track_in_workspace
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,18 +20,6 @@ from vidstats.platforms import Platform
 from tests.conftest import IsolatedDatabase
 from tests.ingest_helpers import YOUTUBE_VIDEOS_URL, processor, registry, snapshot_rows
 from tests.providers.conftest import load, url
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client() as http:
-        yield http
 
 
 def rows(database: IsolatedDatabase, query: str) -> list[tuple[Any, ...]]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
@@ -38,18 +37,6 @@ from tests.providers.conftest import load, url
 
 MINEO = {"id": "6800000000000000000", "unique_id": "mineodesu69", "nickname": "こずりん"}
 LISTED = ["7020000000000000001", "7038000000000000003", "7040875497281867010"]  # the recorded user/posts pages
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as mock:  # a request without a route fails: no network
-        yield mock
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client() as http:
-        yield http
 
 
 def query(database: IsolatedDatabase, sql: str, *params: Any) -> list[tuple[Any, ...]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +23,6 @@ from vidstats.dashboard.videos import get_video, list_videos
 from vidstats.db import Database
 from vidstats.platforms import Platform
 from vidstats.providers.quota_reset import next_pacific_midnight
-from vidstats.settings import database_settings, ingest_settings
 
 from tests.conftest import IsolatedDatabase
 from tests.factories import member
@@ -116,35 +114,9 @@ EXPECTED = {
 
 
 @pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as mock:  # any request without a route fails: no network
-        yield mock
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client() as http:
-        yield http
-
-
-@pytest.fixture
-def handler(monkeypatch: pytest.MonkeyPatch, database: IsolatedDatabase, sqs: tuple[Any, str]) -> Iterator[Any]:
-    from queue_processor import handler as module
-
-    monkeypatch.setenv("DATABASE_URL", database.owner_url)
-    monkeypatch.setenv("RAPIDAPI_KEY", "test-key-7f3a9c1e5b")
-    monkeypatch.setenv("RAPIDAPI_RPS", "1000")
-    monkeypatch.setenv("RAPIDAPI_BACKOFF_S", "0")
-    monkeypatch.setenv("RAPIDAPI_MAX_ATTEMPTS", "2")
-    monkeypatch.delenv("MV_REFRESH_FUNCTION_NAME", raising=False)
-    caches = (database_settings, ingest_settings, module.database, module.providers, module.ingest_processor,
-              module.fetch_queue)
-    for cache in caches:
-        cache.cache_clear()
-    yield module
-    module.database().close()
-    for cache in caches:
-        cache.cache_clear()
+def handler(queue_processor: Any, sqs: tuple[Any, str]) -> Any:
+    """The queue processor's handler, with the moto fetch queue it holds records back on."""
+    return queue_processor
 
 
 def deliver(handler: Any, sqs: tuple[Any, str], bodies: list[str]) -> tuple[dict[str, Any], list[str], list[str]]:

@@ -44,6 +44,11 @@ def test_scheduled_invocation_catches_up_and_reports_figures(db: Database, capsy
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
     metric_names = {m["Name"] for doc in emitted for d in doc["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
     assert {"RefreshedRows", "RefreshDuration", "ReadModelLag"} <= metric_names
+    # What template.yaml's ReadModelLagAlarm matches: namespace vidstats, exactly the dimension service=mv_refresh.
+    (lag,) = [doc for doc in emitted if "ReadModelLag" in doc]
+    (directive,) = lag["_aws"]["CloudWatchMetrics"]
+    assert (directive["Namespace"], directive["Dimensions"], lag["service"]) == ("vidstats", [["service"]],
+                                                                                  "mv_refresh")
 
 
 @pytest.mark.usefixtures("handler_env")

@@ -29,7 +29,6 @@ from vidstats.ingestion.processor import (
 from vidstats.ingestion.refresh_signal import RefreshSignal
 from vidstats.platforms import Platform
 from vidstats.providers.errors import QuotaExhaustedError
-from vidstats.settings import database_settings, ingest_settings
 
 from tests.conftest import IsolatedDatabase
 from tests.factories import member
@@ -54,38 +53,6 @@ from tests.providers.conftest import url
 TIKTOK_IDS = [f"73679275692802409{i:02d}" for i in range(10)]
 
 
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as mock:  # any request without a route fails: no network
-        yield mock
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client() as http:
-        yield http
-
-
-@pytest.fixture
-def handler_env(monkeypatch: pytest.MonkeyPatch, database: IsolatedDatabase) -> Iterator[Any]:
-    from queue_processor import handler
-
-    monkeypatch.setenv("DATABASE_URL", database.owner_url)
-    monkeypatch.setenv("RAPIDAPI_KEY", "test-key-7f3a9c1e5b")
-    monkeypatch.setenv("RAPIDAPI_RPS", "1000")
-    monkeypatch.setenv("RAPIDAPI_BACKOFF_S", "0")
-    monkeypatch.setenv("RAPIDAPI_MAX_ATTEMPTS", "2")
-    monkeypatch.delenv("MV_REFRESH_FUNCTION_NAME", raising=False)
-    caches = (database_settings, ingest_settings, handler.database, handler.providers, handler.ingest_processor,
-              handler.fetch_queue)
-    for cache in caches:
-        cache.cache_clear()
-    yield handler
-    handler.database().close()
-    for cache in caches:
-        cache.cache_clear()
-
-
 def video_state(database: IsolatedDatabase, video_id: uuid.UUID) -> tuple[Any, ...]:
     with psycopg.connect(database.superuser_url) as conn:
         row = conn.execute("select tracking_state, last_error, last_fetched_at from analytics.videos where id = %s",
@@ -95,7 +62,7 @@ def video_state(database: IsolatedDatabase, video_id: uuid.UUID) -> tuple[Any, .
 
 
 def test_a_batch_of_ten_with_three_different_failures_reports_exactly_those(
-    handler_env: Any, db: Database, database: IsolatedDatabase, router: respx.MockRouter
+    queue_processor: Any, db: Database, database: IsolatedDatabase, router: respx.MockRouter
 ) -> None:
     tiktok = insert_videos(db, Platform.TIKTOK, TIKTOK_IDS)
     youtube_ids = ["EJNPYff3lxU", "dQw4w9WgXcQ", "jNQXAC9IVRw"]
@@ -118,7 +85,7 @@ def test_a_batch_of_ten_with_three_different_failures_reports_exactly_those(
     event = sqs_event(bodies)
     ids = [r["messageId"] for r in event["Records"]]
 
-    response = handler_env.lambda_handler(event, FakeLambdaContext(timeout_s=60))
+    response = queue_processor.lambda_handler(event, FakeLambdaContext(timeout_s=60))
 
     assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == sorted(ids[7:])
     rows = snapshot_rows(database.superuser_url)
@@ -386,7 +353,7 @@ def test_a_spent_quota_fails_the_records_and_stops_calling_until_the_reset(
 
 
 def test_records_that_hit_a_spent_quota_stay_invisible_until_the_reset(
-    handler_env: Any, db: Database, router: respx.MockRouter, sqs: tuple[Any, str]
+    queue_processor: Any, db: Database, router: respx.MockRouter, sqs: tuple[Any, str]
 ) -> None:
     client, queue_url = sqs
     client.set_queue_attributes(QueueUrl=queue_url, Attributes={"VisibilityTimeout": "0"})  # failures: back now
@@ -403,7 +370,7 @@ def test_records_that_hit_a_spent_quota_stay_invisible_until_the_reset(
     event = sqs_event([m["Body"] for m in received], [m["MessageId"] for m in received],
                       receipt_handles=[m["ReceiptHandle"] for m in received])
 
-    response = handler_env.lambda_handler(event, FakeLambdaContext(timeout_s=60))
+    response = queue_processor.lambda_handler(event, FakeLambdaContext(timeout_s=60))
 
     assert len(response["batchItemFailures"]) == 3  # all failed; SQS keeps them
     # Only the YouTube record (a 5xx: worth retrying now) is visible again; the quota's wait for its reset.
@@ -412,7 +379,7 @@ def test_records_that_hit_a_spent_quota_stay_invisible_until_the_reset(
 
 
 def test_without_a_queue_url_quota_records_still_fail_and_come_back_as_usual(
-    handler_env: Any, db: Database, router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch,
+    queue_processor: Any, db: Database, router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.delenv("FETCH_QUEUE_URL", raising=False)
@@ -422,7 +389,7 @@ def test_without_a_queue_url_quota_records_still_fail_and_come_back_as_usual(
         headers={"x-ratelimit-requests-remaining": "0", "x-ratelimit-requests-reset": "7200"})
     event = sqs_event([fetch_body([(video, Platform.TIKTOK, TIKTOK_IDS[0])])], ["m-1"])
 
-    response = handler_env.lambda_handler(event, FakeLambdaContext(timeout_s=60))
+    response = queue_processor.lambda_handler(event, FakeLambdaContext(timeout_s=60))
 
     assert response["batchItemFailures"] == [{"itemIdentifier": "m-1"}]
     assert "cannot hold back records: FETCH_QUEUE_URL is not set" in caplog.text
@@ -491,7 +458,7 @@ def test_significant_writes_signal_mv_refresh_once_per_burst(
 
 
 def test_a_blogger_batch_failing_on_its_last_delivery_is_recorded_failed_and_goes_to_the_dlq(
-    handler_env: Any, db: Database, router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+    queue_processor: Any, db: Database, router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from vidstats.ingestion.blogger_batches_repository import FailureReason, find_batch
     from vidstats.ingestion.messages import FetchCreatorMessage
@@ -505,7 +472,7 @@ def test_a_blogger_batch_failing_on_its_last_delivery_is_recorded_failed_and_goe
     for delivery in ("2", "3"):
         event = sqs_event([body], message_ids=["m1"])
         event["Records"][0]["attributes"]["ApproximateReceiveCount"] = delivery
-        response = handler_env.lambda_handler(event, FakeLambdaContext(timeout_s=60))
+        response = queue_processor.lambda_handler(event, FakeLambdaContext(timeout_s=60))
         assert response["batchItemFailures"] == [{"itemIdentifier": "m1"}]  # retried, then into the DLQ
         with member(db).transaction(Role.READER) as conn:
             outcome = find_batch(conn, batch_id)

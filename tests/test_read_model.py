@@ -56,7 +56,7 @@ def _reset(database: IsolatedDatabase) -> None:
         conn.execute("update analytics.read_model_state set watermark = 0")
 
 
-def _maintained(conn: psycopg.Connection, table: str, key: str) -> dict[tuple[str, date], tuple[int, ...]]:
+def _maintained(conn: psycopg.Connection, table: str, key: str) -> dict[tuple[str, date], tuple[int | None, ...]]:
     rows = conn.execute(
         f"select video_id::text, {key}, views_delta, likes_delta, comments_delta, reposts_delta, saves_delta,"
         f" snapshots from analytics.{table}".encode()).fetchall()
@@ -123,6 +123,33 @@ def test_a_worked_example_by_hand(database: IsolatedDatabase, db: Database) -> N
         (video, date(2026, 11, 2)): (20, 8, -1, 0, 0, 1),  # the first saves: 0
     }
     assert fast == (170, 20, 0, 3, at + timedelta(days=1, hours=9))
+
+
+def test_plays_and_views_never_subtract_and_a_hidden_counter_does_not_jump(
+        database: IsolatedDatabase, db: Database) -> None:
+    # An Instagram reel answered with plays, then views, then plays again; its likes hidden for a day.
+    video = make_video(db)
+    at = datetime(2026, 11, 2, 12, tzinfo=UTC)
+    with db.transaction(Role.INGEST) as conn:
+        insert_snapshots(conn, [
+            (video, at, (1_000_000, 500, 10, None, None), "plays"),
+            (video, at + timedelta(days=1), (300_000, None, 12, None, None), "views"),  # likes hidden
+            (video, at + timedelta(days=2), (1_100_000, 560, 15, None, None), "plays"),
+            (video, at + timedelta(days=3), (320_000, 570, 15, None, None), "views"),
+        ])
+    refresh_read_model(db)
+    with database.connect_owner() as conn:
+        daily = _maintained(conn, "mv_video_daily_increments", "date")
+        latest = conn.execute("select views, views_kind from analytics.video_latest_statistics where video_id = %s",
+                              (video,)).fetchone()
+    assert daily == {
+        (video, date(2026, 11, 2)): (0, 0, 0, None, None, 1),  # first values: no growth yet; no reposts, saves
+        (video, date(2026, 11, 3)): (0, None, 2, None, None, 1),  # the first views: 0, not -700,000
+        (video, date(2026, 11, 4)): (100_000, 60, 3, None, None, 1),  # plays since the last plays; likes since 500
+        (video, date(2026, 11, 5)): (20_000, 10, 0, None, None, 1),  # views since the last views
+    }
+    assert latest == (320_000, "views")
+    assert verify_read_model(db).ok
 
 
 def test_a_video_without_snapshots_shows_null_counters(database: IsolatedDatabase, db: Database) -> None:
@@ -302,3 +329,32 @@ def test_sorting_the_fast_view_by_a_total_reads_an_index_not_the_history(
     assert not re.search(r"on video_statistics\b|on video_statistics_", plan), plan
     assert "Index Scan using video_latest_statistics_views_idx" in plan, plan
     assert "Sort" not in plan, plan  # the index gives the order: no sort of every video
+
+
+def test_campaign_bounds_a_writer_computed_are_recomputed_by_the_next_refresh(
+        database: IsolatedDatabase, db: Database) -> None:
+    # A membership's bounds are computed in the writer's transaction from the watermark it read; if a refresh
+    # moved the watermark meanwhile they are stale. They stay marked pending until a refresh recomputes them,
+    # even one that brings no new snapshot for the video.
+    video = make_video(db)
+    at = datetime(2026, 11, 2, 8, tzinfo=UTC)
+    with db.transaction(Role.INGEST) as conn:
+        insert_snapshots(conn, [(video, at, (100, 1, 1, 1, 1)), (video, at + timedelta(hours=4), (150, 1, 1, 1, 1))])
+    refresh_read_model(db)
+    with database.connect_owner() as conn:
+        campaign = conn.execute("insert into analytics.campaigns (name, starts_at) values ('race', %s) returning id",
+                                (at + timedelta(hours=1),)).fetchone()
+        assert campaign is not None
+        conn.execute("insert into analytics.campaign_videos (campaign_id, video_id, added_at) values (%s, %s, %s)",
+                     (campaign[0], video, at))
+        # What a writer that read an older watermark would have stored: nothing counted yet.
+        conn.execute("update analytics.campaign_video_bounds set entry_views = null, entry_snapshots = 0")
+        assert conn.execute("select pending from analytics.campaign_video_bounds").fetchone() == (True,)
+    assert not verify_read_model(db).ok  # the stale bounds are caught ...
+
+    assert refresh_step(db, max_rows=100).rows == 0
+    with database.connect_owner() as conn:
+        row = conn.execute("select entry_views, entry_snapshots, pending from analytics.campaign_video_bounds"
+                           ).fetchone()
+    assert row == (50, 1, False)  # ... and recomputed: +50 views after 09:00, the 12:00 snapshot
+    assert verify_read_model(db).ok

@@ -95,6 +95,7 @@ EXPECTED_FUNCTION_GRANTS = {
     ("campaign_series", READER): {"EXECUTE"},
     ("video_period_growth", READER): {"EXECUTE"},
     ("video_series", READER): {"EXECUTE"},
+    ("series_periods", READER): {"EXECUTE"},
     ("add_page_views", PAGE_VIEWS): {"EXECUTE"},
     ("refresh_page_views_report", REFRESH): {"EXECUTE"},
     ("verify_page_views_report", REFRESH): {"EXECUTE"},

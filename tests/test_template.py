@@ -239,10 +239,14 @@ def test_page_view_increments_have_their_own_iam_authorized_api_route_and_bounde
     assert template["Resources"]["PageViewsHttpApi"]["Condition"] == "PageViewsOn"
     assert template["Outputs"]["PageViewsApiUrl"]["Condition"] == "PageViewsOn"
     assert function["Environment"]["Variables"]["PAGE_VIEWS_MAX_FUTURE_S"] == {"!Ref": "PageViewsMaxFutureSeconds"}
-    (event,) = function["Events"].values()
-    assert event["Type"] == "HttpApi"
-    assert event["Properties"] == {"ApiId": {"!Ref": "PageViewsHttpApi"}, "Path": "/page-views", "Method": "POST",
-                                   "PayloadFormatVersion": "2.0"}
+    events = function["Events"]
+    assert {e["Type"] for e in events.values()} == {"HttpApi"}
+    assert events["PostPageViews"]["Properties"] == {"ApiId": {"!Ref": "PageViewsHttpApi"}, "Path": "/page-views",
+                                                     "Method": "POST", "PayloadFormatVersion": "2.0"}
+    # Its OpenAPI document, the only other route, is public (no SigV4 needed to read how to call the API).
+    assert events["GetPageViewsOpenApi"]["Properties"] == {
+        "ApiId": {"!Ref": "PageViewsHttpApi"}, "Path": "/page-views/openapi.json", "Method": "GET",
+        "PayloadFormatVersion": "2.0", "Auth": {"Authorizer": "NONE"}}
     # Only the database secret: the function needs nothing else from AWS.
     assert function["Policies"] == [
         {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"!Ref": "DatabaseUrlSecretArn"}}}]
@@ -256,11 +260,15 @@ def test_page_view_increments_have_their_own_iam_authorized_api_route_and_bounde
     resources = transform(long_form, {}, _NoManagedPolicies())["Resources"]
     assert resources["PageViewsIncrementsFunction"]["Type"] == "AWS::Lambda::Function"
     paths = resources["PageViewsHttpApi"]["Properties"]["Body"]["paths"]
-    assert list(paths) == ["/page-views"]
-    # The route exists with the (conditional) function: SAM wraps it in the function's condition.
+    assert sorted(paths) == ["/page-views", "/page-views/openapi.json"]
+    # The routes exist with the (conditional) function: SAM wraps them in the function's condition.
     route = _when("PageViewsOn", paths["/page-views"])
     assert list(route) == ["post"]
     assert _when("PageViewsOn", route["post"])["security"] == [{"AWS_IAM": []}]
+    document = _when("PageViewsOn", paths["/page-views/openapi.json"])
+    assert list(document) == ["get"]
+    # SAM's mark of a route without authorizer, overriding the API's default AWS_IAM.
+    assert _when("PageViewsOn", document["get"])["security"] == [{"NONE": []}]
 
 
 def _when(condition: str, value: Any) -> Any:
@@ -448,6 +456,8 @@ def test_optional_features_default_off_or_on_without_anything_to_give() -> None:
     {},
     {"GoogleServiceAccountSecretArn": FULL_SECRET_ARN, "ReservedConcurrency": "true", "GatewayJwtAuthorizer": "true"},
     {"PageViewsEnabled": "false"},
+    {"AlarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:on-call", "AlarmEmail": "ops@example.com"},
+    {"AlarmEmail": "ops@example.com"},
 ])
 def test_sam_transform_accepts_the_template_with_optional_features_on_or_off(
         monkeypatch: pytest.MonkeyPatch, features: dict[str, str]) -> None:
@@ -509,3 +519,95 @@ def test_the_readme_asks_for_the_runtimes_python_to_build() -> None:
     deploying = readme[readme.index("## Deploying"):]
     assert f"Python {version}" in deploying
     assert f"`{runtime}`" in deploying
+
+
+# ---- alarms ------------------------------------------------------------------------------------------------
+
+ALARM_TOPIC = {"!If": ["HasAlarmTopic", {"!Ref": "AlarmTopicArn"}, {"!Ref": "AlarmTopic"}]}
+
+
+def _alarms() -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in load_template()["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+
+
+def _dimensions(alarm: dict[str, Any]) -> dict[str, Any]:
+    return {d["Name"]: d["Value"] for d in alarm["Properties"]["Dimensions"]}
+
+
+def test_every_alarm_notifies_the_given_topic_or_the_stacks_own() -> None:
+    template = load_template()
+    alarms = _alarms()
+    assert alarms
+    for name, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"] == [ALARM_TOPIC], name
+        assert alarm["Properties"]["OKActions"] == [ALARM_TOPIC], name
+    parameters = template["Parameters"]
+    assert parameters["AlarmTopicArn"]["Default"] == ""
+    assert parameters["AlarmEmail"]["Default"] == ""
+    conditions = template["Conditions"]
+    assert conditions["HasAlarmTopic"] == {"!Not": [{"!Equals": [{"!Ref": "AlarmTopicArn"}, ""]}]}
+    assert conditions["CreateAlarmTopic"] == {"!Equals": [{"!Ref": "AlarmTopicArn"}, ""]}
+    resources = template["Resources"]
+    assert resources["AlarmTopic"]["Condition"] == "CreateAlarmTopic"
+    subscription = resources["AlarmEmailSubscription"]
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert subscription["Properties"]["Protocol"] == "email"
+    assert subscription["Properties"]["TopicArn"] == ALARM_TOPIC
+
+
+def test_a_message_in_the_dead_letter_queue_raises_an_alarm() -> None:
+    alarm = _alarms()["FetchDeadLetterQueueAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert _dimensions(_alarms()["FetchDeadLetterQueueAlarm"]) == {
+        "QueueName": {"!GetAtt": "FetchDeadLetterQueue.QueueName"}}
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+
+
+def test_read_model_lag_over_the_threshold_or_no_refresh_report_raises_an_alarm() -> None:
+    alarm = _alarms()["ReadModelLagAlarm"]
+    properties = alarm["Properties"]
+    # As mv_refresh publishes it (tests/test_mv_refresh.py checks the emitted namespace and dimensions).
+    function = load_template()["Resources"]["MvRefreshFunction"]["Properties"]
+    assert (properties["Namespace"], properties["MetricName"]) == ("vidstats", "ReadModelLag")
+    assert _dimensions(alarm) == {"service": function["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]}
+    assert properties["Threshold"] == {"!Ref": "ReadModelLagAlarmSeconds"}
+    assert properties["ComparisonOperator"] == "GreaterThanThreshold"
+    assert properties["TreatMissingData"] == "breaching"  # a refresh that stopped reporting is lag too
+
+
+def test_every_function_has_an_errors_and_a_throttles_alarm_existing_when_it_does() -> None:
+    resources = load_template()["Resources"]
+    functions = {name for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    assert len(functions) == 6
+    alarms = _alarms()
+    for function in functions:
+        for metric in ("Errors", "Throttles"):
+            alarm = alarms[f"{function.removesuffix('Function')}{metric}Alarm"]
+            assert (alarm["Properties"]["Namespace"], alarm["Properties"]["MetricName"]) == ("AWS/Lambda", metric)
+            assert _dimensions(alarm) == {"FunctionName": {"!Ref": function}}
+            assert alarm.get("Condition") == resources[function].get("Condition"), function
+
+
+def test_a_platform_quota_under_the_reserve_raises_an_alarm_on_the_metric_the_providers_publish() -> None:
+    from vidstats.platforms import Platform
+    from vidstats.providers.http import QUOTA_METRIC, QUOTA_METRIC_NAMESPACE
+
+    processor = load_template()["Resources"]["QueueProcessorFunction"]["Properties"]
+    service = processor["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+    quota_alarms = [a for a in _alarms().values() if a["Properties"]["MetricName"] == QUOTA_METRIC]
+    assert {_dimensions(a)["platform"] for a in quota_alarms} == {p.value for p in Platform}
+    for alarm in quota_alarms:
+        properties = alarm["Properties"]
+        assert _dimensions(alarm) == {"service": service, "platform": _dimensions(alarm)["platform"]}
+        assert properties["Namespace"] == QUOTA_METRIC_NAMESPACE
+        assert (properties["Statistic"], properties["ComparisonOperator"]) == ("Minimum", "LessThanThreshold")
+        assert properties["Threshold"] == {"!Ref": "ProviderQuotaAlarmReserve"}
+        assert properties["TreatMissingData"] == "notBreaching"
+
+
+def test_the_readme_documents_the_alarm_parameters() -> None:
+    readme = (ROOT / "README.md").read_text()
+    deploying = readme[readme.index("## Deploying"):]
+    deploying = deploying[:deploying.index("\n## ", 1)]
+    for name in ("AlarmTopicArn", "AlarmEmail", "ReadModelLagAlarmSeconds", "ProviderQuotaAlarmReserve"):
+        assert f"`{name}`" in deploying, name

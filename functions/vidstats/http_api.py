@@ -26,7 +26,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import BaseModel, ConfigDict, Field
+
+from vidstats.error_body import ErrorBody as ErrorBody  # re-exported: the error shape of every API
+from vidstats.error_body import FieldProblem as FieldProblem
 
 JSON = "application/json"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -34,23 +36,6 @@ MAX_JSON_DEPTH = 32  # no request body of ours nests more than a few levels
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 
 
-class FieldProblem(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    field: str = Field(description="Where: `query.limit`, `body.ends_at`, `path.video_id`, `header.content-type` ...")
-    message: str = Field(description="What is wrong, for a person")
-
-
-class ErrorBody(BaseModel):
-    """Every error of every route: the HTTP status, a title, and what is wrong where."""
-
-    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [{
-        "status": 422, "title": "Validation failed",
-        "errors": [{"field": "query.limit", "message": "Input should be less than or equal to 200"}]}]})
-
-    status: int
-    title: str
-    errors: list[FieldProblem]
 
 
 def error_doc(description: str) -> OpenAPIResponse:

@@ -65,11 +65,13 @@ class VerifyReport(BaseModel):
     fast_view_mismatches: int  # videos missing from, or repeated in, videos_with_statistics_fast
     growth_rows: int
     growth_mismatches: int  # video_growth rows differing from the recompute's sums over the periods
+    campaign_bounds_rows: int
+    campaign_bounds_mismatches: int  # campaign videos whose first/last counted day differ from a recompute
 
     @property
     def ok(self) -> bool:
         mismatches = (self.daily_mismatches, self.weekly_mismatches, self.latest_mismatches, self.fast_view_mismatches,
-                      self.growth_mismatches)
+                      self.growth_mismatches, self.campaign_bounds_mismatches)
         return not any(mismatches)
 
 

@@ -349,6 +349,8 @@ language sql
 stable
 set search_path = ''
 as $$
+    -- Each video's own days through the primary key (a lateral range scan): the plan never depends on how
+    -- many videos or days the whole table holds.
     select b.video_id, d.date,
            case when d.date = b.entry_day then b.entry_views when d.date = b.last_day then b.last_views
                 else d.views_delta end,
@@ -363,10 +365,13 @@ as $$
            case when d.date = b.entry_day then b.entry_snapshots when d.date = b.last_day then b.last_snapshots
                 else d.snapshots end
       from analytics.campaign_video_bounds b
-      join analytics.mv_video_daily_increments d
-        on d.video_id = b.video_id
-       and d.date >= greatest(b.entry_day, p_from)
-       and d.date <= coalesce(least(b.last_day, p_to), 'infinity'::date)
+     cross join lateral (
+           select i.date, i.views_delta, i.likes_delta, i.comments_delta, i.reposts_delta, i.saves_delta, i.snapshots
+             from analytics.mv_video_daily_increments i
+            where i.video_id = b.video_id
+              and i.date >= greatest(b.entry_day, p_from)
+              and i.date <= coalesce(least(b.last_day, p_to), 'infinity'::date)
+            offset 0) d  -- a fence: per video, never flattened into one join over every daily row
      where b.campaign_id = p_campaign_id
 $$;
 comment on function analytics.campaign_video_days(uuid, date, date) is
@@ -383,21 +388,38 @@ language sql
 stable
 set search_path = ''
 as $$
+    with sums as (  -- the campaign's days read once, summed per video
+        select x.video_id, sum(x.views)::bigint as views, sum(x.likes)::bigint as likes,
+               sum(x.comments)::bigint as comments, sum(x.reposts)::bigint as reposts, sum(x.saves)::bigint as saves,
+               sum(x.snapshots)::bigint as snapshots
+          from analytics.campaign_video_days(p_campaign_id, p_from, p_to) x
+         group by x.video_id
+    )
     select b.video_id,
            case when r.first_day <= r.last_day then r.first_day end,
            case when r.first_day <= r.last_day then r.last_day end,
            g.views, g.likes, g.comments, g.reposts, g.saves, coalesce(g.snapshots, 0)
       from analytics.campaign_video_bounds b
      cross join lateral (select greatest(b.entry_day, p_from) as first_day, least(b.last_day, p_to) as last_day) r
-      left join lateral (
-          select sum(x.views)::bigint as views, sum(x.likes)::bigint as likes, sum(x.comments)::bigint as comments,
-                 sum(x.reposts)::bigint as reposts, sum(x.saves)::bigint as saves, sum(x.snapshots)::bigint as snapshots
-            from analytics.campaign_video_days(p_campaign_id, p_from, p_to) x
-           where x.video_id = b.video_id) g on true
+      left join sums g on g.video_id = b.video_id
      where b.campaign_id = p_campaign_id
 $$;
 comment on function analytics.campaign_video_growth(uuid, date, date) is
     'Growth of each campaign video over its counted days in [p_from, p_to]; sums campaign_video_days().';
+
+-- The points of a series over [p_from, p_to]: each UTC day ('day'), or each ISO week ('week') cut to the range
+-- (a range starting on a Tuesday starts its first week that Tuesday), so no point covers a day outside it.
+create function analytics.series_periods(p_from date, p_to date, p_bucket text)
+returns table (period_start date, period_end date)
+language sql
+immutable
+set search_path = ''
+as $$
+    select greatest(s.p::date, p_from),
+           least(case when p_bucket = 'week' then s.p::date + 6 else s.p::date end, p_to)
+      from generate_series(case when p_bucket = 'week' then date_trunc('week', p_from)::date else p_from end,
+                           p_to, case when p_bucket = 'week' then interval '1 week' else interval '1 day' end) s(p)
+$$;
 
 -- The campaign's series: one point per UTC day ('day') or per ISO week ('week') of [p_from, p_to], each
 -- summing campaign_video_days() over its days inside the range (a week cut by the range starts or ends
@@ -411,20 +433,18 @@ language sql
 stable
 set search_path = ''
 as $$
-    with periods as (
-        select greatest(s.p::date, p_from) as period_start,
-               least(case when p_bucket = 'week' then s.p::date + 6 else s.p::date end, p_to) as period_end
-          from generate_series(case when p_bucket = 'week' then date_trunc('week', p_from)::date else p_from end,
-                               p_to, case when p_bucket = 'week' then interval '1 week' else interval '1 day' end
-                               ) s(p)
-    ), days as (
-        select * from analytics.campaign_video_days(p_campaign_id, p_from, p_to)
+    with sums as (  -- each counted day falls in the point starting on its day, or on its week's first day
+        select case when p_bucket = 'week' then greatest(date_trunc('week', d.date)::date, p_from) else d.date end
+                   as period_start,
+               sum(d.views)::bigint as views, sum(d.likes)::bigint as likes, sum(d.comments)::bigint as comments,
+               sum(d.reposts)::bigint as reposts, sum(d.saves)::bigint as saves, sum(d.snapshots)::bigint as snapshots
+          from analytics.campaign_video_days(p_campaign_id, p_from, p_to) d
+         group by 1
     )
-    select p.period_start, p.period_end, sum(d.views)::bigint, sum(d.likes)::bigint, sum(d.comments)::bigint,
-           sum(d.reposts)::bigint, sum(d.saves)::bigint, coalesce(sum(d.snapshots), 0)::bigint
-      from periods p
-      left join days d on d.date between p.period_start and p.period_end
-     group by p.period_start, p.period_end
+    select p.period_start, p.period_end, s.views, s.likes, s.comments, s.reposts, s.saves,
+           coalesce(s.snapshots, 0)
+      from analytics.series_periods(p_from, p_to, p_bucket) p
+      left join sums s on s.period_start = p.period_start
      order by p.period_start
 $$;
 comment on function analytics.campaign_series(uuid, date, date, text) is
@@ -486,20 +506,20 @@ language sql
 stable
 set search_path = ''
 as $$
-    with periods as (
-        select greatest(s.p::date, p_from) as period_start,
-               least(case when p_bucket = 'week' then s.p::date + 6 else s.p::date end, p_to) as period_end
-          from generate_series(case when p_bucket = 'week' then date_trunc('week', p_from)::date else p_from end,
-                               p_to, case when p_bucket = 'week' then interval '1 week' else interval '1 day' end
-                               ) s(p)
+    with sums as (
+        select case when p_bucket = 'week' then greatest(date_trunc('week', d.date)::date, p_from) else d.date end
+                   as period_start,
+               sum(d.views_delta)::bigint as views, sum(d.likes_delta)::bigint as likes,
+               sum(d.comments_delta)::bigint as comments, sum(d.reposts_delta)::bigint as reposts,
+               sum(d.saves_delta)::bigint as saves, sum(d.snapshots)::bigint as snapshots
+          from analytics.mv_video_daily_increments d
+         where d.video_id = p_video_id and d.date between p_from and p_to
+         group by 1
     )
-    select p.period_start, p.period_end, sum(d.views_delta)::bigint, sum(d.likes_delta)::bigint,
-           sum(d.comments_delta)::bigint, sum(d.reposts_delta)::bigint, sum(d.saves_delta)::bigint,
-           coalesce(sum(d.snapshots), 0)::bigint
-      from periods p
-      left join analytics.mv_video_daily_increments d
-        on d.video_id = p_video_id and d.date between p.period_start and p.period_end
-     group by p.period_start, p.period_end
+    select p.period_start, p.period_end, s.views, s.likes, s.comments, s.reposts, s.saves,
+           coalesce(s.snapshots, 0)
+      from analytics.series_periods(p_from, p_to, p_bucket) p
+      left join sums s on s.period_start = p.period_start
      order by p.period_start
 $$;
 comment on function analytics.video_series(uuid, date, date, text) is
@@ -643,8 +663,9 @@ begin
     create temporary table refresh_videos as
         select b.video_id, b.first_created_at, b.first_id,
                coalesce((b.first_created_at, b.first_id) < (l.created_at, l.statistics_id), false) as late,
-               ((b.first_created_at at time zone 'UTC')::date) as from_day
-          from (select video_id, min(created_at) as first_created_at,
+               ((b.first_created_at at time zone 'UTC')::date) as from_day,
+               ((b.last_created_at at time zone 'UTC')::date) as to_day
+          from (select video_id, min(created_at) as first_created_at, max(created_at) as last_created_at,
                        (array_agg(id order by created_at, id))[1] as first_id
                   from pg_temp.refresh_batch group by video_id) b
           left join analytics.video_latest_statistics l on l.video_id = b.video_id;
@@ -906,13 +927,16 @@ begin
            comments_carry = excluded.comments_carry, reposts_carry = excluded.reposts_carry,
            saves_carry = excluded.saves_carry;
 
-    -- Campaign bounds: memberships whose first or last counted day got snapshots in this step, and those a
-    -- writer computed meanwhile (pending: its transaction may have read an older watermark).
+    -- Campaign bounds: memberships whose first or last counted day changed in this step, and those a writer
+    -- computed meanwhile (pending: its transaction may have read an older watermark). A boundary day changes
+    -- when rows arrived on it, or before it while it has rows (late videos); an in-order video's rows never
+    -- reach past to_day, so a boundary in the future (a campaign ending next month) is left alone.
     perform analytics.compute_campaign_video_bounds(array_agg(x.campaign_id), array_agg(x.video_id), new_mark, false)
        from (select b.campaign_id, b.video_id
                from pg_temp.refresh_videos r
                join analytics.campaign_video_bounds b on b.video_id = r.video_id
-              where b.entry_day >= r.from_day or b.last_day >= r.from_day
+              where (b.entry_day >= r.from_day and (r.late or b.entry_day <= r.to_day))
+                 or (b.last_day >= r.from_day and (r.late or b.last_day <= r.to_day))
               union
              select b.campaign_id, b.video_id from analytics.campaign_video_bounds b where b.pending) x;
 
@@ -1081,6 +1105,7 @@ revoke all on function analytics.campaign_video_growth(uuid, date, date) from pu
 revoke all on function analytics.campaign_series(uuid, date, date, text) from public;
 revoke all on function analytics.video_period_growth(uuid[], date, date) from public;
 revoke all on function analytics.video_series(uuid, date, date, text) from public;
+revoke all on function analytics.series_periods(date, date, text) from public;
 revoke all on function analytics.resum_video_growth(date, uuid[]) from public;
 revoke all on function analytics.refresh_materialized_views(integer) from public;
 revoke all on function analytics.verify_read_model() from public;
@@ -1089,7 +1114,8 @@ revoke all on function analytics.video_daily_increments_upto(bigint) from public
 -- Readers (dashboard API, export) compute every figure through these definitions.
 grant execute on function analytics.campaign_video_days(uuid, date, date),
     analytics.campaign_video_growth(uuid, date, date), analytics.campaign_series(uuid, date, date, text),
-    analytics.video_period_growth(uuid[], date, date), analytics.video_series(uuid, date, date, text)
+    analytics.video_period_growth(uuid[], date, date), analytics.video_series(uuid, date, date, text),
+    analytics.series_periods(date, date, text)
     to vidstats_reader;
 grant select on analytics.campaign_video_bounds, analytics.campaign_totals, analytics.blogger_totals
     to vidstats_reader;

@@ -7,7 +7,6 @@ The real handler, moto SQS, the real queue processor on recorded-shape RapidAPI 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -23,18 +22,6 @@ from tests.ingest_helpers import TIKTOK_VIDEO_URL, processor, tiktok_body
 from tests.providers.conftest import load, url
 
 MINEO = {"id": "6800000000000000000", "unique_id": "mineodesu69", "nickname": "こずりん"}
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client() as http:
-        yield http
 
 
 def run_queue(sqs: tuple[Any, str], db: Database, client: httpx.Client) -> dict[str, Exception]:

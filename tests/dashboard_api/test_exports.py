@@ -51,6 +51,16 @@ def test_an_export_is_started_in_the_background_and_answered_at_once(
     assert call["InvocationType"] == "Event"
     assert json.loads(call["Payload"]) == {"reason": "on_demand", "request_id": reply.body["export_id"],
                                            "campaign_ids": [campaign["id"]], "include_all_videos": False}
+    # Where it writes and where to follow it: by default the function's CloudWatch log group.
+    assert reply.body["destination"].endswith("/aws/lambda/SheetsExportFunction")
+
+
+def test_the_deployment_says_where_its_export_writes(api: Api, export_function: list[dict[str, Any]],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHEETS_EXPORT_DESTINATION", "CSV files in /srv/exports")
+    reply = api.call("POST", "/exports", body={})
+    assert reply.status == 202, reply
+    assert reply.body["destination"] == "CSV files in /srv/exports"
 
 
 def test_an_unknown_campaign_is_404_and_starts_nothing(api: Api, export_function: list[dict[str, Any]]) -> None:

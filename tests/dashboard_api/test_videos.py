@@ -138,7 +138,7 @@ def test_filters_narrow_the_list(api: Api, db: Database) -> None:
     assert ids(q="bob", platform="youtube") == {v3}
     assert ids(sort="growth", campaign_id=promo) == {v2}
     page = api.ok("/videos", blogger_id=alice)
-    assert page["items"][0]["blogger"] == {"id": alice, "username": "alice_dances"}
+    assert page["items"][0]["blogger"] == {"id": alice, "username": "alice_dances", "display_name": None}
 
 
 @pytest.mark.usefixtures("api_env")

@@ -78,3 +78,25 @@ def test_a_secret_from_the_environment_is_used(start_stack: StackFactory) -> Non
     assert stack.dev_token is not None
     jwt.decode(stack.dev_token, "s" * 40, algorithms=["HS256"], audience="authenticated")
     assert not (stack.config.data_dir / "jwt-secret").exists()
+
+
+def test_a_second_dev_on_the_same_data_dir_says_so_and_leaves_the_first_alone(start_stack: StackFactory,
+                                                                              tmp_path: Path) -> None:
+    first = start_stack()
+    services = (first.config.data_dir / SERVICES_FILE).read_text()
+    second = vidstats("dev", "--data-dir", str(first.config.data_dir), "--port", "0", "--sqs-port", "0", cwd=tmp_path)
+    assert second.returncode == 2
+    assert second.stderr.startswith("vidstats dev: already running on ")
+    assert len(second.stderr.strip().splitlines()) == 1
+    assert (first.config.data_dir / SERVICES_FILE).read_text() == services  # the CLI still finds the first
+
+
+def test_a_taken_port_is_one_line_and_exit_2(start_stack: StackFactory, tmp_path: Path) -> None:
+    first = start_stack()
+    assert first.sqs is not None
+    sqs_port = first.sqs.endpoint_url.rpartition(":")[2]
+    second = vidstats("dev", "--data-dir", str(tmp_path / "other"), "--port", "0", "--sqs-port", sqs_port,
+                      cwd=tmp_path)
+    assert second.returncode == 2
+    assert second.stderr.strip() == f"vidstats dev: port {sqs_port} (the local SQS) is in use: stop what uses it, " \
+                                    "or choose another with --sqs-port"

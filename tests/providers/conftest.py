@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-import respx
 from vidstats.platforms import Platform
 from vidstats.providers.common import RapidApiProvider
 from vidstats.providers.config import DEFAULT_HOSTS, DEFAULT_PATHS, ProviderConfig
@@ -56,13 +55,6 @@ class FakeClock:
 
 def url(platform: Platform, path_name: str) -> str:
     return f"https://{DEFAULT_HOSTS[platform]}{DEFAULT_PATHS[platform][path_name]}"
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    # assert_all_mocked (the default): any request without a route fails the test: no network.
-    with respx.mock(assert_all_called=False) as mock:
-        yield mock
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from vidstats.platforms import Platform
-from vidstats.providers import make_provider
+from vidstats.providers.catalogue import make_provider
 from vidstats.providers.config import ProviderConfigurationError, load_provider_config
 from vidstats.providers.youtube import YouTubeProvider
 

@@ -6,6 +6,7 @@ processor will call it.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ from vidstats.providers.errors import (
     VideoGoneError,
     classify,
 )
+from vidstats.providers.http import QUOTA_METRIC, QUOTA_METRIC_INTERVAL_S
 from vidstats.providers.quota_reset import next_pacific_midnight
 from vidstats.providers.ratelimit import RateLimiter
 from vidstats.providers.tiktok import TikTokProvider
@@ -401,3 +403,44 @@ def test_next_pacific_midnight_follows_daylight_saving_time() -> None:
         expected = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), los_angeles)
         assert next_pacific_midnight(instant) == expected.astimezone(UTC), instant
         instant += timedelta(minutes=53)
+
+
+def _quota_metrics(out: str) -> list[dict[str, Any]]:
+    docs = [json.loads(line) for line in out.splitlines() if line.startswith("{") and "_aws" in line]
+    return [d for d in docs if any(m["Name"] == QUOTA_METRIC for cw in d["_aws"]["CloudWatchMetrics"]
+                                   for m in cw["Metrics"])]
+
+
+def test_the_remaining_plan_quota_is_published_as_a_metric_the_alarm_can_match(
+        router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "queue_processor")  # as template.yaml sets it
+    remaining = iter(["205676", "205675", "205674"])
+    router.get(VIDEO_URL).mock(side_effect=lambda request: httpx.Response(
+        200, json=load("tiktok/video.json"),
+        headers={"x-ratelimit-requests-remaining": next(remaining), "x-ratelimit-api-units-remaining": "15920",
+                 "x-ratelimit-remaining": "0"}))
+    clock = FakeClock()
+    provider = build(TikTokProvider, http_client, sleeps, clock=clock)
+    capsys.readouterr()
+
+    provider.fetch_videos([VIDEO_ID])
+    provider.fetch_videos([VIDEO_ID])  # same minute: no second data point
+    clock.now += QUOTA_METRIC_INTERVAL_S
+    provider.fetch_videos([VIDEO_ID])
+
+    docs = _quota_metrics(capsys.readouterr().out)
+    # The binding quota (the lowest of the plan's counters), not the 60-second window's x-ratelimit-remaining.
+    assert [d[QUOTA_METRIC] for d in docs] == [[15920], [15920]]
+    (directive,) = docs[0]["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "vidstats"
+    assert [sorted(dims) for dims in directive["Dimensions"]] == [["platform", "service"]]
+    assert (docs[0]["platform"], docs[0]["service"]) == ("tiktok", "queue_processor")
+
+
+def test_answers_without_quota_headers_publish_no_quota_metric(
+        router: respx.MockRouter, http_client: httpx.Client, sleeps: Sleeps,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    router.get(VIDEO_URL).mock(return_value=ok())
+    build(TikTokProvider, http_client, sleeps).fetch_videos([VIDEO_ID])
+    assert _quota_metrics(capsys.readouterr().out) == []

@@ -134,6 +134,7 @@ class SheetsApi:
         # (path suffix, body test): the next such request is applied, then its answer lost (connection reset)
         self.lost_answers: list[tuple[str, Callable[[Any], bool] | None]] = []
         self._next_metadata_id = 1000
+        self.on_request: Callable[[], None] | None = None  # called as each request arrives, before answering
         for method in ("GET", "POST"):
             mock.add_callback(method, re.compile(re.escape(BASE) + r"/.*"), callback=self._answer)
 
@@ -163,6 +164,8 @@ class SheetsApi:
 
     # -- the API --------------------------------------------------------------------------------------
     def _answer(self, request: Any) -> tuple[int, dict[str, str], Any]:
+        if self.on_request is not None:
+            self.on_request()
         body = json.loads(request.body) if request.body else None
         size = len(request.body) if request.body else 0
         status, payload = self._dispatch(request.method, request.url, body)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 from vidstats.db import Database
 from vidstats.export.run import ExportOutcome, ServiceAccount, export_to_sheets
 from vidstats.export.sheets import RetryPolicy, SheetsExporter, make_client
@@ -129,6 +130,35 @@ def test_small_export_builds_hidden_tabs_writes_them_and_swaps_them_in_with_four
     assert rounded(ranges[0][1]) == rounded(ALL_VIDEOS_LINES)
     assert rounded(ranges[1][1]) == rounded(CAMPAIGN_LINES)
     assert clock.sleeps == []
+
+
+def test_no_database_transaction_is_open_while_google_is_called(
+        db: Database, sheets_api: SheetsApi, clock: FakeClock) -> None:
+    """The export reads every table (one snapshot), ends its transaction, then writes: a transaction open for
+    the minutes Google takes would hold back vacuum on the relations the refresh rewrites all day."""
+    ids = small_catalogue(db)
+    sheets_api.add_spreadsheet(SPREADSHEET_ID)
+    seen: list[tuple[str, int]] = []
+
+    def sessions_holding_a_snapshot() -> None:
+        # Asked from another session: any session of this database in a transaction, or holding a snapshot.
+        with psycopg.connect(db._url, autocommit=True) as other:
+            row = other.execute(
+                "select count(*) filter (where state like 'idle in transaction%%' or state = 'active'),"
+                "       count(*) filter (where backend_xmin is not null)"
+                "  from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()"
+                "   and backend_type = 'client backend'").fetchone()
+        assert row is not None
+        seen.append((db.connection().info.transaction_status.name, int(row[0]) + int(row[1])))
+
+    sheets_api.on_request = sessions_holding_a_snapshot
+    outcome = run(db, ids, clock)
+
+    assert outcome.errors == []
+    assert len(seen) == len(sheets_api.calls) == 4
+    assert seen == [("IDLE", 0)] * 4
+    assert [r for r, _ in sheets_api.value_ranges()] == ["'All videos (updating)'!A1:U4",
+                                                         "'Autumn launch (updating)'!A1:R9"]
 
 
 def test_numbers_are_numbers_and_dates_are_date_serials_with_date_formats(

@@ -1,5 +1,5 @@
 """`POST /exports`: start a Sheets export now. The export runs in its own function (minutes at 100k rows);
-the API invokes it asynchronously and answers at once with the id to look for in its logs."""
+the API invokes it asynchronously and answers at once with the id to look for in its logs and where it writes."""
 
 from __future__ import annotations
 
@@ -30,13 +30,22 @@ class ExportRequest(_In):
 
 
 class ExportAccepted(_Out):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "export_id": "5b0f3c2e-6f1a-4d59-9a43-1c8e2f7d9b10", "status": "started",
+        "destination": "Google Sheets (SHEETS_EXPORT_TARGETS); its log lines: CloudWatch log group "
+                       "/aws/lambda/vidstats-SheetsExportFunction-AbC123",
+        "message": "The export runs in the background; its log lines carry this export_id."}]})
+
     export_id: str
     status: str = "started"
+    destination: str = Field(description="Where the export writes, and where to follow the run")
     message: str
 
 
 def start_export(db: Database, invoker: LambdaInvoker | None, function_name: str | None,
-                 request: ExportRequest) -> ExportAccepted:
+                 request: ExportRequest, destination: str | None = None) -> ExportAccepted:
+    """``destination``: what the deployment says about where its export writes (the local stack: a folder of
+    CSV files); by default the Google Sheets of the targets, followed in the function's CloudWatch logs."""
     if invoker is None or not function_name:
         raise ConflictError("exports", "Sheets exports are not configured for this API: set "
                                        "SHEETS_EXPORT_FUNCTION_NAME (the SheetsExportFunction's name)")
@@ -52,4 +61,6 @@ def start_export(db: Database, invoker: LambdaInvoker | None, function_name: str
                "campaign_ids": [str(c) for c in request.campaign_ids] if request.campaign_ids else None}
     invoker.invoke(FunctionName=function_name, InvocationType="Event", Payload=json.dumps(payload).encode())
     return ExportAccepted(export_id=export_id,
+                          destination=destination or f"Google Sheets (SHEETS_EXPORT_TARGETS); its log lines: "
+                                                     f"CloudWatch log group /aws/lambda/{function_name}",
                           message="The export runs in the background; its log lines carry this export_id.")

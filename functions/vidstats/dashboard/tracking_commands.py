@@ -7,21 +7,24 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from uuid import UUID
 
-import httpx
 from pydantic import ConfigDict, Field
 
 from vidstats.dashboard.errors import ApiError, NotFoundError
 from vidstats.dashboard.models import NO_NUL, Platform, TrackingState, _In, _Out
 from vidstats.db import Database, Role, caller_workspace
-from vidstats.ingestion.blogger_batch import creator_ref, request_blogger_batch
 from vidstats.ingestion.blogger_batches_repository import BatchRequest, FailureReason, find_batch, record_requested
-from vidstats.ingestion.fetch_queue import FetchQueue
-from vidstats.ingestion.tracking import CampaignNotFoundError, InvalidUrlsError, start_tracking
-from vidstats.ingestion.urls import UnsupportedUrlError
 from vidstats.platforms import Platform as PlatformId
+
+if TYPE_CHECKING:
+    import httpx
+
+    from vidstats.ingestion.fetch_queue import FetchQueue
+
+# The commands' ingestion code (URL parsing, tracking, blogger batches) is imported by the command that runs it:
+# the dashboard's cold start, mostly a read, does not load it (bench.cold_start).
 
 Url = Annotated[str, Field(min_length=1, max_length=2048, pattern=NO_NUL)]
 # TikTok, Instagram and YouTube handles: letters (any script), digits, '.', '_', '-'; an optional leading '@'.
@@ -123,6 +126,8 @@ class BloggerBatchOutcome(_Out):
 
 def track_videos(db: Database, queue: FetchQueue, body: TrackVideosRequest,
                  resolver_client: httpx.Client) -> TrackVideosAccepted:
+    from vidstats.ingestion.tracking import CampaignNotFoundError, InvalidUrlsError, start_tracking
+
     try:
         tracked = start_tracking(db, queue, body.urls, body.campaign_id, resolver_client=resolver_client,
                                  workspace_id=caller_workspace(db))
@@ -141,6 +146,9 @@ def track_videos(db: Database, queue: FetchQueue, body: TrackVideosRequest,
 
 
 def blogger_batch(db: Database, queue: FetchQueue, body: BloggerBatchRequest) -> BloggerBatchAccepted:
+    from vidstats.ingestion.blogger_batch import creator_ref, request_blogger_batch
+    from vidstats.ingestion.urls import UnsupportedUrlError
+
     try:
         creator = creator_ref(body.profile_url, username=body.username,
                               platform=PlatformId(body.platform.value) if body.platform else None)

@@ -94,7 +94,7 @@ def video_filters(query: VideoQuery) -> tuple[sql.Composable, dict[str, Any]]:
     if query.q is not None:
         parts.append(sql.SQL(
             "(v.caption ilike %(q)s or exists (select 1 from analytics.bloggers b"
-            " where b.id = v.blogger_id and b.username ilike %(q)s))"))
+            " where b.id = v.blogger_id and (b.username ilike %(q)s or b.display_name ilike %(q)s)))"))
         params["q"] = f"%{escape_like(query.q)}%"
     return sql.SQL(" and ").join(parts), params
 
@@ -264,7 +264,7 @@ def _page_by_recency(conn: psycopg.Connection, where: sql.Composable, params: di
 ROW_COLUMNS = (
     "v.id, v.platform, v.external_video_id, v.url, v.caption, v.published_at, v.blogger_id, b.username,"
     " v.tracking_state, v.tracking_started_at, l.views, l.likes, l.comments, l.reposts, l.saves, l.created_at,"
-    " i.views, i.likes, i.comments, i.reposts, i.saves, l.views_kind"
+    " i.views, i.likes, i.comments, i.reposts, i.saves, l.views_kind, b.display_name"
 )
 ROW_JOINS = (
     " left join analytics.bloggers b on b.id = v.blogger_id"
@@ -276,7 +276,7 @@ ROW_JOINS = (
 def _row(r: Sequence[Any]) -> VideoRow:
     return VideoRow(
         id=r[0], platform=r[1], external_video_id=r[2], url=r[3], caption=r[4], published_at=r[5],
-        blogger=BloggerRef(id=r[6], username=r[7]) if r[6] is not None else None,
+        blogger=BloggerRef(id=r[6], username=r[7], display_name=r[22]) if r[6] is not None else None,
         tracking_state=r[8], tracking_started_at=r[9],
         totals=Totals(views=r[10], likes=r[11], comments=r[12], reposts=r[13], saves=r[14]), stats_at=r[15],
         increments=Increments(views=r[16], likes=r[17], comments=r[18], reposts=r[19], saves=r[20]), views_kind=r[21],
@@ -332,7 +332,8 @@ def get_video(db: Database, video_id: UUID) -> VideoDetail:
             "select v.id, v.platform, v.external_video_id, v.url, v.caption, v.published_at, v.blogger_id,"
             "       b.username, v.tracking_state, v.tracking_started_at, v.tracking_stopped_at, v.last_fetched_at,"
             "       v.last_error, v.last_error_at, l.views, l.likes, l.comments, l.reposts, l.saves, l.created_at,"
-            "       v.fetch_health, v.last_error_class, v.consecutive_failures, v.failure_days, l.views_kind"
+            "       v.fetch_health, v.last_error_class, v.consecutive_failures, v.failure_days, l.views_kind,"
+            "       b.display_name"
             "  from analytics.videos v"
             "  left join analytics.bloggers b on b.id = v.blogger_id"
             "  left join analytics.video_latest_statistics l on l.video_id = v.id"
@@ -353,7 +354,7 @@ def get_video(db: Database, video_id: UUID) -> VideoDetail:
         as_of = data_as_of(conn)
     return VideoDetail(
         id=row[0], platform=row[1], external_video_id=row[2], url=row[3], caption=row[4], published_at=row[5],
-        blogger=BloggerRef(id=row[6], username=row[7]) if row[6] is not None else None,
+        blogger=BloggerRef(id=row[6], username=row[7], display_name=row[25]) if row[6] is not None else None,
         tracking=TrackingInfo(state=row[8], started_at=row[9], stopped_at=row[10], last_fetched_at=row[11],
                               last_error=row[12], last_error_at=row[13]),
         health=FetchHealth(state=row[20], last_success_at=row[11], last_error_class=row[21], last_error=row[12],

@@ -6,21 +6,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vidstats.db import Database
 from vidstats.export.csv_files import write_csv_files
-from vidstats.export.sheets import (
-    DEFAULT_MAX_REQUEST_BYTES,
-    RetryPolicy,
-    SheetsExporter,
-    SheetsExportError,
-    SpreadsheetReport,
-    make_client,
-)
+from vidstats.export.policy import DEFAULT_MAX_REQUEST_BYTES, RetryPolicy, SheetsExportError
 from vidstats.export.tables import (
     ExportConfigError,
     ExportTarget,
@@ -30,6 +23,9 @@ from vidstats.export.tables import (
     table_for,
     tables_for,
 )
+
+if TYPE_CHECKING:
+    from vidstats.export.sheets import SheetsExporter, SpreadsheetReport
 
 SHEETS_SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)  # no Drive access needed
 REQUIRED_KEY_FIELDS = ("type", "client_email", "private_key", "token_uri")
@@ -107,36 +103,47 @@ class ExportOutcome:
 def export_to_sheets(db: Database, targets: Sequence[ExportTarget], account: ServiceAccount, *,
                      as_of: datetime | None = None, policy: RetryPolicy | None = None,
                      max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
-                     exporter_factory: Callable[..., SheetsExporter] = SheetsExporter) -> ExportOutcome:
-    """Every target from one database snapshot; a failing spreadsheet does not stop the others."""
+                     exporter_factory: Callable[..., SheetsExporter] | None = None) -> ExportOutcome:
+    """Every target from one database snapshot; a failing spreadsheet does not stop the others.
+
+    Reads, then writes: every table is read (spooled, see ``tables``) in one transaction, which ends before the
+    first request to Google, so no transaction stays open for the minutes the writes may take."""
+    from vidstats.export.sheets import SheetsExporter, make_client  # gspread: only when an export runs
+
     as_of = as_of or datetime.now(UTC)
-    client = make_client(account.credentials, policy)
-    exporter = exporter_factory(client, account=account.email, secret_hint=account.secret_id,
-                                max_request_bytes=max_request_bytes)
     by_spreadsheet: dict[str, list[ExportTarget]] = {}
     for target in targets:
         by_spreadsheet.setdefault(target.spreadsheet_id, []).append(target)
     outcome = ExportOutcome([], [])
-    with snapshot(db) as conn:
-        # Spreadsheet by spreadsheet, target by target: one's problem (a deleted campaign, a refused write)
-        # never stops the others.
-        for spreadsheet_id, group in by_spreadsheet.items():
-            tables: list[Table] = []
-            for target in group:
-                try:
-                    tables.append(table_for(conn, target, as_of))
-                except ExportConfigError as error:
-                    outcome.errors.append(f"spreadsheet {spreadsheet_id}: {error}; its tab was left as it was.")
-            if not tables:
-                continue
+    tables: dict[str, list[Table]] = {}
+    try:
+        with snapshot(db) as conn:
+            for spreadsheet_id, group in by_spreadsheet.items():
+                for target in group:
+                    try:
+                        tables.setdefault(spreadsheet_id, []).append(table_for(conn, target, as_of))
+                    except ExportConfigError as error:
+                        outcome.errors.append(f"spreadsheet {spreadsheet_id}: {error}; its tab was left as it was.")
+        client = make_client(account.credentials, policy)
+        exporter = (exporter_factory or SheetsExporter)(client, account=account.email, secret_hint=account.secret_id,
+                                                        max_request_bytes=max_request_bytes)
+        # Spreadsheet by spreadsheet: one's problem (a deleted campaign, a refused write) never stops the others.
+        for spreadsheet_id, group_tables in tables.items():
             try:
-                report = exporter.export(spreadsheet_id, tables)
+                report = exporter.export(spreadsheet_id, group_tables)
             except SheetsExportError as error:
                 outcome.errors.append(str(error))
                 continue
+            finally:
+                for table in group_tables:
+                    table.close()
             outcome.spreadsheets.append(report)
             outcome.errors.extend(report.problems)
             outcome.warnings.extend(report.warnings)
+    finally:
+        for group_tables in tables.values():
+            for table in group_tables:
+                table.close()
     return outcome
 
 
@@ -153,4 +160,9 @@ def export_to_csv(db: Database, targets: Sequence[ExportTarget], directory: Path
                   as_of: datetime | None = None) -> list[tuple[Path, int]]:
     as_of = as_of or datetime.now(UTC)
     with snapshot(db) as conn:
-        return write_csv_files(tables_for(conn, targets, as_of), directory)
+        tables = tables_for(conn, targets, as_of)
+    try:
+        return write_csv_files(tables, directory)
+    finally:
+        for table in tables:
+            table.close()

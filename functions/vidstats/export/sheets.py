@@ -31,11 +31,9 @@ account has spent; a 429 carries no Retry-After).
 from __future__ import annotations
 
 import json
-import random
-import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -46,10 +44,12 @@ from google.auth.exceptions import RefreshError, TransportError
 from gspread.exceptions import APIError
 
 from vidstats.export.cells import Cell, Kind, SheetValue, kind_of, number_format, pad, to_sheet_value
+from vidstats.export.policy import DEFAULT_MAX_REQUEST_BYTES as DEFAULT_MAX_REQUEST_BYTES
+from vidstats.export.policy import GOOGLE_RECOMMENDED_MAX_BYTES as GOOGLE_RECOMMENDED_MAX_BYTES
+from vidstats.export.policy import RetryPolicy as RetryPolicy
+from vidstats.export.policy import SheetsExportError as SheetsExportError
 from vidstats.export.tables import Table
 
-GOOGLE_RECOMMENDED_MAX_BYTES = 2_000_000
-DEFAULT_MAX_REQUEST_BYTES = 1_500_000
 DEFAULT_MAX_ROWS_PER_REQUEST = 10_000
 _REQUEST_OVERHEAD_BYTES = 4_096  # the body around the rows: ranges, keys, brackets
 MAX_CELLS_PER_SPREADSHEET = 10_000_000  # all tabs of a spreadsheet together, hidden ones included
@@ -58,29 +58,6 @@ MAX_TITLE_CHARS = 100
 TAB_KEY = "vidstats.export.tab"  # developer metadata of a tab the export owns; value: the table's key
 STAGING_KEY = "vidstats.export.staging"  # ... of a tab being built; value: the table's key
 STAGING_SUFFIX = " (updating)"
-
-
-class SheetsExportError(RuntimeError):
-    """An export that could not complete; the message says what to fix and what, if anything, was written."""
-
-
-@dataclass
-class RetryPolicy:
-    """Google's guidance for 429 and 5xx: wait min(2^n s + up to 1 s of jitter, maximum backoff), then retry.
-
-    The defaults wait 1 + 2 + 4 + 8 + 16 + 32 + 64 s (+ jitter) over 8 attempts, about 2 minutes: a quota
-    minute spent by another client of the service account is outlasted, twice. ``deadline`` (a ``clock()``
-    value, e.g. the Lambda's end less a margin) stops waiting that would outlive the function."""
-
-    max_attempts: int = 8
-    base_delay_s: float = 1.0
-    max_delay_s: float = 64.0
-    max_jitter_s: float = 1.0
-    writes_per_minute: int = 60
-    deadline: float | None = None
-    sleep: Callable[[float], None] = time.sleep
-    clock: Callable[[], float] = time.monotonic
-    jitter: Callable[[], float] = random.random  # in [0, 1): the fraction of max_jitter_s added
 
 
 class GaveUp(Exception):  # noqa: N818 - raised to say so, not a programming error

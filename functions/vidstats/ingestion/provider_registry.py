@@ -6,12 +6,14 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
-
-import httpx
+from typing import TYPE_CHECKING
 
 from vidstats.platforms import Platform
-from vidstats.providers import make_provider
 from vidstats.providers.base import VideoProvider
+from vidstats.providers.catalogue import make_provider
+
+if TYPE_CHECKING:
+    import httpx
 
 ProviderFactory = Callable[[Platform], VideoProvider]
 

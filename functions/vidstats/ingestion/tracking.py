@@ -11,9 +11,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from uuid import UUID
-
-import httpx
 
 from vidstats.db import Database, Role
 from vidstats.ingestion.blogger_batch import CampaignNotFoundError
@@ -23,6 +22,9 @@ from vidstats.ingestion.urls import ParsedVideoUrl, UnsupportedUrlError, resolve
 from vidstats.ingestion.videos_repository import NewVideo, add_to_campaign, upsert_videos
 from vidstats.platforms import Platform
 from vidstats.workspaces import campaign_in_workspace, track_in_workspace
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_URLS = 500
 

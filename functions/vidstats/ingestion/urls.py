@@ -12,12 +12,15 @@ tracking parameters; deduplicate on ``(platform, external_video_id)``, not on th
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote, urljoin, urlsplit
 
-import httpx
 from pydantic import BaseModel, ConfigDict
 
 from vidstats.platforms import Platform
+
+if TYPE_CHECKING:
+    import httpx
 
 VIDEO_FORMS = ("tiktok.com/@user/video/<id>, vm.tiktok.com/<code>; instagram.com/reel/<code>, instagram.com/p/<code>; "
                "youtube.com/watch?v=<id>, youtu.be/<id>, youtube.com/shorts/<id>")
@@ -328,6 +331,8 @@ def resolve_video_url(url: str, client: httpx.Client, *, max_hops: int = 5, time
 def _follow_short_link(
     original: str, link: ShortLink, client: httpx.Client, *, max_hops: int, timeout_s: float
 ) -> ParsedVideoUrl:
+    import httpx  # only short links need it (a cold start of a handler that parses URLs does not)
+
     allowed = REDIRECT_ALLOWED_HOSTS[link.platform]
     current = link.url
     for _ in range(max_hops):

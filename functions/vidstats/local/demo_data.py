@@ -216,7 +216,8 @@ def load_demo_data(db: Database, *, now: datetime | None = None, days: int = HIS
         # The fetch bookkeeping as of that day too: failures are counted per UTC day.
         db.connection().execute(
             "update analytics.videos set last_error_at = %(at)s, last_gone_answer_at ="
-            " case when last_gone_answer_at is not null then %(at)s end"
+            " case when last_gone_answer_at is not null then %(at)s end, tracking_stopped_at ="
+            " case when tracking_state = 'gone' then %(at)s else tracking_stopped_at end"
             " where id = any(%(ids)s) and last_error_at > %(at)s",
             {"at": times[day], "ids": load.video_ids})
         db.connection().execute("update analytics.videos set last_fetched_at = %s where id = any(%s)"

@@ -7,7 +7,7 @@ auth of the page-views API, throttling. Each function runs one request at a time
 handlers keep one database connection per process).
 
 Paths under ``/_local/`` are the local stack's own controls (on-demand schedule runs, queue status); they
-are not part of any deployed API.
+are not part of any deployed API; ``mounts`` serve AWS APIs the functions call (Lambda's Invoke) under them.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any], Any], Any]
 Control = Callable[[str, str, bytes], tuple[int, Any]]  # (method, path, body) -> (status, JSON-able)
+# (method, path below the mount, headers, body) -> (status, headers, body): an AWS API served locally
+Mount = Callable[[str, str, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
 CONTROL_PREFIX = "/_local/"
 TEXT_TYPES = re.compile(r"^(text/|application/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+json)", re.I)
 
@@ -169,9 +171,10 @@ class _Server(ThreadingHTTPServer):
 
 class LocalHttpGateway:
     def __init__(self, routes: RouteTable, *, host: str = "127.0.0.1", port: int = 8000,
-                 control: Control | None = None) -> None:
+                 control: Control | None = None, mounts: dict[str, Mount] | None = None) -> None:
         self.routes = routes
         self._control = control
+        self._mounts = dict(mounts or {})
         gateway = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -214,6 +217,11 @@ class LocalHttpGateway:
         body = request.rfile.read(length) if length else b""
         path = urlsplit(request.path).path
         try:
+            for prefix, mount in self._mounts.items():
+                if path.startswith(prefix + "/"):
+                    status, headers, payload = mount(method, path[len(prefix):], dict(request.headers.items()), body)
+                    self._write(request, status, headers, [], payload)
+                    return
             if path.startswith(CONTROL_PREFIX) and self._control is not None:
                 status, payload = self._control(method, path[len(CONTROL_PREFIX):], body)
                 self._write(request, status, {"content-type": "application/json"}, [],

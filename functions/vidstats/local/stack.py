@@ -4,8 +4,11 @@
 - SQS: moto's server on 127.0.0.1 with the template's queues, dead-letter queue and redrive policy;
 - the queue processor: the template's SQS event source mapping, emulated (``poller``);
 - the schedules: mv_refresh, nightly refresh, Sheets export at the template's cadences (``scheduler``),
-  with on-demand runs at ``POST /_local/run/<name>``; without Google credentials the export writes CSV;
-- the HTTP APIs on 127.0.0.1 (``http_gateway``): the dashboard API (``/docs``) and ``POST /page-views``.
+  with on-demand runs at ``POST /_local/run/<name>``; without Google credentials the export writes CSV
+  (``csv_export``) into ``<data dir>/exports``;
+- the HTTP APIs on 127.0.0.1 (``http_gateway``): the dashboard API (``/docs``) and ``POST /page-views``;
+- Lambda's Invoke API (``lambda_api``, ``AWS_ENDPOINT_URL_LAMBDA``), so ``POST /exports`` starts the export
+  function asynchronously as in AWS.
 
 The handlers are the real ones, imported from ``functions/``, configured through the environment exactly
 as in Lambda (``DATABASE_URL``, ``FETCH_QUEUE_URL``, ``AUTH_*``...). Providers: RapidAPI when a key is
@@ -30,10 +33,13 @@ from types import ModuleType
 from typing import Any
 
 from vidstats.db import Database
+from vidstats.local.csv_export import csv_export_handler
 from vidstats.local.http_gateway import LocalFunction, LocalHttpGateway, Route, RouteTable
+from vidstats.local.lambda_api import PREFIX as LAMBDA_PREFIX
+from vidstats.local.lambda_api import LocalLambdaApi
 from vidstats.local.poller import SqsPoller
 from vidstats.local.scheduler import Job, Scheduler
-from vidstats.local.services import SERVICES_FILE, remove_services, write_services
+from vidstats.local.services import SERVICES_FILE, read_services, remove_services, write_services
 from vidstats.local.sqs import LOCAL_CREDENTIALS, LocalSqs
 from vidstats.local.template import LocalTemplate, QueueSpec, local_template
 from vidstats.workspaces import DEFAULT_WORKSPACE_ID
@@ -45,6 +51,7 @@ DEV_DIR = PROJECT_ROOT / ".dev"
 LOCAL_ISSUER = "http://127.0.0.1/vidstats-dev/auth/v1"
 DEV_USER_ID = "00000000-0000-4000-8000-00000000de00"
 PROCESSOR = "QueueProcessorFunction"
+EXPORT = "SheetsExportFunction"
 RAPIDAPI_KEY_VARIABLES = ("RAPIDAPI_KEY", "RAPIDAPI_KEY_SECRET_ID", "RAPIDAPI_TIKTOK_KEY", "RAPIDAPI_INSTAGRAM_KEY",
                           "RAPIDAPI_YOUTUBE_KEY")
 JOB_NAMES = {"MvRefreshFunction": "mv_refresh", "NightlyRefreshFunction": "nightly_refresh",
@@ -60,7 +67,7 @@ class StackConfig:
     sqs_port: int = 9324  # 0: any free port
     demo: bool = False
     auth: str = "token"  # "token": HS256 development tokens; "off": AUTH_DISABLED (loud warning)
-    exports_dir: Path = DEV_DIR / "exports"
+    exports_dir: Path | None = None  # where the export writes CSV without Google credentials: <data_dir>/exports
     parameters: dict[str, Any] = field(default_factory=dict)  # template parameter overrides
     queue_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # e.g. visibility_timeout_s
     batching_window_s: float | None = None  # override MaximumBatchingWindowInSeconds
@@ -119,6 +126,43 @@ class LocalSecretError(RuntimeError):
     """The stored development secret cannot be trusted (not a private regular file of this user)."""
 
 
+class LocalStackError(RuntimeError):
+    """The stack cannot start as configured (one line for the user, no traceback)."""
+
+
+class StackAlreadyRunningError(LocalStackError):
+    """Another ``vidstats dev`` serves this data dir (its database, its services.json)."""
+
+
+def ensure_port_free(host: str, port: int, what: str, option: str) -> None:
+    """Refuses a taken port up front: moto's server thread would otherwise exit and leave its start waiting."""
+    if not port:
+        return
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is free
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise LocalStackError(f"port {port} ({what}) is in use: stop what uses it, or choose another with "
+                                  f"{option}") from None
+
+
+def running_stack(data_dir: Path) -> dict[str, str] | None:
+    """The services of another live process's stack on ``data_dir`` (a file left by a killed one is ignored)."""
+    services = read_services(data_dir)
+    if services is None or not services.get("pid", "").isdigit() or int(services["pid"]) == os.getpid():
+        return None
+    try:
+        os.kill(int(services["pid"]), 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, another user's
+    return services
+
+
 def dev_jwt_secret(data_dir: Path) -> tuple[str, Path]:
     """The local HS256 secret and its file, ``<data dir>/jwt-secret``: created once with mode 0600 (tokens stay
     valid across restarts), and read back only if it is still a regular file of this user that nobody else
@@ -146,6 +190,7 @@ def dev_jwt_secret(data_dir: Path) -> tuple[str, Path]:
 class LocalStack:
     def __init__(self, config: StackConfig | None = None) -> None:
         self.config = config or StackConfig()
+        self.exports_dir = (self.config.exports_dir or self.config.data_dir / "exports").resolve()
         self.template: LocalTemplate | None = None
         self.database_url = ""
         self.database_label = ""
@@ -156,6 +201,7 @@ class LocalStack:
         self.poller: SqsPoller | None = None
         self.scheduler: Scheduler | None = None
         self.gateway: LocalHttpGateway | None = None
+        self.lambda_api: LocalLambdaApi | None = None
         self.functions: dict[str, LocalFunction] = {}
         self.demo_summary: str | None = None
         self.started_in_s = 0.0
@@ -163,6 +209,7 @@ class LocalStack:
         self._saved_env: dict[str, str | None] = {}
         self._modules: list[ModuleType] = []
         self._owner_db: Database | None = None
+        self._wrote_services = False
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
@@ -179,6 +226,13 @@ class LocalStack:
     def _start(self) -> None:
         config = self.config
         env = config.environ
+        other = running_stack(config.data_dir)
+        if other is not None:
+            raise StackAlreadyRunningError(  # checked before any part starts: nothing of the running one is touched
+                f"already running on {config.data_dir} (pid {other['pid']}, API {other.get('api_url')}): use it, stop "
+                "it (Ctrl-C in its terminal), or start another with --data-dir, --port and --sqs-port")
+        ensure_port_free(config.host, config.port, "the HTTP APIs", "--port")
+        ensure_port_free(config.host, config.sqs_port, "the local SQS", "--sqs-port")
         template = self.template = local_template(config.parameters)
         for logical_id, changes in config.queue_overrides.items():
             spec = template.queues[logical_id]
@@ -218,6 +272,8 @@ class LocalStack:
         for logical_id, handler in handlers.items():
             if handler is not None:
                 function_spec = template.function(logical_id)
+                if logical_id == EXPORT and not self._google_configured():
+                    handler = csv_export_handler(self.database_url, self.exports_dir)
                 self.functions[logical_id] = LocalFunction(logical_id, handler, function_spec.timeout_s,
                                                            function_spec.memory_mb)
 
@@ -244,29 +300,52 @@ class LocalStack:
 
         routes = [Route.of(route, self.functions[fn.logical_id])
                   for fn in template.functions.values() if fn.logical_id in self.functions for route in fn.routes]
-        self.gateway = LocalHttpGateway(RouteTable(routes), host=config.host, port=config.port, control=self._control)
+        self.lambda_api = LocalLambdaApi(self.functions, region=region)
+        self.gateway = LocalHttpGateway(RouteTable(routes), host=config.host, port=config.port, control=self._control,
+                                        mounts={LAMBDA_PREFIX: self.lambda_api.serve})
+        # The functions reach each other through the Invoke API, as in AWS (the gateway's port is known now).
+        invoke_settings = {"AWS_ENDPOINT_URL_LAMBDA": self.gateway.url + LAMBDA_PREFIX}
+        if EXPORT in self.functions:
+            invoke_settings["SHEETS_EXPORT_FUNCTION_NAME"] = EXPORT
+            invoke_settings["SHEETS_EXPORT_DESTINATION"] = self._export_destination()
+        self._apply_env(invoke_settings)
+        self.lambda_api.start()
         self.gateway.start()
         self._write_services(settings)
+
+    def _google_configured(self) -> bool:
+        return bool(self.config.environ.get("GOOGLE_SERVICE_ACCOUNT_SECRET_ID"))
+
+    def _export_destination(self) -> str:
+        """What ``POST /exports`` answers about where the export writes and how to follow it."""
+        assert self.gateway is not None
+        follow = f"the run's outcome: GET {self.gateway.url}/_local/status (invocations)"
+        if self._google_configured():
+            return f"Google Sheets (SHEETS_EXPORT_TARGETS); {follow}"
+        return f"CSV files in {self.exports_dir} (no Google credentials configured locally); {follow}"
 
     def _write_services(self, settings: dict[str, str]) -> None:
         """Where everything runs, for the CLI (``vidstats track`` ... find this stack without any variable)."""
         assert self.gateway is not None
         services = {"api_url": self.gateway.url, "database_url": self.database_url,
                     "fetch_queue_url": settings["FETCH_QUEUE_URL"], "sqs_endpoint": settings["AWS_ENDPOINT_URL_SQS"],
-                    "region": settings["AWS_DEFAULT_REGION"], "exports_dir": str(self.config.exports_dir),
+                    "region": settings["AWS_DEFAULT_REGION"], "exports_dir": str(self.exports_dir),
                     "pid": str(os.getpid())}
         write_services(self.config.data_dir, services)
+        self._wrote_services = True
 
     def stop(self) -> None:
         """Stops every part (the data stays in the data folder) and restores the environment."""
-        for part in (self.gateway, self.scheduler, self.poller, self.sqs):
+        for part in (self.gateway, self.lambda_api, self.scheduler, self.poller, self.sqs):
             if part is not None:
                 try:
                     part.stop()
                 except Exception:
                     log.exception("stopping %s failed", type(part).__name__)
-        self.gateway = self.scheduler = self.poller = self.sqs = None
-        remove_services(self.config.data_dir)
+        self.gateway = self.lambda_api = self.scheduler = self.poller = self.sqs = None
+        if self._wrote_services:  # never another stack's (a second start on the same data dir fails)
+            remove_services(self.config.data_dir)
+            self._wrote_services = False
         reset_process_state(self._modules)
         if self._owner_db is not None:
             self._owner_db.close()
@@ -356,28 +435,13 @@ class LocalStack:
                 continue
             schedule = spec.schedules[0]
             payload = json.loads(schedule.input) if schedule.input else {}
-            if logical_id == "SheetsExportFunction" and not self.config.environ.get("GOOGLE_SERVICE_ACCOUNT_SECRET_ID"):
-                run: Callable[[], Any] = self._csv_export
-            else:
-                run = self._invoker(logical_id, payload)
-            jobs.append(Job(name=name, expression=schedule.expression, run=run, enabled=schedule.enabled))
+            jobs.append(Job(name=name, expression=schedule.expression, run=self._invoker(logical_id, payload),
+                            enabled=schedule.enabled))
         return jobs
 
     def _invoker(self, logical_id: str, payload: dict[str, Any]) -> Callable[[], Any]:
         function = self.functions[logical_id]
         return lambda: function.invoke(dict(payload))
-
-    def _csv_export(self) -> dict[str, Any]:
-        """The Sheets export's tables as CSV (no Google credentials configured locally)."""
-        from vidstats.export.run import ExportSettings, default_targets, export_to_csv
-
-        db = Database(self.database_url, application_name="sheets_export-csv")
-        try:
-            targets = ExportSettings().targets or default_targets(db)
-            written = export_to_csv(db, targets, self.config.exports_dir)
-        finally:
-            db.close()
-        return {"reason": "schedule", "csv": [{"path": str(path), "videos": rows} for path, rows in written]}
 
     # ---- on-demand triggers and status ------------------------------------------------------------------
 
@@ -389,12 +453,14 @@ class LocalStack:
         assert self.sqs is not None
         assert self.scheduler is not None
         assert self.poller is not None
+        assert self.lambda_api is not None
         return {
             "queues": {q.name: self.sqs.depth(lid) for lid, q in self.sqs.queues.items()},
             "queue_processor": self.poller.stats.__dict__,
             "schedules": [{"name": j.name, "expression": j.expression, "enabled": j.enabled,
                            "next_run": j.next_at, "runs": j.runs, "last_error": j.last_error}
                           for j in self.scheduler.jobs.values()],
+            "invocations": self.lambda_api.status(),  # through the local Invoke API (POST /exports), latest first
         }
 
     def _control(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
@@ -409,6 +475,20 @@ class LocalStack:
             except Exception as exc:
                 return 500, {"schedule": name, "error": f"{type(exc).__name__}: {exc}"}
         return 404, {"message": "GET /_local/status, POST /_local/run/<mv_refresh|nightly_refresh|sheets_export>"}
+
+    @staticmethod
+    def _cli() -> str:
+        """How to call the CLI from another terminal: its path in the virtualenv unless it is on PATH."""
+        import shutil
+        import sys
+
+        local = Path(sys.prefix) / "bin" / "vidstats"
+        if shutil.which("vidstats") == str(local) or not local.exists():
+            return "vidstats"
+        try:
+            return str(local.relative_to(Path.cwd()))
+        except ValueError:
+            return str(local)
 
     # ---- what runs where -------------------------------------------------------------------------------
 
@@ -441,24 +521,27 @@ class LocalStack:
         for name, expression, next_at in self.scheduler.describe():
             when = next_at.strftime("%Y-%m-%d %H:%M:%S UTC") if next_at else "on demand only"
             lines.append(f"                  {name:<16} {expression:<22} next: {when}")
-        if "sheets_export" in self.scheduler.jobs and not self.config.environ.get("GOOGLE_SERVICE_ACCOUNT_SECRET_ID"):
-            lines.append("                  (no Google credentials: sheets_export writes CSV to "
-                         f"{self.config.exports_dir})")
+        if "sheets_export" in self.scheduler.jobs and not self._google_configured():
+            lines.append("                  (no Google credentials: sheets_export and POST /exports write CSV to "
+                         f"{self.exports_dir})")
         lines.append(f"  Provider        {self.provider_label}")
         if self.demo_summary:
             lines.append(f"  Demo data       {self.demo_summary}")
         lines.append(f"  Auth            {self.auth_label}")
         if self.dev_token:
-            lines += ["  Development token (valid 30 days; Swagger UI: Authorize, paste it):",
-                      f"    {self.dev_token}",
-                      f"    curl -H 'Authorization: Bearer {self.dev_token[:16]}...' "
-                      f"-H 'X-Workspace-Id: {DEFAULT_WORKSPACE_ID}' {url}/videos"]
+            # One line to paste into another terminal: the README's curl examples use $TOKEN and $WORKSPACE.
+            lines += ["  Development token (valid 30 days; Swagger UI: Authorize, paste what follows TOKEN=, and send"
+                      f" X-Workspace-Id {DEFAULT_WORKSPACE_ID}; for curl in another terminal, paste the whole line):",
+                      f"    export TOKEN={self.dev_token} WORKSPACE={DEFAULT_WORKSPACE_ID}",
+                      f"    curl -H \"Authorization: Bearer $TOKEN\" -H \"X-Workspace-Id: $WORKSPACE\" {url}/videos"]
         elif self.config.auth == "off":
             lines.append("  !!! AUTHENTICATION IS DISABLED: never use AUTH_DISABLED outside this machine !!!")
         lines.append(f"  Track a video   curl -X POST {url}/videos -H \"Authorization: Bearer $TOKEN\" "
-                     f"-H 'X-Workspace-Id: {DEFAULT_WORKSPACE_ID}' "
+                     "-H \"X-Workspace-Id: $WORKSPACE\" "
                      "-H 'content-type: application/json' -d '{\"urls\": [\"https://www.tiktok.com/@user/video/<id>\"]}'")
-        lines.append(f"  CLI             vidstats track URL... | status | refresh | verify | export --csv DIR   (they "
-                     f"find this stack through {self.config.data_dir / SERVICES_FILE}; no variable needed)")
+        data_dir = "" if self.config.data_dir.resolve() == DEV_DIR.joinpath("pgdata").resolve() else (
+            f" --data-dir {self.config.data_dir}")
+        lines.append(f"  CLI             {self._cli()} track URL... | status | refresh | verify | export --csv DIR"
+                     f"{data_dir}   (it finds this stack through {self.config.data_dir / SERVICES_FILE})")
         lines.append("Press Ctrl-C to stop; the data is kept for the next start.")
         return lines

@@ -11,8 +11,8 @@ from typing import Annotated, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from vidstats.http_api import ErrorBody as ErrorBody  # re-exported: one error shape for all APIs
-from vidstats.http_api import FieldProblem as FieldProblem
+from vidstats.error_body import ErrorBody as ErrorBody  # re-exported: one error shape for all APIs
+from vidstats.error_body import FieldProblem as FieldProblem
 
 MIN_DATE = date(2000, 1, 1)
 MAX_DATE = date(2100, 12, 31)

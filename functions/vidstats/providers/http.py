@@ -16,6 +16,7 @@ Every transient failure slows this host's pace (``RateLimiter.slow_down``) until
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from vidstats.platforms import Platform
 from vidstats.providers.config import ProviderConfig
@@ -49,6 +51,12 @@ log = logging.getLogger(__name__)
 
 # A reset header above this is an epoch timestamp, below it a number of seconds (docs allow both).
 _EPOCH_THRESHOLD = 1_000_000_000
+
+# CloudWatch metric (namespace vidstats, dimension platform, plus Powertools' service) of the plan quota left, as
+# the last answer's x-ratelimit-*-remaining headers said; template.yaml alarms when it falls under a reserve.
+QUOTA_METRIC = "ProviderQuotaRemaining"
+QUOTA_METRIC_NAMESPACE = "vidstats"
+QUOTA_METRIC_INTERVAL_S = 60.0  # at most one data point a minute per host: alarms look at 5-minute minimums
 
 # Reads a 200 body: the provider's error text when the body is an error envelope, else None.
 Envelope = Callable[[Any], str | None]
@@ -78,6 +86,9 @@ class RapidApiClient:
         self.blocked_until: float | None = None  # epoch seconds; set by a quota 429
         self.remaining: int | None = None  # lowest x-ratelimit-*-remaining seen (plan quota)
         self.requests_sent = 0
+        self._quota_published_at: float | None = None
+        self._remaining_observed = False  # the last answer gave the quota left (not yet published)
+        self._quota_lock = threading.Lock()  # one client serves a batch's concurrent fetches
         # A configuration failure (bad key, not subscribed): no call to this host until then (epoch seconds).
         self.config_error: ProviderError | None = None
         self.config_blocked_until: float | None = None
@@ -148,21 +159,26 @@ class RapidApiClient:
                 self.platform, f"{path}: connection failed ({type(exc).__name__})"
             ) from None
         self._observe_budget(response.headers)
-        if response.status_code == 200:
-            try:
-                body = response.json()
-            except ValueError:
-                raise ProviderUnavailableError(
-                    self.platform, f"{path} answered 200 with a body that is not JSON"
-                ) from None
-            # A Google-style error object is an error whatever the provider's own envelope says.
-            text = envelope(body) if envelope is not None else None
-            if text is None and google_reasons(body):
-                text = error_message(body) or "error"
-            if text is None:
-                return body
-            raise self._classify(response, path_name, path, body=body, text=self._scrub(text))
-        raise self._classify(response, path_name, path)
+        try:
+            if response.status_code == 200:
+                try:
+                    body = response.json()
+                except ValueError:
+                    raise ProviderUnavailableError(
+                        self.platform, f"{path} answered 200 with a body that is not JSON"
+                    ) from None
+                # A Google-style error object is an error whatever the provider's own envelope says.
+                text = envelope(body) if envelope is not None else None
+                if text is None and google_reasons(body):
+                    text = error_message(body) or "error"
+                if text is None:
+                    return body
+                raise self._classify(response, path_name, path, body=body, text=self._scrub(text))
+            raise self._classify(response, path_name, path)
+        finally:
+            # Only once the answer is classified (a spent quota blocks the host first): other threads must see
+            # the block, not just the budget the headers gave, and the metric line takes a moment to write.
+            self._publish_remaining()
 
     def _retry_delay(self, error: ProviderError, attempt: int) -> float | None:
         if not error.retryable or attempt >= self.config.max_attempts:
@@ -229,6 +245,23 @@ class RapidApiClient:
                     values.append(number)
         if values:
             self.remaining = min(values)
+            self._remaining_observed = True
+
+    def _publish_remaining(self) -> None:
+        """The quota left, as the last answer's headers gave it, as a CloudWatch metric (an EMF line on stdout),
+        at most once per interval."""
+        remaining = self.remaining
+        if remaining is None or not self._remaining_observed:
+            return
+        now = self._clock()
+        with self._quota_lock:
+            self._remaining_observed = False
+            if self._quota_published_at is not None and now - self._quota_published_at < QUOTA_METRIC_INTERVAL_S:
+                return
+            self._quota_published_at = now
+        with single_metric(name=QUOTA_METRIC, unit=MetricUnit.Count, value=remaining,
+                           namespace=QUOTA_METRIC_NAMESPACE) as metric:
+            metric.add_dimension(name="platform", value=self.platform.value)
 
     def _quota_reset(self, headers: httpx.Headers) -> float | None:
         """Epoch seconds when the plan quota resets, from ``x-ratelimit-requests-reset`` (or a unit variant)."""
