@@ -12,6 +12,7 @@ from psycopg import errors
 from vidstats import cli
 from vidstats.db import Database, Role
 from vidstats.ingestion.videos_repository import active_videos_page
+from vidstats.workspaces import DEFAULT_WORKSPACE_ID
 
 from tests.conftest import IsolatedDatabase
 from tests.two_workspaces import EDITOR_A, NOBODY, OWNER_A, OWNER_B, VIEWER_A, TwoWorkspaces, caller, two_workspaces
@@ -155,6 +156,35 @@ def test_the_cli_creates_a_workspace_with_its_first_owner(database: IsolatedData
     assert cli.main(["workspace", "create", "X", "--owner-user-id", "someone@example.com",
                      "--database-url", database.owner_url]) == 2
     assert "Supabase Auth user id" in capsys.readouterr().err
+
+
+def test_an_operator_adds_the_first_owner_of_the_default_workspace_after_an_upgrade(
+        database: IsolatedDatabase, db: Database, data: TwoWorkspaces, capsys: pytest.CaptureFixture[str]) -> None:
+    # The migration put every existing row in the Default workspace, which has no members: nobody could use it
+    # until an operator adds one.
+    user = "d0000000-0000-4000-8000-0000000000d1"
+    default = str(DEFAULT_WORKSPACE_ID)
+    assert cli.main(["workspace", "add-member", default, "--user-id", user, "--role", "owner",
+                     "--database-url", database.owner_url]) == 0
+    capsys.readouterr()
+    with db.as_caller(caller(UUID(user), DEFAULT_WORKSPACE_ID)).transaction(Role.READER) as conn:
+        assert conn.execute("select analytics.current_workspace_role()").fetchone() == ("owner",)
+    # A role change is the same command; the listing shows it.
+    assert cli.main(["workspace", "add-member", default, "--user-id", user, "--role", "viewer",
+                     "--database-url", database.owner_url]) == 0
+    capsys.readouterr()
+    assert cli.main(["workspace", "list", "--database-url", database.owner_url]) == 0
+    listing = capsys.readouterr().out
+    default_line = next(line for line in listing.splitlines() if line.startswith(default))
+    assert default_line.startswith(f"{default}  Default workspace  (") and default_line.endswith(f"{user} viewer)")
+    assert f"{data.a.workspace}  " in listing
+    # A workspace that does not exist, or a malformed id, is one line and exit status 2.
+    assert cli.main(["workspace", "add-member", "d0000000-0000-4000-8000-00000000ffff", "--user-id", user,
+                     "--role", "owner", "--database-url", database.owner_url]) == 2
+    assert "no workspace" in capsys.readouterr().err
+    assert cli.main(["workspace", "add-member", "default", "--user-id", user, "--role", "owner",
+                     "--database-url", database.owner_url]) == 2
+    assert "WORKSPACE must be a workspace id" in capsys.readouterr().err
 
 
 def test_another_teams_ended_campaign_never_stops_a_video_a_team_still_tracks(db: Database,

@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -106,19 +107,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_workspace_create(args: argparse.Namespace) -> int:
     """A new workspace and its first owner: an operator's act, as the project owner."""
-    import uuid
-
     from vidstats.workspaces import create_workspace
 
     name = args.name.strip()
     if not 1 <= len(name) <= 200:
         print("vidstats workspace create: NAME must be 1 to 200 characters", file=sys.stderr)
         return 2
-    try:
-        owner = uuid.UUID(args.owner_user_id)
-    except ValueError:
-        print(f"vidstats workspace create: --owner-user-id must be a Supabase Auth user id (UUID), got "
-              f"{args.owner_user_id!r}", file=sys.stderr)
+    owner = _uuid_argument("create", "--owner-user-id", args.owner_user_id, "a Supabase Auth user id")
+    if owner is None:
         return 2
     conn = _database(args).connection()
     with conn.transaction():
@@ -127,9 +123,47 @@ def cmd_workspace_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_track(args: argparse.Namespace) -> int:
-    import uuid
+def _uuid_argument(command: str, option: str, value: str, what: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        print(f"vidstats workspace {command}: {option} must be {what} (UUID), got {value!r}", file=sys.stderr)
+        return None
 
+
+def cmd_workspace_add_member(args: argparse.Namespace) -> int:
+    """Adds a member to a workspace, or changes their role: an operator's act (owners use the API)."""
+    from vidstats.workspaces import WorkspaceRole, add_member, workspace_exists
+
+    workspace = _uuid_argument("add-member", "WORKSPACE", args.workspace, "a workspace id")
+    user = _uuid_argument("add-member", "--user-id", args.user_id, "a Supabase Auth user id")
+    if workspace is None or user is None:
+        return 2
+    conn = _database(args).connection()
+    with conn.transaction():
+        if not workspace_exists(conn, workspace):
+            print(f"vidstats workspace add-member: no workspace {workspace} (vidstats workspace list)",
+                  file=sys.stderr)
+            return 2
+        add_member(conn, workspace, user, WorkspaceRole(args.role))
+    print(f"{workspace}  {user}  {args.role}")
+    return 0
+
+
+def cmd_workspace_list(args: argparse.Namespace) -> int:
+    """Every workspace with its members and tracked videos (an operator's view)."""
+    from vidstats.workspaces import list_workspaces
+
+    conn = _database(args).connection()
+    with conn.transaction():
+        workspaces = list_workspaces(conn)
+    for w in workspaces:
+        members = ", ".join(f"{m.user_id} {m.role.value}" for m in w.members) or "no members"
+        print(f"{w.id}  {w.name}  ({w.tracked_videos} videos tracked; {members})")
+    return 0
+
+
+def cmd_track(args: argparse.Namespace) -> int:
     import httpx
 
     from vidstats.ingestion.fetch_queue import SqsFetchQueue
@@ -340,11 +374,23 @@ def build_parser() -> argparse.ArgumentParser:
     create_parser.add_argument("name", metavar="NAME")
     create_parser.add_argument("--owner-user-id", required=True, metavar="UUID",
                                help="the first owner's Supabase Auth user id (auth.users.id, the token's sub)")
-    create_parser.add_argument("--database-url", help="defaults to $DATABASE_URL, else the local database")
-    create_parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
-                               help="the data dir of the local stack to use when no DATABASE_URL is set "
-                                    "(default: .dev/pgdata, that of make dev)")
     create_parser.set_defaults(handler=cmd_workspace_create)
+    add_member_parser = workspace_commands.add_parser(
+        "add-member", help="add a member to a workspace or change their role (e.g. the first owner of the "
+                           "Default workspace after an upgrade)")
+    add_member_parser.add_argument("workspace", metavar="WORKSPACE",
+                                   help=f"the workspace's id (the Default workspace: {DEFAULT_WORKSPACE_ID})")
+    add_member_parser.add_argument("--user-id", required=True, metavar="UUID",
+                                   help="the member's Supabase Auth user id (auth.users.id, the token's sub)")
+    add_member_parser.add_argument("--role", required=True, choices=["owner", "editor", "viewer"])
+    list_parser = workspace_commands.add_parser("list", help="every workspace, its members and tracked videos")
+    for operator_parser in (create_parser, add_member_parser, list_parser):
+        operator_parser.add_argument("--database-url", help="defaults to $DATABASE_URL, else the local database")
+        operator_parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
+                                     help="the data dir of the local stack to use when no DATABASE_URL is set "
+                                          "(default: .dev/pgdata, that of make dev)")
+    add_member_parser.set_defaults(handler=cmd_workspace_add_member)
+    list_parser.set_defaults(handler=cmd_workspace_list)
     return parser
 
 

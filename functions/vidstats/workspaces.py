@@ -62,6 +62,37 @@ def create_workspace(conn: psycopg.Connection, name: str, *, owner_user_id: UUID
     return workspace_id
 
 
+@dataclass(frozen=True)
+class Member:
+    user_id: UUID
+    role: WorkspaceRole
+
+
+@dataclass(frozen=True)
+class WorkspaceSummary:
+    id: UUID
+    name: str
+    tracked_videos: int
+    members: list[Member]
+
+
+def workspace_exists(conn: psycopg.Connection, workspace_id: UUID) -> bool:
+    return conn.execute("select 1 from analytics.workspaces where id = %s", (workspace_id,)).fetchone() is not None
+
+
+def list_workspaces(conn: psycopg.Connection) -> list[WorkspaceSummary]:
+    """Every workspace (as the project owner: an operator's view), by name."""
+    rows = conn.execute(
+        "select w.id, w.name,"
+        "       (select count(*) from analytics.workspace_videos wv"
+        "         where wv.workspace_id = w.id and wv.stopped_at is null),"
+        "       coalesce((select array_agg(array[m.user_id::text, m.role] order by m.role, m.user_id)"
+        "                   from analytics.workspace_members m where m.workspace_id = w.id), '{}')"
+        "  from analytics.workspaces w order by w.name, w.id").fetchall()
+    return [WorkspaceSummary(r[0], r[1], r[2], [Member(UUID(u), WorkspaceRole(role)) for u, role in r[3]])
+            for r in rows]
+
+
 def add_member(conn: psycopg.Connection, workspace_id: UUID, user_id: UUID, role: WorkspaceRole) -> None:
     conn.execute(
         "insert into analytics.workspace_members (workspace_id, user_id, role) values (%s, %s, %s)"

@@ -136,7 +136,8 @@ def test_the_gateway_turns_requests_into_http_api_events_for_the_real_handlers(e
     base = external_stack.gateway.url
     startup = "\n".join(external_stack.describe())  # what `vidstats dev` prints: what runs where
     assert f"{base}/docs" in startup
-    assert f"export TOKEN={external_stack.dev_token}\n" in startup  # a line to paste; the README's curl uses it
+    # A line to paste; the README's curl examples use both.
+    assert f"export TOKEN={external_stack.dev_token} WORKSPACE={DEFAULT_WORKSPACE_ID}\n" in startup
     assert f"--data-dir {external_stack.config.data_dir}" in startup  # the CLI's way to this (not default) stack
     assert str(external_stack.exports_dir) in startup
     assert "DEMO provider" in startup
