@@ -16,7 +16,7 @@ from vidstats.db import Database, Role
 from vidstats.read_model import RefreshStep, read_model_status, refresh_read_model, refresh_step, verify_read_model
 
 from tests.conftest import IsolatedDatabase
-from tests.factories import insert_snapshots, make_video, member
+from tests.factories import TEST_WORKSPACE_ID, insert_snapshots, make_video, member
 from tests.increments_oracle import daily_increments, stored_snapshots, weekly_increments
 
 READ_RELATIONS = (
@@ -342,8 +342,9 @@ def test_campaign_bounds_a_writer_computed_are_recomputed_by_the_next_refresh(
         insert_snapshots(conn, [(video, at, (100, 1, 1, 1, 1)), (video, at + timedelta(hours=4), (150, 1, 1, 1, 1))])
     refresh_read_model(db)
     with database.connect_owner() as conn:
-        campaign = conn.execute("insert into analytics.campaigns (name, starts_at) values ('race', %s) returning id",
-                                (at + timedelta(hours=1),)).fetchone()
+        campaign = conn.execute("insert into analytics.campaigns (workspace_id, name, starts_at)"
+                                " values (%s, 'race', %s) returning id",
+                                (TEST_WORKSPACE_ID, at + timedelta(hours=1))).fetchone()
         assert campaign is not None
         conn.execute("insert into analytics.campaign_videos (campaign_id, video_id, added_at) values (%s, %s, %s)",
                      (campaign[0], video, at))
