@@ -176,7 +176,8 @@ def test_an_operator_adds_the_first_owner_of_the_default_workspace_after_an_upgr
     assert cli.main(["workspace", "list", "--database-url", database.owner_url]) == 0
     listing = capsys.readouterr().out
     default_line = next(line for line in listing.splitlines() if line.startswith(default))
-    assert default_line.startswith(f"{default}  Default workspace  (") and default_line.endswith(f"{user} viewer)")
+    assert default_line.startswith(f"{default}  Default workspace  (")
+    assert default_line.endswith(f"{user} viewer)")
     assert f"{data.a.workspace}  " in listing
     # A workspace that does not exist, or a malformed id, is one line and exit status 2.
     assert cli.main(["workspace", "add-member", "d0000000-0000-4000-8000-00000000ffff", "--user-id", user,
