@@ -4,8 +4,10 @@
     .venv/bin/python -m bench.dashboard --scales 1M      # quicker
 
 Each scale is 50,000 videos with 20 (1M) or 100 (5M) days of daily snapshots, loaded with generate_series as
-the owner, then the read model is brought up to date. A campaign holds 300 of the videos. Then, through
-``dashboard_api.handler.lambda_handler`` with a verified HS256 token:
+the owner, then the read model is brought up to date. There are 100 workspaces: the measured one tracks every
+video (the most rows row-level security checks), the 99 others 500 videos each; a campaign of the measured
+workspace holds 300 of the videos. Then, through ``dashboard_api.handler.lambda_handler`` with a verified HS256
+token of the workspace's owner and its X-Workspace-Id:
 - GET /videos                           (default sort: latest views, 50 rows with their 7-day increments)
 - GET /videos?sort=growth&period=7d     (7-day view growth)
 - GET /videos?campaign_id=...           (a campaign's page, by views)
@@ -17,6 +19,7 @@ video_statistics row per video, at read time); and every other sort:
 - GET /videos?sort=growth&period=1d, &period=30d&metric=likes, and the 20th page of the 7-day growth sort
                                         (against the same page summed from the daily increments at read time,
                                         the growth sort's path before video_growth)
+- GET /videos in a small workspace     (500 videos, by views; against the seed's view filtered by its tracking)
 - GET /campaigns/{id}/analytics?mode=daily for the 300-video campaign and for one of 5,000 videos added
   mid-history (against the same daily series computed at read time from the campaign's raw snapshots, a window
   over each video's snapshots: what a reader would scan without campaign_video_bounds)
@@ -44,6 +47,9 @@ from bench.support import SEED_LATEST_VIEW, bench_database, load_synthetic_histo
 SCALES = {"1M": 20, "5M": 100}  # days of history for 50k videos
 VIDEOS = 50_000
 CAMPAIGN_VIDEOS = 300
+WORKSPACES = 100
+SMALL_WORKSPACE_VIDEOS = 500
+BENCH_USER = "bbbbbbbb-0000-4000-8000-00000000be00"
 BIG_CAMPAIGN_VIDEOS = 5_000
 ISSUER = "https://bench.supabase.co/auth/v1"
 SECRET = "bench-secret-bench-secret-bench-secret-0123"  # noqa: S105 (a throwaway local signing key)
@@ -78,6 +84,9 @@ BASELINES = {
     "growth 1d": read_time_growth("views", 1),
     "growth 30d likes": read_time_growth("likes", 30),
     "growth page 20": read_time_growth("views", 7, offset=950),
+    "small workspace": f"select p.*, {PERIOD_SUMS} from (select * from public.bench_seed_latest v where exists ("
+                       " select 1 from analytics.workspace_videos wv where wv.workspace_id = %(small)s"
+                       " and wv.video_id = v.id) order by views desc nulls last, id limit 50) p",
 }
 BASELINE_KINDS = {name: READ_TIME_SUM if name.startswith("growth ") else SEED_VIEW for name in BASELINES}
 RAW_SNAPSHOTS = "raw snapshots"
@@ -102,16 +111,29 @@ select (x.created_at at time zone 'UTC')::date as day, sum(x.views - x.previous)
 """
 
 
-def load(conn: psycopg.Connection, days: int) -> None:
+def load(conn: psycopg.Connection, days: int) -> tuple[str, str]:
+    """Loads the history; returns the measured (every video) and a small workspace's ids."""
     load_synthetic_history(conn, VIDEOS, days)
-    row = conn.execute("insert into analytics.campaigns (name, starts_at) values ('bench', now() - interval '30 days')"
-                       " returning id").fetchone()
+    workspaces = [str(r[0]) for r in conn.execute(
+        "insert into analytics.workspaces (name) select 'bench ' || i from generate_series(1, %s) i returning id",
+        (WORKSPACES,)).fetchall()]
+    conn.execute("insert into analytics.workspace_videos (workspace_id, video_id) select %s, id from analytics.videos",
+                 (workspaces[0],))
+    conn.execute("insert into analytics.workspace_videos (workspace_id, video_id)"
+                 " select w, v.id from unnest(%s::uuid[]) with ordinality as ws(w, n),"
+                 " lateral (select id from analytics.videos order by md5(n::text || id::text) limit %s) v",
+                 (workspaces[1:], SMALL_WORKSPACE_VIDEOS))
+    conn.execute("insert into analytics.workspace_members (workspace_id, user_id, role)"
+                 " select w, %s, 'owner' from unnest(%s::uuid[]) w", (BENCH_USER, workspaces[:2]))
+    row = conn.execute("insert into analytics.campaigns (workspace_id, name, starts_at)"
+                       " values (%s, 'bench', now() - interval '30 days') returning id", (workspaces[0],)).fetchone()
     assert row is not None
     conn.execute("insert into analytics.campaign_videos (campaign_id, video_id, added_at)"
                  " select %s, id, now() - interval '20 days' from analytics.videos order by md5(id::text) limit %s",
                  (row[0], CAMPAIGN_VIDEOS))
-    big = conn.execute("insert into analytics.campaigns (name, starts_at) values ('bench big', now() - interval"
-                       " '90 days') returning id").fetchone()
+    big = conn.execute("insert into analytics.campaigns (workspace_id, name, starts_at)"
+                       " values (%s, 'bench big', now() - interval '90 days') returning id",
+                       (workspaces[0],)).fetchone()
     assert big is not None
     conn.execute("insert into analytics.campaign_videos (campaign_id, video_id, added_at)"
                  " select %s, id, now() - interval '10 days 5 hours' from analytics.videos"
@@ -127,12 +149,14 @@ def load(conn: psycopg.Connection, days: int) -> None:
         if step[0]["caught_up"]:
             break
     conn.execute("analyze")
+    return workspaces[0], workspaces[1]
 
 
-def event(path: str, query: dict[str, str], token: str) -> dict[str, Any]:
+def event(path: str, query: dict[str, str], token: str, workspace: str) -> dict[str, Any]:
     return {
         "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": urlencode(query),
-        "headers": {"authorization": f"Bearer {token}"}, "queryStringParameters": query or None,
+        "headers": {"authorization": f"Bearer {token}", "x-workspace-id": workspace},
+        "queryStringParameters": query or None,
         "requestContext": {"http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "10.0.0.1",
                                     "userAgent": "bench"}, "requestId": "bench", "routeKey": "$default",
                            "stage": "$default", "accountId": "123456789012", "apiId": "bench",
@@ -154,7 +178,7 @@ def percentiles(run: Callable[[], object], repeat: int) -> tuple[float, float]:
 def run_scale(label: str, days: int, work_dir: Path, rows: list[tuple[str, ...]], repeat: int) -> None:
     with bench_database(work_dir / label) as url, psycopg.connect(url, autocommit=True) as conn:
         started = time.perf_counter()
-        load(conn, days)
+        workspace, small = load(conn, days)
         count = conn.execute("select count(*) from analytics.video_statistics").fetchone()
         print(f"[{label}] {VIDEOS:,} videos, {count[0] if count else 0:,} snapshots loaded and refreshed in "
               f"{time.perf_counter() - started:.0f} s", flush=True)
@@ -173,13 +197,15 @@ def run_scale(label: str, days: int, work_dir: Path, rows: list[tuple[str, ...]]
         database_settings.cache_clear()
         handler.database.cache_clear()
         authenticator.cache_clear()
-        token = jwt.encode({"sub": "bench", "aud": "authenticated", "iss": ISSUER, "exp": int(time.time()) + 86400},
+        token = jwt.encode({"sub": BENCH_USER, "aud": "authenticated", "iss": ISSUER, "exp": int(time.time()) + 86400},
                            SECRET, algorithm="HS256")
         context = type("Ctx", (), {"function_name": "bench", "memory_limit_in_mb": 512, "aws_request_id": "b",
                                    "invoked_function_arn": "arn:aws:lambda:eu-west-1:1:function:bench"})()
 
         def call(query: dict[str, str]) -> dict[str, Any]:
-            result = handler.lambda_handler(event("/videos", query, token), context)
+            in_workspace = small if query.get("workspace") == "small" else workspace
+            query = {k: v for k, v in query.items() if k != "workspace"}
+            result = handler.lambda_handler(event("/videos", query, token, in_workspace), context)
             assert result["statusCode"] == 200, result
             return json.loads(result["body"])  # type: ignore[no-any-return]
 
@@ -203,16 +229,17 @@ def run_scale(label: str, days: int, work_dir: Path, rows: list[tuple[str, ...]]
             "growth 1d": {"sort": "growth", "period": "1d"},
             "growth 30d likes": {"sort": "growth", "period": "30d", "metric": "likes"},
             "growth page 20": {**growth_7d, "cursor": cursor_of_page_20(growth_7d)},
+            "small workspace": {"workspace": "small"},
         }
         for name, query in cases.items():
             items = call(query)["items"]
-            baseline_rows = conn.execute(BASELINES[name], {"campaign": campaign[0]}).fetchall()
+            baseline_rows = conn.execute(BASELINES[name], {"campaign": campaign[0], "small": small}).fetchall()
             assert [i["id"] for i in items] == [str(r[0]) for r in baseline_rows], name  # the same page
             def ours(q: dict[str, str] = query) -> object:
                 return call(q)
 
             def baseline(n: str = name) -> object:
-                return conn.execute(BASELINES[n], {"campaign": campaign[0]}).fetchall()
+                return conn.execute(BASELINES[n], {"campaign": campaign[0], "small": small}).fetchall()
 
             p50, p95 = percentiles(ours, repeat)
             b50, b95 = percentiles(baseline, 3)
@@ -226,7 +253,7 @@ def run_scale(label: str, days: int, work_dir: Path, rows: list[tuple[str, ...]]
             path = f"/campaigns/{campaign_id}/analytics"
 
             def analytics(p: str = path) -> dict[str, Any]:
-                result = handler.lambda_handler(event(p, {"mode": "daily"}, token), context)
+                result = handler.lambda_handler(event(p, {"mode": "daily"}, token, workspace), context)
                 assert result["statusCode"] == 200, result
                 return json.loads(result["body"])  # type: ignore[no-any-return]
 

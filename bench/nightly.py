@@ -57,8 +57,9 @@ def load(url: str, videos: int) -> None:
             "insert into analytics.videos (platform, external_video_id, url)"
             " select (array['tiktok', 'instagram', 'youtube'])[1 + g %% 3], 'n' || lpad(g::text, 9, '0'),"
             "        'https://example.invalid/' || g from generate_series(1, %s) g", (videos,))
-        row = conn.execute("insert into analytics.campaigns (name, starts_at, ends_at)"
-                           " values ('over', now() - interval '90 days', now() - interval '30 days') returning id"
+        row = conn.execute("insert into analytics.campaigns (workspace_id, name, starts_at, ends_at)"
+                           " values ('00000000-0000-4000-8000-000000000001', 'over',"
+                           " now() - interval '90 days', now() - interval '30 days') returning id"
                            ).fetchone()
         assert row is not None
         conn.execute("insert into analytics.campaign_videos (campaign_id, video_id)"

@@ -18,6 +18,7 @@ from vidstats.ingestion.provider_registry import ProviderRegistry
 from vidstats.platforms import Platform
 from vidstats.providers.catalogue import PROVIDERS
 from vidstats.providers.ratelimit import RateLimiter
+from vidstats.workspaces import DEFAULT_WORKSPACE_ID, track_in_workspace
 
 from tests.providers.conftest import load, make_config, url
 
@@ -77,6 +78,7 @@ def insert_videos(db: Database, platform: Platform, external_ids: Sequence[str])
             " select %s, e, 'https://example.invalid/' || e from unnest(%s::text[]) e returning id",
             (platform.value, list(external_ids)),
         ).fetchall()
+        track_in_workspace(conn, DEFAULT_WORKSPACE_ID, [r[0] for r in rows])
     return [UUID(str(r[0])) for r in rows]
 
 

@@ -66,7 +66,8 @@ def test_a_second_batch_reuses_the_blogger_and_videos_and_adds_a_snapshot_each(
                        else "tiktok/user_posts_page2.json")))
     provider = registry(client)(Platform.TIKTOK)
     with psycopg.connect(database.superuser_url) as conn:
-        row = conn.execute("insert into analytics.campaigns (name, starts_at) values ('C', now()) returning id"
+        row = conn.execute("insert into analytics.campaigns (workspace_id, name, starts_at) values "
+                           "('00000000-0000-4000-8000-000000000001', 'C', now()) returning id"
                            ).fetchone()
     assert row is not None
     first = run_blogger_batch(db, provider, Platform.TIKTOK, "mineodesu69", limit=2, campaign_id=row[0])

@@ -22,6 +22,7 @@ from vidstats.ingestion.processor import Record
 from vidstats.platforms import Platform
 
 from tests.conftest import IsolatedDatabase
+from tests.factories import member
 from tests.ingest_helpers import (
     INSTAGRAM_POST_URL,
     TIKTOK_VIDEO_URL,
@@ -250,7 +251,7 @@ def test_an_unchanged_creator_is_not_rewritten_by_each_fetch(
 
 
 def outcome_of(db: Database, batch_id: UUID) -> Any:
-    with db.transaction(Role.READER) as conn:
+    with member(db).transaction(Role.READER) as conn:
         return find_batch(conn, batch_id)
 
 

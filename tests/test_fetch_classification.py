@@ -25,6 +25,7 @@ from vidstats.platforms import Platform
 from vidstats.providers.quota_reset import next_pacific_midnight
 
 from tests.conftest import IsolatedDatabase
+from tests.factories import member
 from tests.ingest_helpers import (
     INSTAGRAM_POST_URL,
     TIKTOK_VIDEO_URL,
@@ -307,24 +308,24 @@ def test_fetch_health_in_the_api_failing_after_two_days_filtered_and_counted(
     body = fetch_body([(ok, Platform.TIKTOK, ok_id), (stuck, Platform.TIKTOK, stuck_id)])
 
     processor(db, client).process(records([body]))
-    assert get_video(db, stuck).health.state is FetchHealthState.tracking  # one bad day is a hiccup
+    assert get_video(member(db), stuck).health.state is FetchHealthState.tracking  # one bad day is a hiccup
     next_day(database, stuck)
     processor(db, client).process(records([fetch_body([(stuck, Platform.TIKTOK, stuck_id)])]))
 
-    detail = get_video(db, stuck).health
+    detail = get_video(member(db), stuck).health
     assert detail.state is FetchHealthState.failing
     assert (detail.last_error_class, detail.consecutive_failures, detail.failure_days) == ("transient", 2, 2)
     assert detail.last_error is not None
     assert "HTTP 503" in detail.last_error
     assert detail.last_success_at is None
-    healthy = get_video(db, ok).health
+    healthy = get_video(member(db), ok).health
     assert (healthy.state, healthy.consecutive_failures) == (FetchHealthState.tracking, 0)
     assert healthy.last_success_at is not None
     for sort in ("views", "recent", "growth"):
-        page = list_videos(db, VideoQuery.model_validate({"health": "failing", "sort": sort}))
+        page = list_videos(member(db), VideoQuery.model_validate({"health": "failing", "sort": sort}))
         assert [v.id for v in page.items] == [stuck]
-    assert [v.id for v in list_videos(db, VideoQuery(health=FetchHealthState.tracking)).items] == [ok]
-    assert freshness(db).failing_videos == 1
+    assert [v.id for v in list_videos(member(db), VideoQuery(health=FetchHealthState.tracking)).items] == [ok]
+    assert freshness(member(db)).failing_videos == 1
 
 
 def test_the_pace_slowed_by_a_batch_is_restored_when_the_next_batch_begins(

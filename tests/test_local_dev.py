@@ -15,7 +15,8 @@ def test_local_database_is_migrated_and_keeps_its_data_across_restarts(tmp_path:
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             assert conn.execute("select current_user").fetchone() == ("supabase_postgres",)
-            conn.execute("insert into analytics.campaigns (name, starts_at) values ('Kept', now())")
+            conn.execute("insert into analytics.campaigns (workspace_id, name, starts_at) values "
+                         "('00000000-0000-4000-8000-000000000001', 'Kept', now())")
     finally:
         server.cleanup()  # type: ignore[attr-defined]
 

@@ -54,8 +54,9 @@ def seed(database: IsolatedDatabase) -> dict[str, set[uuid.UUID]]:
         ids = {}
         for name, ends in (("running", "now() + interval '5 days'"), ("long_over", "now() - interval '10 days'"),
                            ("just_over", "now() - interval '3 days'")):
-            row = conn.execute(f"insert into analytics.campaigns (name, starts_at, ends_at)"
-                               f" values (%s, now() - interval '60 days', {ends}) returning id", (name,)).fetchone()
+            row = conn.execute(f"insert into analytics.campaigns (workspace_id, name, starts_at, ends_at)"
+                               f" values ('00000000-0000-4000-8000-000000000001', %s,"
+                               f" now() - interval '60 days', {ends}) returning id", (name,)).fetchone()
             assert row is not None
             ids[name] = row[0]
         conn.execute("insert into analytics.campaign_videos (campaign_id, video_id) select %s, id"

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 import respx
 from moto import mock_aws
-from vidstats.db import Database, Role
+from vidstats.db import Caller, Database, Role
 from vidstats.ingestion.idempotency import IdempotencyStore
 from vidstats.ingestion.processor import (
     MAX_REDELIVERY_DELAY_S,
@@ -31,6 +31,7 @@ from vidstats.platforms import Platform
 from vidstats.providers.errors import QuotaExhaustedError
 
 from tests.conftest import IsolatedDatabase
+from tests.factories import member
 from tests.ingest_helpers import (
     INSTAGRAM_POST_URL,
     TIKTOK_VIDEO_URL,
@@ -192,8 +193,8 @@ def test_a_write_that_committed_but_whose_reply_was_lost_is_not_fetched_or_writt
         transactions = 0
 
         @contextmanager
-        def transaction(self, role: Role) -> Iterator[psycopg.Connection[Any]]:
-            with super().transaction(role) as conn:
+        def transaction(self, role: Role, caller: Caller | None = None) -> Iterator[psycopg.Connection[Any]]:
+            with super().transaction(role, caller) as conn:
                 yield conn
             self.transactions += 1
             if self.transactions == 2:  # the claim is the first, the snapshot write the second
@@ -473,7 +474,7 @@ def test_a_blogger_batch_failing_on_its_last_delivery_is_recorded_failed_and_goe
         event["Records"][0]["attributes"]["ApproximateReceiveCount"] = delivery
         response = queue_processor.lambda_handler(event, FakeLambdaContext(timeout_s=60))
         assert response["batchItemFailures"] == [{"itemIdentifier": "m1"}]  # retried, then into the DLQ
-        with db.transaction(Role.READER) as conn:
+        with member(db).transaction(Role.READER) as conn:
             outcome = find_batch(conn, batch_id)
         assert outcome is not None
         outcomes.append(outcome)

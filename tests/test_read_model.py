@@ -16,7 +16,7 @@ from vidstats.db import Database, Role
 from vidstats.read_model import RefreshStep, read_model_status, refresh_read_model, refresh_step, verify_read_model
 
 from tests.conftest import IsolatedDatabase
-from tests.factories import insert_snapshots, make_video
+from tests.factories import TEST_WORKSPACE_ID, insert_snapshots, make_video, member
 from tests.increments_oracle import daily_increments, stored_snapshots, weekly_increments
 
 READ_RELATIONS = (
@@ -155,7 +155,7 @@ def test_plays_and_views_never_subtract_and_a_hidden_counter_does_not_jump(
 def test_a_video_without_snapshots_shows_null_counters(database: IsolatedDatabase, db: Database) -> None:
     video = make_video(db)
     refresh_read_model(db)
-    with db.transaction(Role.READER) as conn:
+    with member(db).transaction(Role.READER) as conn:
         row = conn.execute("select views, likes, comments, reposts, saves, stats_created_at"
                            " from analytics.videos_with_statistics_fast where id = %s", (video,)).fetchone()
     assert row == (None, None, None, None, None, None)
@@ -215,7 +215,7 @@ def test_reads_complete_and_a_second_refresh_returns_at_once_while_a_refresh_is_
         assert second.status == "busy"
         assert second.message == "another refresh is running; this call did nothing"
 
-        with db.transaction(Role.READER) as reader:
+        with member(db).transaction(Role.READER) as reader:
             reader.execute("set local statement_timeout = '2s'")
             for relation in READ_RELATIONS:
                 reader.execute(f"select * from {relation}".encode()).fetchall()
@@ -274,7 +274,7 @@ def test_refresh_stops_when_out_of_time_and_keeps_what_it_did(database: Isolated
 
 @pytest.mark.parametrize("relation", READ_RELATIONS)
 def test_the_reader_role_reads_every_read_relation(db: Database, relation: str) -> None:
-    with db.transaction(Role.READER) as conn:
+    with member(db).transaction(Role.READER) as conn:
         conn.execute(f"select * from {relation} limit 1".encode())
 
 
@@ -302,7 +302,7 @@ def test_a_video_added_after_the_last_refresh_is_listed_once_before_and_after_th
     newer = make_video(db)
 
     def listed() -> list[tuple[str, int | None]]:
-        with db.transaction(Role.READER) as conn:
+        with member(db).transaction(Role.READER) as conn:
             rows = conn.execute("select id::text, views from analytics.videos_with_statistics_fast order by id")
             return sorted(rows.fetchall())
 
@@ -342,8 +342,9 @@ def test_campaign_bounds_a_writer_computed_are_recomputed_by_the_next_refresh(
         insert_snapshots(conn, [(video, at, (100, 1, 1, 1, 1)), (video, at + timedelta(hours=4), (150, 1, 1, 1, 1))])
     refresh_read_model(db)
     with database.connect_owner() as conn:
-        campaign = conn.execute("insert into analytics.campaigns (name, starts_at) values ('race', %s) returning id",
-                                (at + timedelta(hours=1),)).fetchone()
+        campaign = conn.execute("insert into analytics.campaigns (workspace_id, name, starts_at)"
+                                " values (%s, 'race', %s) returning id",
+                                (TEST_WORKSPACE_ID, at + timedelta(hours=1))).fetchone()
         assert campaign is not None
         conn.execute("insert into analytics.campaign_videos (campaign_id, video_id, added_at) values (%s, %s, %s)",
                      (campaign[0], video, at))

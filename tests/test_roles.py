@@ -9,19 +9,21 @@ from psycopg import errors, sql
 from vidstats.db import Database, Role
 
 from tests.conftest import IsolatedDatabase
+from tests.factories import make_video, member
 
 INGEST, REFRESH, READER = "vidstats_ingest", "vidstats_refresh", "vidstats_reader"
-PAGE_VIEWS = "vidstats_page_views"
+PAGE_VIEWS, EXPORT = "vidstats_page_views", "vidstats_export"
 
 # Every grant on a table or sequence in `analytics` to someone other than its owner. A new relation or a
 # new grant must be added here on purpose.
 EXPECTED_RELATION_GRANTS = {
     # DELETE: folding a creator's handle-keyed row into its row once an answer names the creator's id.
     ("bloggers", INGEST): {"SELECT", "INSERT", "UPDATE", "DELETE"},
-    ("bloggers", READER): {"SELECT", "INSERT", "UPDATE"},
+    ("bloggers", READER): {"SELECT"},
     ("bloggers", REFRESH): {"SELECT"},
     ("videos", INGEST): {"SELECT", "INSERT", "UPDATE"},
-    ("videos", READER): {"SELECT", "INSERT", "UPDATE"},
+    # The reader stops tracking only through stop_workspace_tracking() (security definer).
+    ("videos", READER): {"SELECT"},
     ("videos", REFRESH): {"SELECT"},
     ("campaigns", INGEST): {"SELECT"},
     ("campaigns", READER): {"SELECT", "INSERT", "UPDATE"},
@@ -66,6 +68,18 @@ EXPECTED_RELATION_GRANTS = {
     ("page_views_report", REFRESH): {"SELECT"},
     ("page_views_report_state", READER): {"SELECT"},
     ("page_views_report_state", REFRESH): {"SELECT"},
+    # Workspaces: membership is managed by operators (the owner role); the dashboard reads its own.
+    ("workspaces", READER): {"SELECT"},
+    ("workspace_members", READER): {"SELECT"},
+    ("workspace_videos", READER): {"SELECT"},
+    ("workspace_videos", INGEST): {"SELECT", "INSERT", "UPDATE"},
+    ("workspace_videos", REFRESH): {"SELECT"},
+    # The export (Sheets, CSV): what the dashboard reads, of every workspace (its own RLS policies).
+    **{(relation, EXPORT): {"SELECT"} for relation in (
+        "workspaces", "workspace_videos", "videos", "bloggers", "campaigns", "campaign_videos",
+        "campaign_video_bounds", "mv_video_daily_increments", "mv_video_weekly_increments",
+        "video_latest_statistics", "videos_with_statistics_fast", "video_growth", "read_model_state",
+        "campaign_totals", "blogger_totals")},
 }
 EXPECTED_FUNCTION_GRANTS = {
     ("create_video_statistics_partitions", REFRESH): {"EXECUTE"},
@@ -87,6 +101,14 @@ EXPECTED_FUNCTION_GRANTS = {
     ("verify_page_views_report", REFRESH): {"EXECUTE"},
     ("page_views_report_status", REFRESH): {"EXECUTE"},
     ("page_views_report_status", READER): {"EXECUTE"},
+    # The caller's identity, read by the row-level security policies and the command checks.
+    **{(function, READER): {"EXECUTE"} for function in (
+        "current_user_id", "current_workspace_role", "current_user_has_workspace", "current_workspace_id",
+        "editable_workspace_id", "require_workspace_editor", "stop_workspace_tracking")},
+    ("require_workspace_editor", INGEST): {"EXECUTE"},
+    **{(function, EXPORT): {"EXECUTE"} for function in (
+        "campaign_video_days", "campaign_video_growth", "campaign_series", "video_period_growth", "video_series",
+        "refresh_status")},
 }
 
 
@@ -150,14 +172,8 @@ def test_data_api_roles_cannot_touch_anything_in_analytics(database: IsolatedDat
             conn.execute("select analytics.create_video_statistics_partitions()")
 
 
-def _insert_video(db: Database, role: Role = Role.INGEST) -> str:
-    with db.transaction(role) as conn:
-        row = conn.execute(
-            "insert into analytics.videos (platform, external_video_id, url)"
-            " values ('tiktok', '7301', 'https://www.tiktok.com/@a/video/7301') returning id::text"
-        ).fetchone()
-    assert row is not None
-    return str(row[0])
+def _insert_video(db: Database) -> str:
+    return make_video(db, external_video_id="7301")
 
 
 def _insert_snapshot(conn: psycopg.Connection, video_id: str) -> None:
@@ -204,10 +220,12 @@ def test_refresh_reads_snapshots_but_cannot_write_them(db: Database) -> None:
 
 
 def test_reader_edits_tracking_metadata_but_never_touches_snapshots(db: Database) -> None:
-    video_id = _insert_video(db, Role.READER)
-    with db.transaction(Role.READER) as conn:
+    video_id = _insert_video(db)
+    with member(db).transaction(Role.READER) as conn:
         conn.execute("insert into analytics.campaigns (name, starts_at) values ('Spring', now())")
-        conn.execute("update analytics.videos set tracking_state = 'stopped' where id = %s", (video_id,))
+        conn.execute("select analytics.stop_workspace_tracking(%s)", (video_id,))
+        assert conn.execute("select tracking_state from analytics.videos where id = %s",
+                            (video_id,)).fetchone() == ("stopped",)
     with pytest.raises(errors.InsufficientPrivilege), db.transaction(Role.READER) as conn:
         _insert_snapshot(conn, video_id)
     with pytest.raises(errors.InsufficientPrivilege), db.transaction(Role.READER) as conn:

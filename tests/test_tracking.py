@@ -17,6 +17,7 @@ from vidstats.ingestion.messages import FetchVideosMessage, parse_message
 from vidstats.ingestion.processor import Record
 from vidstats.ingestion.tracking import CampaignNotFoundError, InvalidUrlsError, start_tracking
 from vidstats.platforms import Platform
+from vidstats.workspaces import DEFAULT_WORKSPACE_ID
 
 from tests.conftest import IsolatedDatabase
 from tests.ingest_helpers import TIKTOK_VIDEO_URL, processor, snapshot_rows, tiktok_body
@@ -44,8 +45,9 @@ def received(sqs: tuple[Any, str]) -> list[Any]:
 
 def campaign(database: IsolatedDatabase, **fields: Any) -> uuid.UUID:
     with psycopg.connect(database.superuser_url) as conn:
-        row = conn.execute("insert into analytics.campaigns (name, starts_at, ends_at) values"
-                           " ('Spring', now() - interval '1 day', %s) returning id",
+        row = conn.execute("insert into analytics.campaigns (workspace_id, name, starts_at, ends_at) values"
+                           " ('00000000-0000-4000-8000-000000000001', 'Spring',"
+                           " now() - interval '1 day', %s) returning id",
                            (fields.get("ends_at"),)).fetchone()
     assert row is not None
     return uuid.UUID(str(row[0]))
@@ -62,7 +64,8 @@ def test_start_tracking_creates_videos_adds_them_to_the_campaign_and_enqueues_a_
     campaign_id = campaign(database)
     with httpx.Client() as resolver:
         tracked = start_tracking(db, SqsFetchQueue(sqs[0], sqs[1]),
-                                 [TIKTOK_URL, YOUTUBE_URL, REEL_URL, TIKTOK_URL], campaign_id, resolver_client=resolver)
+                                 [TIKTOK_URL, YOUTUBE_URL, REEL_URL, TIKTOK_URL], campaign_id, resolver_client=resolver,
+                                 workspace_id=DEFAULT_WORKSPACE_ID)
 
     assert [(t.platform, t.external_video_id) for t in tracked] == [
         (Platform.INSTAGRAM, "DOqjIRkAoz0"), (Platform.TIKTOK, "7367927569280240901"),
@@ -86,13 +89,14 @@ def test_tracking_again_reuses_videos_and_keeps_the_first_start(
 ) -> None:
     queue = SqsFetchQueue(sqs[0], sqs[1])
     with httpx.Client() as resolver:
-        (first,) = start_tracking(db, queue, [TIKTOK_URL], resolver_client=resolver)
+        (first,) = start_tracking(db, queue, [TIKTOK_URL], resolver_client=resolver, workspace_id=DEFAULT_WORKSPACE_ID)
         with psycopg.connect(database.superuser_url) as conn:
             conn.execute("update analytics.videos set tracking_state = 'stopped', tracking_stopped_at = now()")
         campaign_id = campaign(database)
         (again,) = start_tracking(db, queue, ["https://www.tiktok.com/embed/v2/7367927569280240901"], campaign_id,
-                                  resolver_client=resolver)
-        (third,) = start_tracking(db, queue, [TIKTOK_URL], campaign_id, resolver_client=resolver)
+                                  resolver_client=resolver, workspace_id=DEFAULT_WORKSPACE_ID)
+        (third,) = start_tracking(db, queue, [TIKTOK_URL], campaign_id, resolver_client=resolver,
+                                  workspace_id=DEFAULT_WORKSPACE_ID)
     assert again.video_id == first.video_id == third.video_id
     assert (again.created, again.tracking_state) == (False, "active")  # reactivated by the explicit request
     assert again.tracking_started_at == first.tracking_started_at
@@ -106,11 +110,11 @@ def test_a_gone_video_is_reused_but_not_fetched(
 ) -> None:
     queue = SqsFetchQueue(sqs[0], sqs[1])
     with httpx.Client() as resolver:
-        start_tracking(db, queue, [YOUTUBE_URL], resolver_client=resolver)
+        start_tracking(db, queue, [YOUTUBE_URL], resolver_client=resolver, workspace_id=DEFAULT_WORKSPACE_ID)
         received(sqs)
         with psycopg.connect(database.superuser_url) as conn:
             conn.execute("update analytics.videos set tracking_state = 'gone'")
-        (video,) = start_tracking(db, queue, [YOUTUBE_URL], resolver_client=resolver)
+        (video,) = start_tracking(db, queue, [YOUTUBE_URL], resolver_client=resolver, workspace_id=DEFAULT_WORKSPACE_ID)
     assert (video.tracking_state, video.fetch_enqueued) == ("gone", False)
 
 
@@ -120,11 +124,13 @@ def test_a_bad_url_or_unknown_campaign_writes_nothing(
     queue = SqsFetchQueue(sqs[0], sqs[1])
     with httpx.Client() as resolver:
         with pytest.raises(InvalidUrlsError) as info:
-            start_tracking(db, queue, [TIKTOK_URL, "https://vimeo.com/12345"], resolver_client=resolver)
+            start_tracking(db, queue, [TIKTOK_URL, "https://vimeo.com/12345"], resolver_client=resolver,
+                           workspace_id=DEFAULT_WORKSPACE_ID)
         assert list(info.value.problems) == ["https://vimeo.com/12345"]
         assert "Accepted forms" in info.value.problems["https://vimeo.com/12345"]
         with pytest.raises(CampaignNotFoundError):
-            start_tracking(db, queue, [TIKTOK_URL], uuid.uuid4(), resolver_client=resolver)
+            start_tracking(db, queue, [TIKTOK_URL], uuid.uuid4(), resolver_client=resolver,
+                           workspace_id=DEFAULT_WORKSPACE_ID)
     assert table(database, "select count(*) from analytics.videos") == [(0,)]
     assert received(sqs) == []
 
@@ -137,10 +143,12 @@ def test_a_short_link_is_resolved_on_the_platform_only(
     router.get("https://vm.tiktok.com/ZMevil99/").respond(301, headers={"Location": "https://evil.example/x"})
     queue = SqsFetchQueue(sqs[0], sqs[1])
     with httpx.Client() as resolver:
-        (video,) = start_tracking(db, queue, ["https://vm.tiktok.com/ZMabc123/"], resolver_client=resolver)
+        (video,) = start_tracking(db, queue, ["https://vm.tiktok.com/ZMabc123/"], resolver_client=resolver,
+                                  workspace_id=DEFAULT_WORKSPACE_ID)
         assert video.external_video_id == "7367927569280240901"
         with pytest.raises(InvalidUrlsError, match="off tiktok"):
-            start_tracking(db, queue, ["https://vm.tiktok.com/ZMevil99/"], resolver_client=resolver)
+            start_tracking(db, queue, ["https://vm.tiktok.com/ZMevil99/"], resolver_client=resolver,
+                           workspace_id=DEFAULT_WORKSPACE_ID)
 
 
 def test_the_enqueued_fetch_ends_in_a_snapshot(
@@ -148,7 +156,8 @@ def test_the_enqueued_fetch_ends_in_a_snapshot(
 ) -> None:
     router.get(TIKTOK_VIDEO_URL).respond(200, json=tiktok_body("7367927569280240901"))
     with httpx.Client() as resolver:
-        start_tracking(db, SqsFetchQueue(sqs[0], sqs[1]), [TIKTOK_URL], resolver_client=resolver)
+        start_tracking(db, SqsFetchQueue(sqs[0], sqs[1]), [TIKTOK_URL], resolver_client=resolver,
+                       workspace_id=DEFAULT_WORKSPACE_ID)
         (message,) = received(sqs)
         report = processor(db, resolver).process([Record(message["MessageId"], message["Body"])])
     assert report.failures == {}

@@ -16,11 +16,12 @@ from uuid import UUID
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from psycopg import errors as pg_errors
 from vidstats.auth import AuthError, authenticator
-from vidstats.dashboard import bloggers, campaigns, videos
+from vidstats.dashboard import access, bloggers, campaigns, videos
 from vidstats.dashboard.errors import ApiError
 from vidstats.dashboard.exports import ExportAccepted, ExportRequest, LambdaInvoker, start_export
 from vidstats.dashboard.freshness import freshness
@@ -40,6 +41,7 @@ from vidstats.dashboard.models import (
     FetchHealthState,
     Granularity,
     Health,
+    MeOut,
     Metric,
     Period,
     Platform,
@@ -63,7 +65,7 @@ from vidstats.dashboard.tracking_commands import (
     blogger_batch_outcome,
     track_videos,
 )
-from vidstats.db import Database
+from vidstats.db import Caller, Database
 from vidstats.http_api import (
     BODY_ERRORS,
     FieldProblem,
@@ -98,8 +100,15 @@ influencer campaigns, and how much each grew per day and per week.
 
 Numbers come from a read model refreshed every 5 minutes: every analytics answer carries `data_as_of`, and
 `GET /status` tells how fresh it is. Authenticate with a Supabase Auth access token:
-`Authorization: Bearer <token>`. Every error has the same body: `status`, `title` and `errors`, each naming
-the `field` (`query.limit`, `body.urls`, `header.content-type` ...) and what is wrong with it.
+`Authorization: Bearer <token>`.
+
+**Workspaces**: everything but `/me`, `/health` and the page-view report belongs to a workspace, named by the
+`X-Workspace-Id` header (your workspaces and your role in each: `GET /me`). Any member reads; only owners and
+editors run commands (a viewer's is 403). Not a member of the named workspace, or of none: 403. Another
+workspace's ids answer 404, as if they did not exist.
+
+Every error has the same body: `status`, `title` and `errors`, each naming the `field` (`query.limit`,
+`body.urls`, `header.content-type` ...) and what is wrong with it.
 """
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs"})
 CURSOR_MAX = 1000
@@ -110,7 +119,7 @@ def cors_config() -> CORSConfig:
     tokens travel in the Authorization header, never in cookies, so no credentials mode)."""
     origins = [o.strip() for o in os.environ.get("DASHBOARD_CORS_ORIGINS", "*").split(",") if o.strip()] or ["*"]
     return CORSConfig(allow_origin=origins[0], extra_origins=origins[1:], max_age=600,
-                      allow_headers=["Authorization", "Content-Type"])
+                      allow_headers=["Authorization", "Content-Type", "X-Workspace-Id"])
 
 
 app = APIGatewayHttpResolver(enable_validation=True, cors=cors_config(), json_body_deserializer=strict_json_loads)
@@ -118,6 +127,7 @@ app = APIGatewayHttpResolver(enable_validation=True, cors=cors_config(), json_bo
 ERRORS: dict[int, OpenAPIResponse] = {
     400: error_doc("Malformed request (bad cursor, inconsistent range, invalid JSON)"),
     401: error_doc("Missing or invalid access token"),
+    403: error_doc("Not a member of the workspace (or of any), or a viewer's command"),
     422: error_doc("A parameter or body field failed validation"),
 }
 NOT_FOUND: dict[int, OpenAPIResponse] = {404: error_doc("No such resource")}
@@ -160,12 +170,41 @@ def resolver_client() -> httpx.Client:
     return httpx.Client(timeout=5.0)
 
 
+# ---- workspaces -------------------------------------------------------------------------------------------
+
+# The routes that belong to a workspace (X-Workspace-Id); the guard in lambda_handler authorizes each request.
+WORKSPACE_PREFIXES = ("/videos", "/campaigns", "/bloggers", "/exports", "/status")
+WorkspaceId = Annotated[UUID, Header(alias=access.WORKSPACE_HEADER, description=(
+    "The workspace this request is about (`GET /me` lists yours). Reads: any member; commands: owners and "
+    "editors."))]
+
+
+def is_workspace_route(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in WORKSPACE_PREFIXES)
+
+
+def scoped(workspace: UUID) -> Database:
+    """The database as the request's caller (the guard's ``Caller``): every query sees this workspace only."""
+    caller: Caller = app.context["caller"]
+    if caller.workspace_id != workspace:  # the guard read the same header: never differs
+        raise RuntimeError("the workspace header changed between the guard and the route")
+    return database().as_caller(caller)
+
+
 # ---- errors ----------------------------------------------------------------------------------------------
 
 
 @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
 def handle_api_error(exc: ApiError) -> Response[str]:
     return error_response(exc.status, exc.title, [FieldProblem(field=exc.field, message=exc.message)])
+
+
+@app.exception_handler(pg_errors.InsufficientPrivilege)  # type: ignore[untyped-decorator]
+def handle_insufficient_privilege(exc: pg_errors.InsufficientPrivilege) -> Response[str]:
+    """Postgres refused a write for the caller (e.g. their role changed since the guard checked)."""
+    logger.warning("refused by Postgres for the caller", extra={"error": str(exc).splitlines()[0]})
+    return error_response(403, "Forbidden", [FieldProblem(field=access.HEADER_FIELD,
+                                                          message="you may not change this workspace")])
 
 
 def handle_validation_error(exc: RequestValidationError) -> Response[str]:
@@ -210,6 +249,12 @@ def enable_docs() -> None:
     app.enable_swagger(path="/docs", title=TITLE, version=VERSION, description=DESCRIPTION, **_security())
 
 
+@app.get("/me", summary="You: your workspaces and your role in each (none: an empty list)", tags=["meta"],
+         responses=ok(ERRORS))
+def get_me() -> MeOut:
+    return access.me(database(), app.context["claims"].model_dump())
+
+
 # ---- reads -----------------------------------------------------------------------------------------------
 
 Cursor = Annotated[str | None, Query(max_length=CURSOR_MAX, description="`next_cursor` of the previous page")]
@@ -218,12 +263,13 @@ Until = Annotated[ApiDate | None, Query(description="Last UTC day of the growth 
 
 @app.get("/status", summary="Read-model freshness and the count of failing videos", tags=["meta"],
          responses=ok(ERRORS))
-def status() -> ReadModelFreshness:
-    return freshness(database())
+def status(workspace: WorkspaceId) -> ReadModelFreshness:
+    return freshness(scoped(workspace))
 
 
 @app.get("/videos", summary="The dashboard list", tags=["videos"], responses=ok(ERRORS))
 def list_videos(
+    workspace: WorkspaceId,
     platform: Annotated[Platform | None, Query()] = None,
     campaign_id: Annotated[UUID | None, Query()] = None,
     blogger_id: Annotated[UUID | None, Query()] = None,
@@ -244,54 +290,58 @@ def list_videos(
     query = VideoQuery(platform=platform, campaign_id=campaign_id, blogger_id=blogger_id,
                        tracking_state=tracking_state, health=health, q=q, sort=sort, metric=metric, period=period,
                        until=until, limit=limit, cursor=cursor)
-    return videos.list_videos(database(), query)
+    return videos.list_videos(scoped(workspace), query)
 
 
 @app.get("/videos/<video_id>", summary="One video: totals, growth, tracking", tags=["videos"],
          responses=ok({**ERRORS, **NOT_FOUND}))
-def get_video(video_id: Annotated[UUID, Path()]) -> VideoDetail:
-    return videos.get_video(database(), video_id)
+def get_video(workspace: WorkspaceId, video_id: Annotated[UUID, Path()]) -> VideoDetail:
+    return videos.get_video(scoped(workspace), video_id)
 
 
 @app.get("/videos/<video_id>/increments", summary="A video's daily or weekly series", tags=["videos"],
          responses=ok({**ERRORS, **NOT_FOUND}))
 def video_increments(
+    workspace: WorkspaceId,
     video_id: Annotated[UUID, Path()],
     granularity: Annotated[Granularity, Query()] = Granularity.daily,
     date_from: Annotated[ApiDate | None, Query(alias="from", description="First UTC day (default: 30 days / 12 "
                                                                          "weeks before `to`)")] = None,
     date_to: Annotated[ApiDate | None, Query(alias="to", description="Last UTC day (default: today)")] = None,
 ) -> VideoIncrements:
-    return videos.video_increments(database(), video_id, granularity, date_from, date_to)
+    return videos.video_increments(scoped(workspace), video_id, granularity, date_from, date_to)
 
 
 @app.get("/campaigns", summary="Campaigns, newest first", tags=["campaigns"], responses=ok(ERRORS))
-def list_campaigns(limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Cursor = None) -> CampaignPage:
-    return campaigns.list_campaigns(database(), limit=limit, cursor=cursor)
+def list_campaigns(workspace: WorkspaceId,
+                   limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Cursor = None) -> CampaignPage:
+    return campaigns.list_campaigns(scoped(workspace), limit=limit, cursor=cursor)
 
 
 @app.get("/campaigns/<campaign_id>", summary="One campaign with its totals", tags=["campaigns"],
          responses=ok({**ERRORS, **NOT_FOUND}))
-def get_campaign(campaign_id: Annotated[UUID, Path()]) -> CampaignDetail:
-    return campaigns.get_campaign(database(), campaign_id)
+def get_campaign(workspace: WorkspaceId, campaign_id: Annotated[UUID, Path()]) -> CampaignDetail:
+    return campaigns.get_campaign(scoped(workspace), campaign_id)
 
 
 @app.get("/campaigns/<campaign_id>/analytics", summary="Totals vs increments of a campaign", tags=["campaigns"],
          responses=ok({**ERRORS, **NOT_FOUND}), description=campaigns.__doc__)
 def campaign_analytics(
+    workspace: WorkspaceId,
     campaign_id: Annotated[UUID, Path()],
     mode: Annotated[AnalyticsMode, Query()] = AnalyticsMode.daily,
     date_from: Annotated[ApiDate | None, Query(alias="from", description="Count from this UTC day")] = None,
     date_to: Annotated[ApiDate | None, Query(alias="to", description="Count up to this UTC day")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Per-video rows returned")] = 200,
 ) -> CampaignAnalytics:
-    return campaigns.campaign_analytics(database(), campaign_id, mode=mode, date_from=date_from, date_to=date_to,
+    return campaigns.campaign_analytics(scoped(workspace), campaign_id, mode=mode, date_from=date_from, date_to=date_to,
                                         limit=limit)
 
 
 @app.get("/bloggers", summary="Bloggers, newest first, with totals and growth", tags=["bloggers"],
          responses=ok(ERRORS))
 def list_bloggers(
+    workspace: WorkspaceId,
     platform: Annotated[Platform | None, Query()] = None,
     q: Annotated[SearchText | None, Query(description="Text in the handle, display name or platform user id")] = None,
     period: Annotated[Period, Query()] = Period.d7,
@@ -299,18 +349,19 @@ def list_bloggers(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Cursor = None,
 ) -> BloggerPage:
-    return bloggers.list_bloggers(database(), platform=platform, q=q, period=period, until=until, limit=limit,
+    return bloggers.list_bloggers(scoped(workspace), platform=platform, q=q, period=period, until=until, limit=limit,
                                   cursor=cursor)
 
 
 @app.get("/bloggers/<blogger_id>", summary="One blogger with its videos", tags=["bloggers"],
          responses=ok({**ERRORS, **NOT_FOUND}))
 def get_blogger(
+    workspace: WorkspaceId,
     blogger_id: Annotated[UUID, Path()],
     period: Annotated[Period, Query()] = Period.d7,
     until: Until = None,
 ) -> BloggerDetail:
-    return bloggers.get_blogger(database(), blogger_id, period=period, until=until)
+    return bloggers.get_blogger(scoped(workspace), blogger_id, period=period, until=until)
 
 
 BATCH_EXAMPLES: dict[str, Any] = {
@@ -340,37 +391,39 @@ BATCH_EXAMPLES: dict[str, Any] = {
                           "content": {"application/json": {"model": BloggerBatchOutcome,
                                                             "examples": BATCH_EXAMPLES}}},
                     **ERRORS, **NOT_FOUND})
-def get_blogger_batch(batch_id: Annotated[UUID, Path(description="The `request_id` POST /bloggers returned")]
+def get_blogger_batch(workspace: WorkspaceId,
+                      batch_id: Annotated[UUID, Path(description="The `request_id` POST /bloggers returned")]
                       ) -> BloggerBatchOutcome:
-    return blogger_batch_outcome(database(), batch_id)
+    return blogger_batch_outcome(scoped(workspace), batch_id)
 
 
 # ---- commands (tracking metadata only) -------------------------------------------------------------------
 
 
 @app.post("/campaigns", summary="Create a campaign", tags=["campaigns"], responses=ok(WITH_BODY, 201, "Created"))
-def create_campaign(body: Annotated[CampaignCreate, Body()]) -> Response[Campaign]:
-    created = campaigns.create_campaign(database(), body)
+def create_campaign(workspace: WorkspaceId, body: Annotated[CampaignCreate, Body()]) -> Response[Campaign]:
+    created = campaigns.create_campaign(scoped(workspace), body)
     return Response(status_code=201, content_type="application/json", body=created)
 
 
 @app.patch("/campaigns/<campaign_id>", summary="Rename a campaign or move its window", tags=["campaigns"],
            responses=ok({**WITH_BODY, **NOT_FOUND, **CONFLICT}))
-def update_campaign(campaign_id: Annotated[UUID, Path()], body: Annotated[CampaignUpdate, Body()]) -> Campaign:
-    return campaigns.update_campaign(database(), campaign_id, body)
+def update_campaign(workspace: WorkspaceId,
+                    campaign_id: Annotated[UUID, Path()], body: Annotated[CampaignUpdate, Body()]) -> Campaign:
+    return campaigns.update_campaign(scoped(workspace), campaign_id, body)
 
 
 @app.post("/campaigns/<campaign_id>/videos", summary="Add tracked videos to a campaign", tags=["campaigns"],
           responses=ok({**WITH_BODY, **NOT_FOUND, **CONFLICT}))
-def add_campaign_videos(campaign_id: Annotated[UUID, Path()],
+def add_campaign_videos(workspace: WorkspaceId, campaign_id: Annotated[UUID, Path()],
                         body: Annotated[CampaignVideosAdd, Body()]) -> CampaignVideosAdded:
-    return campaigns.add_videos(database(), campaign_id, body)
+    return campaigns.add_videos(scoped(workspace), campaign_id, body)
 
 
 @app.post("/videos", summary="Track one or many video URLs (fetches are enqueued)", tags=["videos"],
           responses=ok({**WITH_BODY, **NOT_FOUND}, 202, "Accepted: the first fetches are enqueued"))
-def post_videos(body: Annotated[TrackVideosRequest, Body()]) -> Response[TrackVideosAccepted]:
-    accepted = track_videos(database(), fetch_queue(), body, resolver_client())
+def post_videos(workspace: WorkspaceId, body: Annotated[TrackVideosRequest, Body()]) -> Response[TrackVideosAccepted]:
+    accepted = track_videos(scoped(workspace), fetch_queue(), body, resolver_client())
     return Response(status_code=202, content_type="application/json", body=accepted)
 
 
@@ -380,23 +433,24 @@ def post_videos(body: Annotated[TrackVideosRequest, Body()]) -> Response[TrackVi
           description="Answers 202 with the batch's `request_id` at once; the queue processor lists the creator's "
                       "videos later. `GET /bloggers/batches/{request_id}` tells when it is done, with what counts, "
                       "or why it failed.")
-def post_bloggers(body: Annotated[BloggerBatchRequest, Body()]) -> Response[BloggerBatchAccepted]:
-    accepted = blogger_batch(database(), fetch_queue(), body)
+def post_bloggers(workspace: WorkspaceId,
+                  body: Annotated[BloggerBatchRequest, Body()]) -> Response[BloggerBatchAccepted]:
+    accepted = blogger_batch(scoped(workspace), fetch_queue(), body)
     return Response(status_code=202, content_type="application/json", body=accepted)
 
 
 @app.post("/exports", summary="Export to Google Sheets now (runs in the background)", tags=["exports"],
           responses=ok({**WITH_BODY, **NOT_FOUND, **CONFLICT}, 202, "Accepted: the export runs in the background"))
-def post_exports(body: Annotated[ExportRequest, Body()]) -> Response[ExportAccepted]:
-    accepted = start_export(database(), export_invoker(), os.environ.get("SHEETS_EXPORT_FUNCTION_NAME"), body,
+def post_exports(workspace: WorkspaceId, body: Annotated[ExportRequest, Body()]) -> Response[ExportAccepted]:
+    accepted = start_export(scoped(workspace), export_invoker(), os.environ.get("SHEETS_EXPORT_FUNCTION_NAME"), body,
                             destination=os.environ.get("SHEETS_EXPORT_DESTINATION"))
     return Response(status_code=202, content_type="application/json", body=accepted)
 
 
 @app.delete("/videos/<video_id>/tracking", summary="Stop tracking a video (history is kept)", tags=["videos"],
             responses=ok({**ERRORS, **NOT_FOUND, **CONFLICT}))
-def stop_tracking(video_id: Annotated[UUID, Path()]) -> TrackingStopped:
-    return videos.stop_tracking(database(), video_id)
+def stop_tracking(workspace: WorkspaceId, video_id: Annotated[UUID, Path()]) -> TrackingStopped:
+    return videos.stop_tracking(scoped(workspace), video_id)
 
 
 # ---- entry point -----------------------------------------------------------------------------------------
@@ -443,6 +497,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             logger.info("unauthorized request", extra={"reason": str(exc), "path": event.get("rawPath")})
             return _unauthorized(event, str(exc))
         app.append_context(claims=claims)  # type: ignore[no-untyped-call]
+        if is_workspace_route(_route_path(event)):
+            try:  # the one authorization point: the caller's membership and role in the named workspace
+                caller = access.authorize(database(), claims.model_dump(), headers.get(access.WORKSPACE_HEADER),
+                                          edits=method not in ("GET", "HEAD"))
+            except ApiError as exc:
+                return _plain_error(event, exc.status, exc.title, exc.field, exc.message)
+            app.append_context(caller=caller)  # type: ignore[no-untyped-call]
     refused = gate(event)
     if refused is not None:
         return _plain_error(event, *refused)

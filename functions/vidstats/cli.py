@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -16,6 +17,7 @@ import psycopg
 from vidstats.db import Database
 from vidstats.migrations import MigrationError, migrate
 from vidstats.read_model import refresh_read_model, verify_read_model
+from vidstats.workspaces import DEFAULT_WORKSPACE_ID
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_DIR = PROJECT_ROOT / ".dev" / "pgdata"
@@ -96,15 +98,72 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from vidstats.dashboard.freshness import freshness
+    from vidstats.db import Role
 
-    # The same facts under the same names as GET /status.
-    print(json.dumps(freshness(_database(args)).model_dump(mode="json"), indent=2))
+    # The same facts under the same names as GET /status, of every workspace (an operator's view).
+    print(json.dumps(freshness(_database(args), Role.EXPORT).model_dump(mode="json"), indent=2))
+    return 0
+
+
+def cmd_workspace_create(args: argparse.Namespace) -> int:
+    """A new workspace and its first owner: an operator's act, as the project owner."""
+    from vidstats.workspaces import create_workspace
+
+    name = args.name.strip()
+    if not 1 <= len(name) <= 200:
+        print("vidstats workspace create: NAME must be 1 to 200 characters", file=sys.stderr)
+        return 2
+    owner = _uuid_argument("create", "--owner-user-id", args.owner_user_id, "a Supabase Auth user id")
+    if owner is None:
+        return 2
+    conn = _database(args).connection()
+    with conn.transaction():
+        workspace_id = create_workspace(conn, name, owner_user_id=owner)
+    print(f"{workspace_id}  {name}  owner {owner}")
+    return 0
+
+
+def _uuid_argument(command: str, option: str, value: str, what: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        print(f"vidstats workspace {command}: {option} must be {what} (UUID), got {value!r}", file=sys.stderr)
+        return None
+
+
+def cmd_workspace_add_member(args: argparse.Namespace) -> int:
+    """Adds a member to a workspace, or changes their role: an operator's act (owners use the API)."""
+    from vidstats.workspaces import WorkspaceRole, add_member, workspace_exists
+
+    workspace = _uuid_argument("add-member", "WORKSPACE", args.workspace, "a workspace id")
+    user = _uuid_argument("add-member", "--user-id", args.user_id, "a Supabase Auth user id")
+    if workspace is None or user is None:
+        return 2
+    conn = _database(args).connection()
+    with conn.transaction():
+        if not workspace_exists(conn, workspace):
+            print(f"vidstats workspace add-member: no workspace {workspace} (vidstats workspace list)",
+                  file=sys.stderr)
+            return 2
+        add_member(conn, workspace, user, WorkspaceRole(args.role))
+    print(f"{workspace}  {user}  {args.role}")
+    return 0
+
+
+def cmd_workspace_list(args: argparse.Namespace) -> int:
+    """Every workspace with its members and tracked videos (an operator's view)."""
+    from vidstats.workspaces import list_workspaces
+
+    conn = _database(args).connection()
+    with conn.transaction():
+        workspaces = list_workspaces(conn)
+    for w in workspaces:
+        members = ", ".join(f"{m.user_id} {m.role.value}" for m in w.members) or "no members"
+        print(f"{w.id}  {w.name}  ({w.tracked_videos} videos tracked; {members})")
     return 0
 
 
 def cmd_track(args: argparse.Namespace) -> int:
-    import uuid
-
     import httpx
 
     from vidstats.ingestion.fetch_queue import SqsFetchQueue
@@ -122,13 +181,15 @@ def cmd_track(args: argparse.Namespace) -> int:
         raise ConfigurationError("no AWS region for the fetch queue: set AWS_DEFAULT_REGION")
     try:
         campaign = uuid.UUID(args.campaign) if args.campaign else None
+        workspace = uuid.UUID(args.workspace)
     except ValueError:
-        print(f"vidstats track: --campaign must be a campaign id (UUID), got {args.campaign!r}", file=sys.stderr)
+        print(f"vidstats track: --campaign and --workspace must be ids (UUIDs), got {args.campaign!r}, "
+              f"{args.workspace!r}", file=sys.stderr)
         return 2
     try:
         with httpx.Client() as resolver:
             tracked = start_tracking(_database(args), SqsFetchQueue.from_env(queue_url), args.urls, campaign,
-                                     resolver_client=resolver)
+                                     resolver_client=resolver, workspace_id=workspace)
     except InvalidUrlsError as exc:
         for url, problem in exc.problems.items():
             print(f"{url}: {problem}", file=sys.stderr)
@@ -295,13 +356,41 @@ def build_parser() -> argparse.ArgumentParser:
     track_parser = commands.add_parser(
         "track", help="start tracking video URLs (optionally in a campaign) and enqueue an immediate fetch")
     track_parser.add_argument("urls", nargs="+", metavar="URL")
-    track_parser.add_argument("--campaign", help="campaign id to add the videos to")
+    track_parser.add_argument("--campaign", help="campaign id to add the videos to (one of the workspace's)")
+    track_parser.add_argument("--workspace", default=str(DEFAULT_WORKSPACE_ID),
+                              help="the workspace that tracks the videos (default: the migration's Default "
+                                   "workspace)")
     track_parser.add_argument("--queue-url", help="defaults to $FETCH_QUEUE_URL")
     track_parser.add_argument("--database-url", help="defaults to $DATABASE_URL, else the local database")
     track_parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
                         help="the data dir of the local stack to use when no DATABASE_URL is set "
                              "(default: .dev/pgdata, that of make dev)")
     track_parser.set_defaults(handler=cmd_track)
+
+    workspace_parser = commands.add_parser("workspace", help="workspaces (teams) and their members")
+    workspace_commands = workspace_parser.add_subparsers(dest="workspace_command", required=True)
+    create_parser = workspace_commands.add_parser(
+        "create", help="create a workspace with its first owner; prints its id (send it as X-Workspace-Id)")
+    create_parser.add_argument("name", metavar="NAME")
+    create_parser.add_argument("--owner-user-id", required=True, metavar="UUID",
+                               help="the first owner's Supabase Auth user id (auth.users.id, the token's sub)")
+    create_parser.set_defaults(handler=cmd_workspace_create)
+    add_member_parser = workspace_commands.add_parser(
+        "add-member", help="add a member to a workspace or change their role (e.g. the first owner of the "
+                           "Default workspace after an upgrade)")
+    add_member_parser.add_argument("workspace", metavar="WORKSPACE",
+                                   help=f"the workspace's id (the Default workspace: {DEFAULT_WORKSPACE_ID})")
+    add_member_parser.add_argument("--user-id", required=True, metavar="UUID",
+                                   help="the member's Supabase Auth user id (auth.users.id, the token's sub)")
+    add_member_parser.add_argument("--role", required=True, choices=["owner", "editor", "viewer"])
+    list_parser = workspace_commands.add_parser("list", help="every workspace, its members and tracked videos")
+    for operator_parser in (create_parser, add_member_parser, list_parser):
+        operator_parser.add_argument("--database-url", help="defaults to $DATABASE_URL, else the local database")
+        operator_parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
+                                     help="the data dir of the local stack to use when no DATABASE_URL is set "
+                                          "(default: .dev/pgdata, that of make dev)")
+    add_member_parser.set_defaults(handler=cmd_workspace_add_member)
+    list_parser.set_defaults(handler=cmd_workspace_list)
     return parser
 
 

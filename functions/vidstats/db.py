@@ -8,9 +8,13 @@ also why server-side prepared statements are off.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
+from uuid import UUID
 
 import psycopg
 from psycopg.rows import TupleRow
@@ -23,6 +27,28 @@ class Role(StrEnum):
     REFRESH = "vidstats_refresh"
     READER = "vidstats_reader"
     PAGE_VIEWS = "vidstats_page_views"  # the page-view increments service: adds views, reads nothing
+    EXPORT = "vidstats_export"  # the Sheets / CSV export: reads what the dashboard reads, of every workspace
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a dashboard request runs for: the verified token's claims and the workspace it names.
+
+    Set per transaction the way Supabase's Data API does (``request.jwt.claims``, ``request.headers``), so the
+    row-level security policies see the caller's workspace only; ``edits``: the request is a command, and every
+    transaction it runs first checks that the caller may still edit the workspace (same transaction as its
+    writes)."""
+
+    claims: dict[str, Any]
+    workspace_id: UUID | None = None
+    edits: bool = False
+
+    @property
+    def user_id(self) -> str:
+        return str(self.claims.get("sub") or "")
+
+    def headers_json(self) -> str:
+        return json.dumps({"x-workspace-id": str(self.workspace_id)} if self.workspace_id else {})
 
 
 def connect(url: str, *, connect_timeout_s: int = 10, application_name: str = "vidstats") -> psycopg.Connection:
@@ -61,16 +87,70 @@ class Database:
         return self._conn
 
     @contextmanager
-    def transaction(self, role: Role) -> Iterator[psycopg.Connection[TupleRow]]:
-        """One transaction under ``role``; commits on success, rolls back on any exception."""
+    def transaction(self, role: Role, caller: Caller | None = None) -> Iterator[psycopg.Connection[TupleRow]]:
+        """One transaction under ``role`` (and ``caller``'s identity); commits on success, rolls back on any
+        exception."""
         conn = self.connection()
         with conn.transaction():
-            # One round trip: the equivalent of SET LOCAL ROLE and SET LOCAL statement_timeout.
-            conn.execute("select set_config('role', %s, true), set_config('statement_timeout', %s, true)",
-                         (role.value, str(self._statement_timeout_ms)))
+            if caller is None:
+                # One round trip: the equivalent of SET LOCAL ROLE and SET LOCAL statement_timeout.
+                conn.execute("select set_config('role', %s, true), set_config('statement_timeout', %s, true)",
+                             (role.value, str(self._statement_timeout_ms)))
+            else:
+                # Still one round trip. The target list runs left to right: the editor check sees the claims.
+                check = ", analytics.require_workspace_editor()" if caller.edits else ""
+                conn.execute("select set_config('role', %s, true), set_config('statement_timeout', %s, true),"
+                             " set_config('request.jwt.claims', %s, true), set_config('request.headers', %s, true)"
+                             + check,
+                             (role.value, str(self._statement_timeout_ms), json.dumps(caller.claims),
+                              caller.headers_json()))
             yield conn
+
+    def fetch_one_as(self, role: Role, caller: Caller, query: str) -> tuple[Any, ...] | None:
+        """One read-only statement for ``caller``, in its own implicit transaction: a single round trip (no
+        BEGIN / COMMIT). ``query`` is a target list, evaluated after the role and identity are set."""
+        conn = self.connection()
+        row: tuple[Any, ...] | None = conn.execute(
+            "select set_config('role', %s, true), set_config('statement_timeout', %s, true),"
+            " set_config('request.jwt.claims', %s, true), set_config('request.headers', %s, true), " + query,
+            (role.value, str(self._statement_timeout_ms), json.dumps(caller.claims), caller.headers_json()),
+        ).fetchone()
+        return None if row is None else row[4:]
+
+    def as_caller(self, caller: Caller) -> Database:
+        """This database, every transaction of which runs for ``caller`` (its connection is shared)."""
+        return CallerDatabase(self, caller)
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def caller_workspace(db: Database) -> UUID:
+    """The workspace of the caller ``db`` runs for (a command's target); a programming error without one."""
+    if not isinstance(db, CallerDatabase) or db.caller.workspace_id is None:
+        raise TypeError("this command runs for a caller in a workspace (Database.as_caller)")
+    return db.caller.workspace_id
+
+
+class CallerDatabase(Database):
+    """A ``Database`` bound to one caller: what the dashboard API hands its domain functions per request."""
+
+    def __init__(self, parent: Database, caller: Caller) -> None:
+        self._parent = parent
+        self.caller = caller
+
+    def connection(self) -> psycopg.Connection:
+        return self._parent.connection()
+
+    @contextmanager
+    def transaction(self, role: Role, caller: Caller | None = None) -> Iterator[psycopg.Connection[TupleRow]]:
+        with self._parent.transaction(role, caller or self.caller) as conn:
+            yield conn
+
+    def as_caller(self, caller: Caller) -> Database:
+        return CallerDatabase(self._parent, caller)
+
+    def close(self) -> None:
+        self._parent.close()

@@ -15,6 +15,7 @@ from vidstats.auth import authenticator
 from vidstats.db import Database
 
 from tests.conftest import IsolatedDatabase, handler_connected_to
+from tests.factories import TEST_USER_ID, TEST_WORKSPACE_ID, join_workspace
 from tests.lambda_context import FakeLambdaContext
 
 ISSUER = "https://abcdefghijklmnop.supabase.co/auth/v1"
@@ -47,7 +48,7 @@ def http_event(method: str, path: str, *, query: dict[str, Any] | None = None, b
 
 def hs256_token(**overrides: Any) -> str:
     now = int(time.time())
-    claims = {"sub": "7c2a0a1e-0000-4000-8000-000000000001", "aud": "authenticated", "iss": ISSUER,
+    claims = {"sub": TEST_USER_ID, "aud": "authenticated", "iss": ISSUER,
               "role": "authenticated", "iat": now, "exp": now + 3600, **overrides}
     return jwt.encode(claims, HS256_SECRET, algorithm="HS256")
 
@@ -60,14 +61,19 @@ class Reply:
 
 
 class Api:
-    def __init__(self, token: str | None) -> None:
+    """Calls the API with ``token`` and, unless ``workspace`` is None, names that workspace (X-Workspace-Id)."""
+
+    def __init__(self, token: str | None, workspace: str | None = str(TEST_WORKSPACE_ID)) -> None:
         self.token = token
+        self.workspace = workspace
 
     def call(self, method: str, path: str, *, query: dict[str, Any] | None = None, body: Any = None,
              headers: dict[str, str] | None = None, raw_body: str | None = None) -> Reply:
         from dashboard_api.handler import lambda_handler
 
         all_headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
+        if self.workspace:
+            all_headers["x-workspace-id"] = self.workspace
         all_headers.update(headers or {})
         result = lambda_handler(http_event(method, path, query=query, body=body, headers=all_headers,
                                            raw_body=raw_body), FakeLambdaContext())  # type: ignore[arg-type]
@@ -112,8 +118,12 @@ def auth_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def api_env(monkeypatch: pytest.MonkeyPatch, database: IsolatedDatabase, auth_env: None) -> Iterator[None]:
+    """The API on this test's database; the default token's user owns the test workspace."""
     from dashboard_api import handler
 
+    owner = Database(database.owner_url)
+    join_workspace(owner)
+    owner.close()
     with handler_connected_to(handler, database, monkeypatch):
         yield
 

@@ -14,6 +14,7 @@ from vidstats.db import Database
 
 from tests.dashboard_api import seed
 from tests.dashboard_api.conftest import hs256_token, http_event
+from tests.factories import TEST_WORKSPACE_ID, join_workspace
 from tests.lambda_context import FakeLambdaContext
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -33,7 +34,10 @@ class HttpApi:
         return function
 
     def auth_headers(self) -> dict[str, str]:
-        return {"authorization": f"Bearer {hs256_token()}"} if self.needs_token else {}
+        """The token of the test workspace's owner, naming that workspace."""
+        if not self.needs_token:
+            return {}
+        return {"authorization": f"Bearer {hs256_token()}", "x-workspace-id": str(TEST_WORKSPACE_ID)}
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         return self.handler()(event, FakeLambdaContext())
@@ -51,7 +55,9 @@ APIS = [DASHBOARD, PAGE_VIEWS]
 
 
 def seed_a_little(db: Database) -> None:
-    """A blogger, videos with snapshots, a campaign: so that reads have rows to return."""
+    """A blogger, videos with snapshots, a campaign: so that reads have rows to return (the test workspace's,
+    owned by the default token's user)."""
+    join_workspace(db)
     alice = seed.blogger(db, "alice")
     videos = [seed.video(db, caption=f"clip {i}", blogger=alice) for i in range(3)]
     seed.snapshots(db, [(v, seed.days_ago(d), seed.views(100 * d + i)) for i, v in enumerate(videos) for d in (3, 1)])

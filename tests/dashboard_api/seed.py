@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from vidstats.db import Database, Role
 from vidstats.read_model import refresh_read_model
 
-from tests.factories import insert_snapshots, make_video
+from tests.factories import insert_snapshots, make_video, member
 
 Counters = tuple[int | None, int | None, int | None, int | None, int | None]
 
@@ -62,7 +62,7 @@ def refresh(db: Database) -> None:
 
 
 def campaign(db: Database, name: str, starts_at: datetime, ends_at: datetime | None = None) -> str:
-    with db.transaction(Role.READER) as conn:
+    with member(db).transaction(Role.READER) as conn:
         row = conn.execute("insert into analytics.campaigns (name, starts_at, ends_at) values (%s, %s, %s)"
                            " returning id::text", (name, starts_at, ends_at)).fetchone()
     assert row is not None
@@ -70,6 +70,6 @@ def campaign(db: Database, name: str, starts_at: datetime, ends_at: datetime | N
 
 
 def add_to_campaign(db: Database, campaign_id: str, video_id: str, added_at: datetime) -> None:
-    with db.transaction(Role.READER) as conn:
+    with member(db).transaction(Role.READER) as conn:
         conn.execute("insert into analytics.campaign_videos (campaign_id, video_id, added_at) values (%s, %s, %s)",
                      (campaign_id, video_id, added_at))

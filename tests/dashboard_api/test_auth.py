@@ -16,9 +16,11 @@ import respx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
-from vidstats.auth import authenticator
+from vidstats.auth import DEV_CLAIMS, authenticator
+from vidstats.db import Database
 
 from tests.dashboard_api.conftest import HS256_SECRET, ISSUER, JWKS_URL, Api, hs256_token
+from tests.factories import join_workspace
 
 EC_KEY = ec.generate_private_key(ec.SECP256R1())
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -164,7 +166,8 @@ def test_the_jwks_endpoint_failing_is_a_401_not_a_500() -> None:
 
 @pytest.mark.usefixtures("api_env")
 def test_dev_mode_disables_auth_only_when_asked_and_says_so(
-        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, db: Database) -> None:
+    join_workspace(db, user_id=DEV_CLAIMS.sub)  # the dev-mode user is still a member of the workspace it reads
     monkeypatch.setenv("AUTH_DISABLED", "true")
     authenticator.cache_clear()
     with caplog.at_level("WARNING"):

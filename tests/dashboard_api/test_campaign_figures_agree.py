@@ -21,6 +21,7 @@ from vidstats.read_model import verify_read_model
 
 from tests.dashboard_api import seed
 from tests.dashboard_api.conftest import Api
+from tests.factories import member
 from tests.increments_oracle import METRICS, Value, contributions, stored_snapshots, total
 
 DAYS = 12
@@ -163,7 +164,7 @@ def test_api_export_and_oracle_agree_on_every_campaign_figure(
 
 
 def seed_url(db: Database, video_id: str) -> str:
-    with db.transaction(Role.READER) as conn:
+    with member(db).transaction(Role.READER) as conn:
         row = conn.execute("select url from analytics.videos where id = %s", (video_id,)).fetchone()
     assert row is not None
     return str(row[0])

@@ -81,7 +81,7 @@ def test_a_cursor_of_another_query_is_refused(api: Api, db: Database) -> None:
 @pytest.mark.usefixtures("api_env")
 def test_a_bloggers_cursor_is_bound_to_its_query(api: Api, db: Database) -> None:
     for name in ("a", "b", "c"):
-        seed.blogger(db, name)
+        seed.video(db, blogger=seed.blogger(db, name))  # a workspace sees a creator through its videos
     token = api.ok("/bloggers", limit=1)["next_cursor"]
     assert token is not None
     assert api.get("/bloggers", limit=1, cursor=token).status == 200

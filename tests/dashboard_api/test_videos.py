@@ -8,10 +8,13 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from vidstats.db import Database
+from vidstats.dashboard.videos import starts_from_workspace_videos
+from vidstats.db import Database, Role
+from vidstats.workspaces import create_workspace
 
 from tests.dashboard_api import seed
 from tests.dashboard_api.conftest import Api
+from tests.factories import make_video, member
 
 
 @pytest.fixture
@@ -83,8 +86,18 @@ def test_sorting_by_another_total_uses_that_counter(api: Api, db: Database) -> N
 
 
 @pytest.mark.usefixtures("api_env")
+@pytest.mark.parametrize("small_workspace", [False, True], ids=["shared sort indexes", "workspace's own videos"])
 @pytest.mark.parametrize("sort", ["views", "growth", "recent", "saves"])
-def test_keyset_pages_over_ties_repeat_and_skip_nothing(api: Api, db: Database, sort: str) -> None:
+def test_keyset_pages_over_ties_repeat_and_skip_nothing(api: Api, db: Database, sort: str,
+                                                        small_workspace: bool) -> None:
+    if small_workspace:
+        # Another workspace tracks videos too, and the planner's statistics know it: the caller's workspace
+        # holds few enough of all videos that its pages start from its own videos (another plan, the same pages).
+        conn = db.connection()
+        with conn.transaction():
+            other = create_workspace(conn, "Other team")
+        for _ in range(20):
+            make_video(db, workspace_id=other)
     same_start = seed.days_ago(3)
     tied = [seed.video(db, tracking_started_at=same_start) for _ in range(23)]
     distinct = [seed.video(db, tracking_started_at=seed.days_ago(5 + i)) for i in range(3)]
@@ -94,6 +107,10 @@ def test_keyset_pages_over_ties_repeat_and_skip_nothing(api: Api, db: Database, 
     rows += [(v, seed.days_ago(2), seed.views(100 * (i + 1))) for i, v in enumerate(distinct)]
     seed.snapshots(db, rows)
     seed.refresh(db)
+    if small_workspace:
+        db.connection().execute("analyze analytics.videos")  # else the planner knows no size yet: shared indexes
+    with member(db).transaction(Role.READER) as conn:
+        assert starts_from_workspace_videos(conn) is small_workspace
 
     every = api.walk_videos(sort=sort, limit=4)
     ids = [r["id"] for r in every]

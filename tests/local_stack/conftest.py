@@ -13,6 +13,7 @@ import httpx
 import pytest
 from vidstats.local.demo_provider import DEMO_CLOCK
 from vidstats.local.stack import LocalStack, StackConfig
+from vidstats.workspaces import DEFAULT_WORKSPACE_ID
 
 from tests.conftest import IsolatedDatabase
 
@@ -57,7 +58,8 @@ class Api:
     def __init__(self, stack: LocalStack) -> None:
         assert stack.gateway is not None
         self.client = httpx.Client(base_url=stack.gateway.url, timeout=10,
-                                   headers={"authorization": f"Bearer {stack.dev_token}"})
+                                   headers={"authorization": f"Bearer {stack.dev_token}",
+                                            "x-workspace-id": str(DEFAULT_WORKSPACE_ID)})
 
     def get(self, path: str, **params: Any) -> Any:
         response = self.client.get(path, params=params)

@@ -17,6 +17,8 @@ from vidstats.local.demo_data import (
 )
 from vidstats.read_model import verify_read_model
 
+from tests.factories import member
+
 
 def test_the_demo_shows_growth_in_every_campaign_and_every_fetch_health(db: Database) -> None:
     now = datetime.now(UTC)
@@ -24,7 +26,7 @@ def test_the_demo_shows_growth_in_every_campaign_and_every_fetch_health(db: Data
     assert load.created
     assert verify_read_model(db).ok
 
-    launch = campaign_analytics(db, load.campaign_id, mode=AnalyticsMode.daily, date_from=None, date_to=None,
+    launch = campaign_analytics(member(db), load.campaign_id, mode=AnalyticsMode.daily, date_from=None, date_to=None,
                                 limit=200)
     assert launch.increments.views is not None
     assert launch.increments.views > 0
@@ -36,12 +38,13 @@ def test_the_demo_shows_growth_in_every_campaign_and_every_fetch_health(db: Data
     assert all((now.date() - v.entered_at.date()).days == HISTORY_DAYS - MID_CAMPAIGN_DAY for v in late)
     assert all(v.totals.saves is None and v.increments.saves is None for v in late)  # YouTube reports no saves
 
-    with db.transaction(Role.READER) as conn:
+    with member(db).transaction(Role.READER) as conn:
         sale_id = conn.execute("select id from analytics.campaigns where name = %s",
                                (DEMO_FLASH_SALE_NAME,)).fetchone()
         assert sale_id is not None
         states = dict(conn.execute("select fetch_health, count(*) from analytics.videos group by 1").fetchall())
-    sale = campaign_analytics(db, sale_id[0], mode=AnalyticsMode.weekly, date_from=None, date_to=None, limit=200)
+    sale = campaign_analytics(member(db), sale_id[0], mode=AnalyticsMode.weekly, date_from=None, date_to=None,
+                              limit=200)
     assert sale.campaign.ends_at is not None
     assert sale.date_to is not None
     ended_days_ago = HISTORY_DAYS - FLASH_SALE_DAYS[1]

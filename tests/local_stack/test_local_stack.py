@@ -19,6 +19,7 @@ from vidstats.local.demo_data import DEMO_CAMPAIGN_NAME, DEMO_FLASH_SALE_NAME, m
 from vidstats.local.demo_provider import DEMO_CLOCK
 from vidstats.local.stack import LocalStack
 from vidstats.local.template import local_template
+from vidstats.workspaces import DEFAULT_WORKSPACE_ID
 
 from tests.local_stack.conftest import Api, StackFactory, wait_until
 
@@ -135,7 +136,8 @@ def test_the_gateway_turns_requests_into_http_api_events_for_the_real_handlers(e
     base = external_stack.gateway.url
     startup = "\n".join(external_stack.describe())  # what `vidstats dev` prints: what runs where
     assert f"{base}/docs" in startup
-    assert f"export TOKEN={external_stack.dev_token}\n" in startup  # a line to paste; the README's curl uses it
+    # A line to paste; the README's curl examples use both.
+    assert f"export TOKEN={external_stack.dev_token} WORKSPACE={DEFAULT_WORKSPACE_ID}\n" in startup
     assert f"--data-dir {external_stack.config.data_dir}" in startup  # the CLI's way to this (not default) stack
     assert str(external_stack.exports_dir) in startup
     assert "DEMO provider" in startup
@@ -151,7 +153,8 @@ def test_the_gateway_turns_requests_into_http_api_events_for_the_real_handlers(e
         bad_token = client.get("/videos", headers={"authorization": "Bearer not-a-token"})
         assert bad_token.status_code == 401
         invalid = client.get("/videos", params={"limit": "0"},
-                             headers={"authorization": f"Bearer {external_stack.dev_token}"})
+                             headers={"authorization": f"Bearer {external_stack.dev_token}",
+                                      "x-workspace-id": str(DEFAULT_WORKSPACE_ID)})
         assert invalid.status_code == 422
         if "PageViewsIncrementsFunction" in external_stack.functions:  # its own API, same local port
             malformed = client.post("/page-views", content=b"{not json", headers={"content-type": "application/json"})

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from vidstats.local.stack import LocalStack
+from vidstats.workspaces import DEFAULT_WORKSPACE_ID
 
 from tests.local_stack.conftest import wait_until
 
@@ -91,7 +92,8 @@ def test_the_readmes_curl_examples_work_as_written_on_the_local_stack(external_s
                                                                       tmp_path: Path) -> None:
     assert external_stack.gateway is not None
     assert external_stack.dev_token
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "TOKEN": external_stack.dev_token}
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "TOKEN": external_stack.dev_token,
+           "WORKSPACE": str(DEFAULT_WORKSPACE_ID)}
     body_file = tmp_path / "body"
     for example in readme_examples(README.read_text(encoding="utf-8")):
         wait_until(lambda: _idle(external_stack), what="the stack to be idle")

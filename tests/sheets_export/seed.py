@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 from vidstats.db import Database, Role
 from vidstats.read_model import refresh_read_model
+from vidstats.workspaces import track_in_workspace
 
-from tests.factories import insert_snapshots
+from tests.factories import TEST_WORKSPACE_ID, insert_snapshots, member
 
 AS_OF = datetime(2026, 10, 25, 20, 0, tzinfo=UTC)
 LONG_CAPTION = "Unboxing the new phone " + "#tech " * 40
@@ -33,13 +34,14 @@ def video(db: Database, platform: str, external_id: str, url: str, *, blogger_id
             "insert into analytics.videos (platform, external_video_id, url, blogger_id, caption, tracking_started_at)"
             " values (%s, %s, %s, %s, %s, %s) returning id::text",
             (platform, external_id, url, blogger_id, caption, tracking_started_at)).fetchone()
-    assert row is not None
+        assert row is not None
+        track_in_workspace(conn, TEST_WORKSPACE_ID, [row[0]])
     return str(row[0])
 
 
 def campaign(db: Database, name: str, starts_at: datetime, ends_at: datetime | None,
              videos: list[tuple[str, datetime]]) -> str:
-    with db.transaction(Role.READER) as conn:
+    with member(db).transaction(Role.READER) as conn:
         row = conn.execute("insert into analytics.campaigns (name, starts_at, ends_at) values (%s, %s, %s)"
                            " returning id::text", (name, starts_at, ends_at)).fetchone()
         assert row is not None
@@ -50,7 +52,7 @@ def campaign(db: Database, name: str, starts_at: datetime, ends_at: datetime | N
 
 
 def remove_from_campaign(db: Database, campaign_id: str, video_id: str) -> None:
-    with db.transaction(Role.READER) as conn:
+    with member(db).transaction(Role.READER) as conn:
         conn.execute("delete from analytics.campaign_videos where campaign_id = %s and video_id = %s",
                      (campaign_id, video_id))
 

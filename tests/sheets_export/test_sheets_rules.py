@@ -21,6 +21,7 @@ from vidstats.export.sheets import (
 from vidstats.export.tables import ExportTarget
 from vidstats.read_model import refresh_read_model
 
+from tests.factories import member
 from tests.sheets_export.conftest import SPREADSHEET_ID, FakeClock, dummy_credentials
 from tests.sheets_export.seed import AS_OF, campaign, remove_from_campaign, small_catalogue, t
 from tests.sheets_export.sheets_api import Sheet, SheetsApi
@@ -47,7 +48,7 @@ def campaign_target(campaign_id: str, spreadsheet_id: str = SPREADSHEET_ID) -> E
 
 
 def rename_campaign(db: Database, campaign_id: str, name: str) -> None:
-    with db.transaction(Role.READER) as conn:
+    with member(db).transaction(Role.READER) as conn:
         conn.execute("update analytics.campaigns set name = %s where id = %s", (name, campaign_id))
 
 

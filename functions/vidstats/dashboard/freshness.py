@@ -30,9 +30,10 @@ def failing_video_count(conn: psycopg.Connection) -> int:
     return int(row[0]) if row is not None else 0
 
 
-def freshness(db: Database) -> ReadModelFreshness:
-    status = read_model_status(db, Role.READER)
-    with db.transaction(Role.READER) as conn:
+def freshness(db: Database, role: Role = Role.READER) -> ReadModelFreshness:
+    """The dashboard's (failing videos: the caller's workspace's), or with ``Role.EXPORT`` every workspace's."""
+    status = read_model_status(db, role)
+    with db.transaction(role) as conn:
         failing = failing_video_count(conn)
     as_of = status.last_success_at
     if as_of is not None and status.oldest_pending_at is not None:

@@ -400,6 +400,19 @@ class TrackingStopped(_Out):
     tracking: TrackingInfo
 
 
+class WorkspaceOut(_Out):
+    id: UUID = Field(description="Send it as the `X-Workspace-Id` header of workspace-scoped requests")
+    name: str
+    role: Literal["owner", "editor", "viewer"] = Field(
+        description="owner: members and everything; editor: campaigns, tracking, exports; viewer: reads only")
+
+
+class MeOut(_Out):
+    user_id: str = Field(description="The token's `sub`: the Supabase Auth user id")
+    email: str | None
+    workspaces: list[WorkspaceOut] = Field(description="The workspaces you are a member of (none: empty)")
+
+
 class VideoQuery(_In):
     """GET /videos, as the domain takes it (the route's query parameters, validated)."""
 

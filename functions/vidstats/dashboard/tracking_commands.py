@@ -14,7 +14,7 @@ from pydantic import ConfigDict, Field
 
 from vidstats.dashboard.errors import ApiError, NotFoundError
 from vidstats.dashboard.models import NO_NUL, Platform, TrackingState, _In, _Out
-from vidstats.db import Database, Role
+from vidstats.db import Database, Role, caller_workspace
 from vidstats.ingestion.blogger_batches_repository import BatchRequest, FailureReason, find_batch, record_requested
 from vidstats.platforms import Platform as PlatformId
 
@@ -129,7 +129,8 @@ def track_videos(db: Database, queue: FetchQueue, body: TrackVideosRequest,
     from vidstats.ingestion.tracking import CampaignNotFoundError, InvalidUrlsError, start_tracking
 
     try:
-        tracked = start_tracking(db, queue, body.urls, body.campaign_id, resolver_client=resolver_client)
+        tracked = start_tracking(db, queue, body.urls, body.campaign_id, resolver_client=resolver_client,
+                                 workspace_id=caller_workspace(db))
     except InvalidUrlsError as exc:
         # A URL's reason names it already (shortened) when it is a URL form we do not accept.
         problems = "; ".join(reason if reason.startswith("unsupported URL") else f"{url[:100]}: {reason}"
@@ -156,15 +157,17 @@ def blogger_batch(db: Database, queue: FetchQueue, body: BloggerBatchRequest) ->
     except ValueError as exc:
         raise UnprocessableError("body", str(exc)) from exc
     request_id = uuid.uuid4()
+    workspace_id = caller_workspace(db)
     with db.transaction(Role.READER) as conn:
         if body.campaign_id is not None and \
                 conn.execute("select 1 from analytics.campaigns where id = %s", (body.campaign_id,)).fetchone() is None:
             raise NotFoundError("body.campaign_id", "no such campaign")
         record_requested(conn, BatchRequest(request_id, creator.platform, creator.creator, body.limit,
-                                            body.campaign_id))
+                                            body.campaign_id, workspace_id))
         # Sent before the pending row commits: a failed send leaves no batch that never runs. (A commit lost
         # after the send is harmless: the processor writes the outcome row itself.)
-        request_blogger_batch(queue, creator, limit=body.limit, campaign_id=body.campaign_id, request_id=request_id)
+        request_blogger_batch(queue, creator, limit=body.limit, campaign_id=body.campaign_id, request_id=request_id,
+                              workspace_id=workspace_id)
     return BloggerBatchAccepted(request_id=request_id, status_url=f"/bloggers/batches/{request_id}")
 
 

@@ -213,7 +213,7 @@ def snapshot(db: Database) -> Iterator[psycopg.Connection]:
     saved = conn.isolation_level, conn.read_only
     conn.isolation_level, conn.read_only = IsolationLevel.REPEATABLE_READ, True
     try:
-        with db.transaction(Role.READER) as tx:
+        with db.transaction(Role.EXPORT) as tx:
             yield tx
     finally:
         conn.isolation_level, conn.read_only = saved

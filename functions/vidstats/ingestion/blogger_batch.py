@@ -21,6 +21,7 @@ from vidstats.ingestion.blogger_batches_repository import (
     BatchCounts,
     BatchRequest,
     FailureReason,
+    batch_workspace,
     record_done,
 )
 from vidstats.ingestion.bloggers_repository import Creator, attach_videos, blogger_by_handle, save_creators
@@ -33,7 +34,6 @@ from vidstats.ingestion.videos_repository import (
     NewVideo,
     VideoRow,
     add_to_campaign,
-    campaign_exists,
     record_fetch_outcomes,
     upsert_videos,
 )
@@ -46,6 +46,7 @@ from vidstats.providers.errors import (
     ProviderItemError,
     VideoGoneError,
 )
+from vidstats.workspaces import DEFAULT_WORKSPACE_ID, campaign_in_workspace, track_in_workspace
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +89,13 @@ def creator_ref(profile_url: str | None = None, *, platform: Platform | None = N
 
 
 def request_blogger_batch(queue: FetchQueue, creator: CreatorRef, *, limit: int = 30,
-                          campaign_id: UUID | None = None, request_id: UUID | None = None) -> UUID:
+                          campaign_id: UUID | None = None, request_id: UUID | None = None,
+                          workspace_id: UUID | None = None) -> UUID:
     """Enqueues the listing (the API's entry point); returns the request id (given, or a new one)."""
     request_id = request_id or uuid.uuid4()
     queue.send([FetchCreatorMessage(version=1, kind="fetch_creator", request_id=request_id,
                                     platform=creator.platform, creator=creator.creator, limit=limit,
-                                    campaign_id=campaign_id)])
+                                    campaign_id=campaign_id, workspace_id=workspace_id)])
     return request_id
 
 
@@ -116,11 +118,13 @@ def run_blogger_batch(
     campaign_id: UUID | None = None,
     on_commit: Callable[[psycopg.Connection], None] | None = None,
     batch_id: UUID | None = None,
+    workspace_id: UUID | None = None,
 ) -> CreatorBatchResult:
     """Lists, upserts and snapshots in one transaction. ``on_commit`` runs inside it (idempotency key).
 
     With ``batch_id`` (the request id ``POST /bloggers`` returned), the batch's outcome is written in that same
-    transaction: it is done exactly when its videos and snapshots are.
+    transaction: it is done exactly when its videos and snapshots are. The videos are tracked by
+    ``workspace_id``'s workspace (None: the batch row's, else the default workspace).
     """
     creator = creator.strip()
     listed_as = creator
@@ -149,7 +153,8 @@ def run_blogger_batch(
 
     result = CreatorBatchResult(blogger_id=uuid.UUID(int=0))
     with db.transaction(Role.INGEST) as conn:
-        if campaign_id is not None and not campaign_exists(conn, campaign_id):
+        workspace_id = workspace_id or batch_workspace(conn, batch_id) or DEFAULT_WORKSPACE_ID
+        if campaign_id is not None and not campaign_in_workspace(conn, campaign_id, workspace_id):
             raise CampaignNotFoundError(campaign_id)
         # A listing that names no id: the creator whose current handle this is, else a row keyed by the handle.
         existing = blogger_by_handle(conn, platform, creator) if named.keyed_by_handle else None
@@ -175,13 +180,14 @@ def run_blogger_batch(
                 result.errors[entry.external_id] = error
                 outcomes.append(FetchOutcome(video_id, ok=False, error=error,
                                              gone=isinstance(measured, VideoGoneError)))
+        track_in_workspace(conn, workspace_id, list(ids.values()))
         if campaign_id is not None:
             add_to_campaign(conn, campaign_id, list(ids.values()))
         copy_snapshots(conn, snapshots)
         record_fetch_outcomes(conn, outcomes)
         result.snapshots = len(snapshots)
         if batch_id is not None:
-            record_done(conn, BatchRequest(batch_id, platform, creator, limit, campaign_id), blogger_id,
+            record_done(conn, BatchRequest(batch_id, platform, creator, limit, campaign_id, workspace_id), blogger_id,
                         result.counts)
         if on_commit is not None:
             on_commit(conn)

@@ -16,6 +16,7 @@ from uuid import UUID
 import psycopg
 
 from vidstats.platforms import Platform
+from vidstats.workspaces import DEFAULT_WORKSPACE_ID
 
 
 class FailureReason(StrEnum):
@@ -32,9 +33,11 @@ class BatchRequest:
     creator: str
     limit: int
     campaign_id: UUID | None = None
+    # The workspace that asked (batches requested before workspaces existed: the default one).
+    workspace_id: UUID = DEFAULT_WORKSPACE_ID
 
-    def _values(self) -> tuple[UUID, str, str, int, UUID | None]:
-        return self.id, self.platform.value, self.creator, self.limit, self.campaign_id
+    def _values(self) -> tuple[UUID, str, str, int, UUID | None, UUID]:
+        return self.id, self.platform.value, self.creator, self.limit, self.campaign_id, self.workspace_id
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,9 @@ class BatchOutcome:
 
 
 _INSERT = """
-    insert into analytics.blogger_batches as bb (id, platform, creator, video_limit, campaign_id{extra_columns})
-    values (%s, %s, %s, %s, %s{extra_values})
+    insert into analytics.blogger_batches as bb
+           (id, platform, creator, video_limit, campaign_id, workspace_id{extra_columns})
+    values (%s, %s, %s, %s, %s, %s{extra_values})
 """
 
 
@@ -124,7 +128,7 @@ def find_batch(conn: psycopg.Connection, batch_id: UUID) -> BatchOutcome | None:
         """
         select id, platform, creator, video_limit, campaign_id, status, requested_at, finished_at, failed_attempts,
                blogger_id, videos_found, videos_new, snapshots_written, videos_without_snapshot, failure_reason,
-               last_error
+               last_error, workspace_id
           from analytics.blogger_batches where id = %s
         """,
         (batch_id,),
@@ -133,6 +137,15 @@ def find_batch(conn: psycopg.Connection, batch_id: UUID) -> BatchOutcome | None:
         return None
     counts = None if row[10] is None else BatchCounts(row[10], row[11], row[12], row[13])
     return BatchOutcome(
-        request=BatchRequest(row[0], Platform(row[1]), row[2], row[3], row[4]), status=row[5], requested_at=row[6],
+        request=BatchRequest(row[0], Platform(row[1]), row[2], row[3], row[4], row[16]), status=row[5],
+        requested_at=row[6],
         finished_at=row[7], failed_attempts=row[8], blogger_id=row[9], counts=counts,
         failure_reason=None if row[14] is None else FailureReason(row[14]), last_error=row[15])
+
+
+def batch_workspace(conn: psycopg.Connection, batch_id: UUID | None) -> UUID | None:
+    """The workspace that requested the batch (None: no such row yet)."""
+    if batch_id is None:
+        return None
+    row = conn.execute("select workspace_id from analytics.blogger_batches where id = %s", (batch_id,)).fetchone()
+    return None if row is None else UUID(str(row[0]))

@@ -59,6 +59,8 @@ class FetchCreatorMessage(_Message):
     creator: Annotated[str, Field(min_length=1, max_length=200)]
     limit: Annotated[int, Field(ge=1, le=500)] = 30
     campaign_id: UUID | None = None
+    # The workspace whose batch this is (None: sent before workspaces; the batch row, else the default one).
+    workspace_id: UUID | None = None
 
 
 FetchMessage = Annotated[FetchVideosMessage | FetchCreatorMessage, Field(discriminator="kind")]

@@ -72,6 +72,7 @@ from vidstats.providers.errors import (
     ProviderItemError,
     QuotaExhaustedError,
 )
+from vidstats.workspaces import DEFAULT_WORKSPACE_ID
 
 log = logging.getLogger(__name__)
 
@@ -390,6 +391,7 @@ class IngestProcessor:
                 campaign_id=message.campaign_id,
                 on_commit=lambda conn: self._idempotency.complete(conn, token=token),
                 batch_id=message.request_id,
+                workspace_id=message.workspace_id,
             )
         except Exception as exc:
             log.error("creator listing %s/%s failed: %s", message.platform.value, message.creator, exc,
@@ -412,7 +414,7 @@ class IngestProcessor:
         but its record still fails, into the dead-letter queue: a redrive may yet make the batch done.
         """
         request = BatchRequest(message.request_id, message.platform, message.creator, message.limit,
-                               message.campaign_id)
+                               message.campaign_id, message.workspace_id or DEFAULT_WORKSPACE_ID)
         final = failure_reason(error)
         recorded = final or (FailureReason.PROVIDER_ERROR if last_delivery else None)
         try:

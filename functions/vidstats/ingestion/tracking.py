@@ -19,8 +19,9 @@ from vidstats.ingestion.blogger_batch import CampaignNotFoundError
 from vidstats.ingestion.fetch_queue import FetchQueue
 from vidstats.ingestion.messages import MAX_VIDEOS_PER_MESSAGE, FetchVideosMessage, VideoRef
 from vidstats.ingestion.urls import ParsedVideoUrl, UnsupportedUrlError, resolve_video_url
-from vidstats.ingestion.videos_repository import NewVideo, add_to_campaign, campaign_exists, upsert_videos
+from vidstats.ingestion.videos_repository import NewVideo, add_to_campaign, upsert_videos
 from vidstats.platforms import Platform
+from vidstats.workspaces import campaign_in_workspace, track_in_workspace
 
 if TYPE_CHECKING:
     import httpx
@@ -58,10 +59,12 @@ def start_tracking(
     campaign_id: UUID | None = None,
     *,
     resolver_client: httpx.Client,
+    workspace_id: UUID,
 ) -> list[TrackedVideo]:
     """Tracks every URL or none (InvalidUrlsError, CampaignNotFoundError); returns one entry per distinct video.
 
-    Short links are resolved through ``resolver_client`` on the platform's own hosts only.
+    Short links are resolved through ``resolver_client`` on the platform's own hosts only. The videos are tracked
+    by ``workspace_id``'s workspace (and join ``campaign_id`` only if it is that workspace's).
     """
     if not urls:
         raise ValueError("no URLs given")
@@ -80,13 +83,14 @@ def start_tracking(
         raise InvalidUrlsError(problems)
 
     with db.transaction(Role.INGEST) as conn:
-        if campaign_id is not None and not campaign_exists(conn, campaign_id):
+        if campaign_id is not None and not campaign_in_workspace(conn, campaign_id, workspace_id):
             raise CampaignNotFoundError(campaign_id)
         rows = upsert_videos(
             conn,
             [NewVideo(p.platform, p.external_video_id, p.canonical_url) for p in parsed.values()],
             reactivate=True,
         )
+        track_in_workspace(conn, workspace_id, [row.id for row in rows])
         if campaign_id is not None:
             add_to_campaign(conn, campaign_id, [row.id for row in rows])
 

@@ -88,11 +88,6 @@ def upsert_videos(conn: psycopg.Connection, videos: Sequence[NewVideo], *, react
     return [VideoRow(r[0], Platform(r[1]), r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
 
 
-def campaign_exists(conn: psycopg.Connection, campaign_id: UUID) -> bool:
-    row = conn.execute("select 1 from analytics.campaigns where id = %s", (campaign_id,)).fetchone()
-    return row is not None
-
-
 def add_to_campaign(conn: psycopg.Connection, campaign_id: UUID, video_ids: Sequence[UUID]) -> int:
     """Adds the videos to the campaign (already-present ones keep their ``added_at``); returns how many were new."""
     cursor = conn.execute(
@@ -179,7 +174,9 @@ def active_videos_page(
 ) -> list[ActiveVideo]:
     """One keyset page of active videos (index ``videos_active_id_idx``), with whether tracking should stop.
 
-    A video in no campaign keeps being tracked (it was tracked on its own).
+    A video in no campaign keeps being tracked (it was tracked on its own); so does a video that a workspace
+    tracks outside its campaigns, or in one of its campaigns still running: every workspace still tracking it
+    must be done with it (another team's ended campaign never stops a video for a team still using it).
     """
     rows = conn.execute(
         """
@@ -189,6 +186,12 @@ def active_videos_page(
                    select 1 from analytics.campaign_videos cv
                      join analytics.campaigns c on c.id = cv.campaign_id
                     where cv.video_id = v.id and (c.ends_at is null or c.ends_at > now() - %s))
+               and not exists (
+                   select 1 from analytics.workspace_videos wv
+                    where wv.video_id = v.id and wv.stopped_at is null
+                      and not exists (select 1 from analytics.campaign_videos cv
+                                        join analytics.campaigns c on c.id = cv.campaign_id
+                                       where cv.video_id = v.id and c.workspace_id = wv.workspace_id))
           from analytics.videos v
          where v.tracking_state = 'active' and (%s::uuid is null or v.id > %s::uuid)
          order by v.id

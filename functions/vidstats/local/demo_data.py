@@ -124,6 +124,18 @@ def find_demo_campaign(db: Database) -> UUID | None:
     return row[0] if row else None
 
 
+def _default_workspace_owner(db: Database) -> Database:
+    from vidstats.db import Caller
+    from vidstats.local.stack import DEV_USER_ID
+    from vidstats.workspaces import DEFAULT_WORKSPACE_ID, WorkspaceRole, add_member
+
+    conn = db.connection()
+    with conn.transaction():
+        add_member(conn, DEFAULT_WORKSPACE_ID, UUID(DEV_USER_ID), WorkspaceRole.OWNER)
+    return db.as_caller(Caller(claims={"sub": DEV_USER_ID, "role": "authenticated"},
+                               workspace_id=DEFAULT_WORKSPACE_ID, edits=True))
+
+
 def load_demo_data(db: Database, *, now: datetime | None = None, days: int = HISTORY_DAYS,
                    creators: tuple[tuple[Platform, str], ...] = DEMO_CREATORS,
                    videos_per_creator: int = VIDEOS_PER_CREATOR) -> DemoLoad:
@@ -133,12 +145,16 @@ def load_demo_data(db: Database, *, now: datetime | None = None, days: int = HIS
     from vidstats.dashboard.campaigns import add_videos, create_campaign
     from vidstats.dashboard.models import CampaignCreate, CampaignVideosAdd
 
+    # Campaigns are created as their workspace's owner creates them through the API: the Default workspace's,
+    # where the blogger batches below track the videos too.
+    editor = _default_workspace_owner(db)
+
     now = now or datetime.now(UTC)
     times = [now - timedelta(days=days - d) for d in range(days + 1)]
     clock = _FixedClock()
     providers = {platform: _ScriptedProvider(DemoProvider(platform, clock)) for platform in Platform}
     starts_at = times[0] - timedelta(hours=1)
-    campaign = create_campaign(db, CampaignCreate(name=DEMO_CAMPAIGN_NAME, starts_at=starts_at))
+    campaign = create_campaign(editor, CampaignCreate(name=DEMO_CAMPAIGN_NAME, starts_at=starts_at))
     load = DemoLoad(campaign_id=campaign.id, created=True)
 
     # Day 0: each creator's listing (blogger, videos, first snapshots).
@@ -160,16 +176,16 @@ def load_demo_data(db: Database, *, now: datetime | None = None, days: int = HIS
 
     # The launch campaign holds the videos from the start of their history; YouTube's join mid-campaign.
     late = [r.video_id for r in refs if r.platform is Platform.YOUTUBE]
-    add_videos(db, campaign.id, CampaignVideosAdd(video_ids=[v for v in load.video_ids if v not in late],
+    add_videos(editor, campaign.id, CampaignVideosAdd(video_ids=[v for v in load.video_ids if v not in late],
                                                   added_at=starts_at))
     if late:
-        add_videos(db, campaign.id, CampaignVideosAdd(
+        add_videos(editor, campaign.id, CampaignVideosAdd(
             video_ids=late, added_at=times[min(MID_CAMPAIGN_DAY, days)] + timedelta(hours=3)))
     # An ended campaign: the second creator's videos, from its start to its end.
     sale_from, sale_to = (times[min(d, days)] - timedelta(hours=2) for d in FLASH_SALE_DAYS)
-    sale = create_campaign(db, CampaignCreate(name=DEMO_FLASH_SALE_NAME, starts_at=sale_from, ends_at=sale_to))
+    sale = create_campaign(editor, CampaignCreate(name=DEMO_FLASH_SALE_NAME, starts_at=sale_from, ends_at=sale_to))
     sale_videos = [r.video_id for r in by_creator[creators[1 % len(creators)][1]]]
-    add_videos(db, sale.id, CampaignVideosAdd(video_ids=sale_videos, added_at=sale_from))
+    add_videos(editor, sale.id, CampaignVideosAdd(video_ids=sale_videos, added_at=sale_from))
     scripted = {
         GONE_FROM_DAY: next((r for r in refs if r.platform is Platform.INSTAGRAM), None),
         FAILING_FROM_DAY: next((r for r in reversed(refs) if r.platform is Platform.TIKTOK), None),

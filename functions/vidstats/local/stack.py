@@ -25,6 +25,7 @@ import logging
 import os
 import secrets
 import time
+import uuid
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ from vidstats.local.scheduler import Job, Scheduler
 from vidstats.local.services import SERVICES_FILE, read_services, remove_services, write_services
 from vidstats.local.sqs import LOCAL_CREDENTIALS, LocalSqs
 from vidstats.local.template import LocalTemplate, QueueSpec, local_template
+from vidstats.workspaces import DEFAULT_WORKSPACE_ID
 
 log = logging.getLogger(__name__)
 
@@ -275,6 +277,7 @@ class LocalStack:
                 self.functions[logical_id] = LocalFunction(logical_id, handler, function_spec.timeout_s,
                                                            function_spec.memory_mb)
 
+        self._dev_memberships()
         if config.demo:
             from vidstats.local.demo_data import load_demo_data
 
@@ -406,6 +409,17 @@ class LocalStack:
             self._saved_env.setdefault(name, env.get(name))
             env[name] = value
 
+    def _dev_memberships(self) -> None:
+        """The development token's user (and, without auth, the dev-mode user) own the Default workspace, where
+        the demo data and `vidstats track` land."""
+        from vidstats.auth import DEV_CLAIMS
+        from vidstats.workspaces import WorkspaceRole, add_member
+
+        conn = self.owner_database().connection()
+        with conn.transaction():
+            for user_id in (DEV_USER_ID, DEV_CLAIMS.sub):
+                add_member(conn, DEFAULT_WORKSPACE_ID, uuid.UUID(user_id), WorkspaceRole.OWNER)
+
     def owner_database(self) -> Database:
         """A connection as the login user (the project owner), outside any function role."""
         if self._owner_db is None:
@@ -515,14 +529,15 @@ class LocalStack:
             lines.append(f"  Demo data       {self.demo_summary}")
         lines.append(f"  Auth            {self.auth_label}")
         if self.dev_token:
-            # One line to paste into another terminal: the README's curl examples use $TOKEN.
-            lines += ["  Development token (valid 30 days; Swagger UI: Authorize, paste what follows TOKEN=; for "
-                      "curl in another terminal, paste the whole line):",
-                      f"    export TOKEN={self.dev_token}",
-                      f"    curl -H \"Authorization: Bearer $TOKEN\" {url}/videos"]
+            # One line to paste into another terminal: the README's curl examples use $TOKEN and $WORKSPACE.
+            lines += ["  Development token (valid 30 days; Swagger UI: Authorize, paste what follows TOKEN=, and send"
+                      f" X-Workspace-Id {DEFAULT_WORKSPACE_ID}; for curl in another terminal, paste the whole line):",
+                      f"    export TOKEN={self.dev_token} WORKSPACE={DEFAULT_WORKSPACE_ID}",
+                      f"    curl -H \"Authorization: Bearer $TOKEN\" -H \"X-Workspace-Id: $WORKSPACE\" {url}/videos"]
         elif self.config.auth == "off":
             lines.append("  !!! AUTHENTICATION IS DISABLED: never use AUTH_DISABLED outside this machine !!!")
         lines.append(f"  Track a video   curl -X POST {url}/videos -H \"Authorization: Bearer $TOKEN\" "
+                     "-H \"X-Workspace-Id: $WORKSPACE\" "
                      "-H 'content-type: application/json' -d '{\"urls\": [\"https://www.tiktok.com/@user/video/<id>\"]}'")
         data_dir = "" if self.config.data_dir.resolve() == DEV_DIR.joinpath("pgdata").resolve() else (
             f" --data-dir {self.config.data_dir}")

@@ -1,0 +1,53 @@
+"""The dashboard API's one authorization point: who the caller is, in which workspace, with what role.
+
+Every workspace-scoped request names its workspace in the ``X-Workspace-Id`` header. ``authorize`` checks,
+before the route runs, that the caller is a member of it with a role that may do what the request does (GET:
+any member; anything else, a command: an owner or an editor), and returns the ``Caller`` every transaction of
+the request then runs for: Postgres' row-level security shows it that workspace's rows only (so another
+workspace's ids answer 404), and a command's transactions check the editor right again next to their writes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from vidstats.dashboard.errors import ApiError, BadRequestError
+from vidstats.dashboard.models import MeOut, WorkspaceOut
+from vidstats.db import Caller, Database, Role
+from vidstats.workspaces import WorkspaceRole, my_memberships, workspace_access
+
+WORKSPACE_HEADER = "x-workspace-id"
+HEADER_FIELD = f"header.{WORKSPACE_HEADER}"
+EDITORS = frozenset({WorkspaceRole.OWNER, WorkspaceRole.EDITOR})
+
+
+class ForbiddenError(ApiError):
+    status = 403
+    title = "Forbidden"
+
+
+def authorize(db: Database, claims: dict[str, Any], workspace_header: str | None, *, edits: bool) -> Caller:
+    """The caller of a workspace-scoped request, or ForbiddenError / BadRequestError saying why not."""
+    try:
+        workspace_id = UUID(workspace_header) if workspace_header else None
+    except ValueError:
+        raise BadRequestError(HEADER_FIELD, "must be a workspace id (a UUID); your workspaces: GET /me") from None
+    role, member_of_any = workspace_access(db, Caller(claims=claims, workspace_id=workspace_id))
+    if not member_of_any:
+        raise ForbiddenError(HEADER_FIELD, "you are not a member of any workspace: ask a workspace owner to add you")
+    if workspace_id is None:
+        raise BadRequestError(HEADER_FIELD, "required: the workspace this request is about (yours: GET /me)")
+    if role is None:  # the same answer whether the workspace exists or not
+        raise ForbiddenError(HEADER_FIELD, "you are not a member of this workspace")
+    if edits and role not in EDITORS:
+        raise ForbiddenError(HEADER_FIELD, f"a {role.value} may only read; this needs an owner or an editor")
+    return Caller(claims=claims, workspace_id=workspace_id, edits=edits)
+
+
+def me(db: Database, claims: dict[str, Any]) -> MeOut:
+    """The caller and their workspaces with their role in each (none: an empty list)."""
+    with db.transaction(Role.READER, Caller(claims=claims)) as conn:
+        memberships = my_memberships(conn)
+    return MeOut(user_id=str(claims.get("sub") or ""), email=claims.get("email"),
+                 workspaces=[WorkspaceOut(id=m.workspace_id, name=m.name, role=m.role.value) for m in memberships])

@@ -1,0 +1,118 @@
+"""Workspaces: the default one, a workspace's tracking of videos, and membership (database access).
+
+A workspace tracks a video through its own ``analytics.workspace_videos`` row; the video itself (one row per
+platform video, fetched once per schedule) is shared. Who may see what is enforced by row-level security
+(migration ``20261130170000_workspaces.sql``); these functions are what writers and operators call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from uuid import UUID
+
+import psycopg
+
+from vidstats.db import Caller, Database, Role
+
+# Created by the migration for the rows that existed before workspaces; the CLI's workspace by default.
+DEFAULT_WORKSPACE_ID = UUID("00000000-0000-4000-8000-000000000001")
+
+
+class WorkspaceRole(StrEnum):
+    OWNER = "owner"  # members, and everything an editor does
+    EDITOR = "editor"  # campaigns, tracking, exports
+    VIEWER = "viewer"  # reads only
+
+
+@dataclass(frozen=True)
+class Membership:
+    workspace_id: UUID
+    name: str
+    role: WorkspaceRole
+
+
+def track_in_workspace(conn: psycopg.Connection, workspace_id: UUID, video_ids: Sequence[UUID]) -> None:
+    """The workspace tracks these videos (from now on, or again if it had stopped; ``added_at`` is kept)."""
+    conn.execute(
+        """
+        insert into analytics.workspace_videos (workspace_id, video_id)
+        select %s, unnest(%s::uuid[])
+        on conflict (workspace_id, video_id) do update set stopped_at = null
+         where workspace_videos.stopped_at is not null
+        """,
+        (workspace_id, sorted(set(video_ids))),
+    )
+
+
+def campaign_in_workspace(conn: psycopg.Connection, campaign_id: UUID, workspace_id: UUID) -> bool:
+    row = conn.execute("select 1 from analytics.campaigns where id = %s and workspace_id = %s",
+                       (campaign_id, workspace_id)).fetchone()
+    return row is not None
+
+
+def create_workspace(conn: psycopg.Connection, name: str, *, owner_user_id: UUID | None = None) -> UUID:
+    """A new workspace (as the owner role: an operator's act), with its first owner if given."""
+    row = conn.execute("insert into analytics.workspaces (name) values (%s) returning id", (name.strip(),)).fetchone()
+    assert row is not None
+    workspace_id: UUID = row[0]
+    if owner_user_id is not None:
+        add_member(conn, workspace_id, owner_user_id, WorkspaceRole.OWNER)
+    return workspace_id
+
+
+@dataclass(frozen=True)
+class Member:
+    user_id: UUID
+    role: WorkspaceRole
+
+
+@dataclass(frozen=True)
+class WorkspaceSummary:
+    id: UUID
+    name: str
+    tracked_videos: int
+    members: list[Member]
+
+
+def workspace_exists(conn: psycopg.Connection, workspace_id: UUID) -> bool:
+    return conn.execute("select 1 from analytics.workspaces where id = %s", (workspace_id,)).fetchone() is not None
+
+
+def list_workspaces(conn: psycopg.Connection) -> list[WorkspaceSummary]:
+    """Every workspace (as the project owner: an operator's view), by name."""
+    rows = conn.execute(
+        "select w.id, w.name,"
+        "       (select count(*) from analytics.workspace_videos wv"
+        "         where wv.workspace_id = w.id and wv.stopped_at is null),"
+        "       coalesce((select array_agg(array[m.user_id::text, m.role] order by m.role, m.user_id)"
+        "                   from analytics.workspace_members m where m.workspace_id = w.id), '{}')"
+        "  from analytics.workspaces w order by w.name, w.id").fetchall()
+    return [WorkspaceSummary(r[0], r[1], r[2], [Member(UUID(u), WorkspaceRole(role)) for u, role in r[3]])
+            for r in rows]
+
+
+def add_member(conn: psycopg.Connection, workspace_id: UUID, user_id: UUID, role: WorkspaceRole) -> None:
+    conn.execute(
+        "insert into analytics.workspace_members (workspace_id, user_id, role) values (%s, %s, %s)"
+        " on conflict (workspace_id, user_id) do update set role = excluded.role",
+        (workspace_id, user_id, role.value))
+
+
+def my_memberships(conn: psycopg.Connection) -> list[Membership]:
+    """The caller's workspaces (row-level security shows the reader only the caller's own memberships)."""
+    rows = conn.execute(
+        "select w.id, w.name, m.role from analytics.workspace_members m"
+        "  join analytics.workspaces w on w.id = m.workspace_id"
+        " where m.user_id = analytics.current_user_id() order by w.name, w.id").fetchall()
+    return [Membership(r[0], r[1], WorkspaceRole(r[2])) for r in rows]
+
+
+def workspace_access(db: Database, caller: Caller) -> tuple[WorkspaceRole | None, bool]:
+    """The caller's role in the workspace it names (None: not a member), and whether it is a member of any
+    workspace at all: one statement, one round trip."""
+    row = db.fetch_one_as(Role.READER, caller,
+                          "analytics.current_workspace_role(), analytics.current_user_has_workspace()")
+    assert row is not None
+    return (WorkspaceRole(row[0]) if row[0] else None), bool(row[1])
