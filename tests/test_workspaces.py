@@ -3,7 +3,7 @@ reader role sees its workspace's rows only, whatever a query forgets to filter; 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -11,11 +11,25 @@ import pytest
 from psycopg import errors
 from vidstats import cli
 from vidstats.db import Database, Role
+from vidstats.ingestion.fetch_queue import ListQueue
+from vidstats.ingestion.messages import FetchVideosMessage
+from vidstats.ingestion.nightly import enqueue_nightly_refresh
 from vidstats.ingestion.videos_repository import active_videos_page
+from vidstats.read_model import refresh_read_model
 from vidstats.workspaces import DEFAULT_WORKSPACE_ID
 
 from tests.conftest import IsolatedDatabase
-from tests.two_workspaces import EDITOR_A, NOBODY, OWNER_A, OWNER_B, VIEWER_A, TwoWorkspaces, caller, two_workspaces
+from tests.two_workspaces import (
+    EDITOR_A,
+    NOBODY,
+    OWNER_A,
+    OWNER_B,
+    VIEWER_A,
+    Side,
+    TwoWorkspaces,
+    caller,
+    two_workspaces,
+)
 
 # Global by design: the read model's watermark, and the page-view report (an operator feature, seed 003).
 NOT_PER_WORKSPACE = {"read_model_state", "page_views_report", "page_views_report_state"}
@@ -81,6 +95,28 @@ def test_a_video_tracked_by_two_workspaces_is_one_row_each_sees_with_its_own_add
     with db.connection().transaction():
         assert db.connection().execute("select count(*) from analytics.videos where id = %s",
                                        (data.shared_video,)).fetchone() == (1,)
+
+
+def test_a_video_tracked_by_two_workspaces_is_fetched_once_a_night_and_counted_by_each_from_its_own_entry(
+        db: Database, data: TwoWorkspaces) -> None:
+    # B put the shared video in its campaign only after its last snapshot; A four days ago.
+    db.connection().execute("update analytics.campaign_videos set added_at = now() - interval '12 hours'"
+                            " where campaign_id = %s and video_id = %s", (data.b.campaign, data.shared_video))
+    assert refresh_read_model(db).status == "caught_up"
+    queue = ListQueue()
+    enqueue_nightly_refresh(db, queue, run_date=date.today(), message_size=50, page_size=1000,
+                            grace=timedelta(days=7))
+    fetched = [v.video_id for m in queue.messages if isinstance(m, FetchVideosMessage) for v in m.videos]
+    assert fetched.count(data.shared_video) == 1  # the plan is spent once
+
+    def shared_growth(owner: UUID, side: Side) -> Any:
+        with db.as_caller(caller(owner, side.workspace)).transaction(Role.READER) as conn:
+            return conn.execute("select views, snapshots from analytics.campaign_video_growth(%s, %s, %s)"
+                                " where video_id = %s", (side.campaign, date.today() - timedelta(days=10),
+                                                         date.today(), data.shared_video)).fetchone()
+
+    assert shared_growth(OWNER_A, data.a) == (100, 2)  # 100 -> 200 after A's entry (the first value counts 0)
+    assert shared_growth(OWNER_B, data.b) == (None, 0)  # nothing measured after B's entry
 
 
 def test_a_workspace_stopping_a_shared_video_stops_only_its_own_tracking(db: Database, data: TwoWorkspaces) -> None:
