@@ -2,7 +2,9 @@
 
 (a) Throughput: the queue processor's code path (parse SQS bodies, claim idempotency keys, real provider
     classes parsing recorded RapidAPI responses served instantly by an in-process transport, one COPY + one
-    UPDATE + completions per SQS batch) against a raw COPY of the same rows into the same database, same run.
+    UPDATE + completions per SQS batch) against a raw COPY of the same rows into the same database, same run;
+    then the write path alone (answers already parsed: claims, COPY, last-fetch bookkeeping) per SQS batch of
+    500 rows, whose target is half a raw COPY's rate (issue 17).
 (b) Pacing: the processor fetching from a local HTTP server on 127.0.0.1 that answers after 300 ms and
     enforces 20 req/s (token bucket, burst 20, 429 beyond), with RAPIDAPI_RPS = 20.
 """
@@ -74,12 +76,13 @@ def make_videos(db: Database, platform: Platform, count: int, prefix: str) -> li
     return [(uuid.UUID(str(r[0])), r[1]) for r in rows]
 
 
-def batches(platform: Platform, videos: list[tuple[uuid.UUID, str]]) -> list[list[Record]]:
+def batches(platform: Platform, videos: list[tuple[uuid.UUID, str]], per_message: int = VIDEOS_PER_MESSAGE
+            ) -> list[list[Record]]:
     bodies = [
         FetchVideosMessage(version=1, kind="fetch_videos", request_id=uuid.uuid4(), videos=[
             VideoRef(video_id=v, platform=platform, external_video_id=e)
-            for v, e in videos[i : i + VIDEOS_PER_MESSAGE]]).model_dump_json()
-        for i in range(0, len(videos), VIDEOS_PER_MESSAGE)
+            for v, e in videos[i : i + per_message]]).model_dump_json()
+        for i in range(0, len(videos), per_message)
     ]
     records = [Record(f"m{i}", body) for i, body in enumerate(bodies)]
     return [records[i : i + RECORDS_PER_BATCH] for i in range(0, len(records), RECORDS_PER_BATCH)]
@@ -151,13 +154,14 @@ class Throughput:
 
 
 def throughput(db: Database, superuser: str, platform: Platform, count: int,
-               provider: Callable[[list[str]], VideoProvider], prefix: str) -> Throughput:
+               provider: Callable[[list[str]], VideoProvider], prefix: str,
+               per_message: int = VIDEOS_PER_MESSAGE) -> Throughput:
     videos = make_videos(db, platform, count, prefix=prefix)
     answering = provider([e for _, e in videos])
     ingest = IngestProcessor(db, lambda _p: answering,
                              idempotency=IdempotencyStore(db, window_s=3600), concurrency=8)
-    ingest.process(batches(platform, videos[:200])[0])  # warm-up (connection, imports)
-    work = batches(platform, videos[200:])
+    ingest.process(batches(platform, videos[:200], per_message)[0])  # warm-up (connection, imports)
+    work = batches(platform, videos[200:], per_message)
     started = time.perf_counter()
     written = 0
     for batch in work:
@@ -174,7 +178,7 @@ def throughput(db: Database, superuser: str, platform: Platform, count: int,
     with db.transaction(Role.INGEST) as conn:
         copy_snapshots(conn, rows)
     copy_s = time.perf_counter() - started
-    per_batch = VIDEOS_PER_MESSAGE * RECORDS_PER_BATCH
+    per_batch = per_message * RECORDS_PER_BATCH
     started = time.perf_counter()
     for i in range(0, len(rows), per_batch):
         with db.transaction(Role.INGEST) as conn:
@@ -268,17 +272,22 @@ def main(argv: list[str] | None = None) -> None:
             provider = PROVIDERS[platform](config(platform), http, limiter=RateLimiter(1e9))
             return lambda _ids: provider
 
-        runs: list[tuple[str, Platform, Callable[[list[str]], VideoProvider]]] = [
+        # (label, platform, provider, videos per message, target): the whole path is the processor's and the
+        # provider's; the last two isolate what the processor controls (claims, COPY, last-fetch bookkeeping),
+        # per SQS batch of 500 rows (issue 17's target) and of 1,000.
+        runs: list[tuple[str, Platform, Callable[[list[str]], VideoProvider], int, str]] = [
             ("youtube, recorded HTTP (50 ids per call)", Platform.YOUTUBE,
-             http_provider(Platform.YOUTUBE, youtube_transport())),
+             http_provider(Platform.YOUTUBE, youtube_transport()), VIDEOS_PER_MESSAGE, "-"),
             ("tiktok, recorded HTTP (1 id per call)", Platform.TIKTOK,
-             http_provider(Platform.TIKTOK, tiktok_transport())),
-            ("already parsed (processor and writes only)", Platform.YOUTUBE, ParsedCounters),
+             http_provider(Platform.TIKTOK, tiktok_transport()), VIDEOS_PER_MESSAGE, "-"),
+            ("write path, batches of 1,000 rows", Platform.YOUTUBE, ParsedCounters, VIDEOS_PER_MESSAGE, "-"),
+            ("write path, batches of 500 rows", Platform.YOUTUBE, ParsedCounters, 50, ">= 0.50x"),
         ]
-        for index, (label, platform, provider) in enumerate(runs):
-            result = throughput(db, superuser, platform, args.videos, provider, prefix=f"run{index}-")
+        for index, (label, platform, provider, per_message, target) in enumerate(runs):
+            result = throughput(db, superuser, platform, args.videos, provider, prefix=f"run{index}-",
+                                per_message=per_message)
             rows.append((label, f"{result.rows:,}", f"{result.processor_rows_s:,.0f}", f"{result.copy_rows_s:,.0f}",
-                         f"{result.processor_rows_s / result.copy_rows_s:.2f}x", ">= 0.70x",
+                         f"{result.processor_rows_s / result.copy_rows_s:.2f}x", target,
                          f"{result.batched_copy_rows_s:,.0f}",
                          f"{result.processor_rows_s / result.batched_copy_rows_s:.2f}x"))
         print_table(rows)
