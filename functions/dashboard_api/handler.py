@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
@@ -22,7 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from vidstats.auth import AuthError, authenticator
 from vidstats.dashboard import bloggers, campaigns, videos
 from vidstats.dashboard.errors import ApiError
-from vidstats.dashboard.exports import ExportAccepted, ExportRequest, LambdaInvoker, start_export
+from vidstats.dashboard.exports import ExportAccepted, ExportRequest, LambdaInvoker, campaign_csv, start_export
 from vidstats.dashboard.freshness import freshness
 from vidstats.dashboard.models import (
     AnalyticsMode,
@@ -78,6 +79,7 @@ from vidstats.http_api import (
 from vidstats.ingestion.fetch_queue import FetchQueue, SqsFetchQueue
 from vidstats.page_views.routes import page_views_router
 from vidstats.settings import ingest_settings
+from vidstats.web_assets import WebAssets
 
 if TYPE_CHECKING:
     import httpx
@@ -102,6 +104,8 @@ Numbers come from a read model refreshed every 5 minutes: every analytics answer
 the `field` (`query.limit`, `body.urls`, `header.content-type` ...) and what is wrong with it.
 """
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs"})
+# The web dashboard (vidstats.web_assets), public too: its page, sign-in configuration and hashed files.
+WEB_PATHS = frozenset({"/", "/app-config.json", "/assets/{file}"})
 CURSOR_MAX = 1000
 
 
@@ -135,6 +139,12 @@ def ok(errors: dict[int, OpenAPIResponse], status: int = 200, description: str =
 @lru_cache(maxsize=1)
 def database() -> Database:
     return Database.from_settings(application_name="dashboard_api")
+
+
+@lru_cache(maxsize=1)
+def web_assets() -> WebAssets:
+    """The web dashboard's built files (``make web`` writes them into ``static/`` beside this module)."""
+    return WebAssets.from_env(pathlib.Path(__file__).resolve().parent / "static")
 
 
 @lru_cache(maxsize=1)
@@ -289,6 +299,17 @@ def campaign_analytics(
                                         limit=limit)
 
 
+@app.get("/campaigns/<campaign_id>/export.csv", summary="The campaign's worksheet of the export, as a CSV file",
+         tags=["campaigns", "exports"], description="The same lines and values as the campaign's worksheet (and "
+         "the CSV file the export writes without Google), as of now: a download for the web dashboard.",
+         responses={200: {"description": "The CSV file", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                    **ERRORS, **NOT_FOUND})
+def campaign_export_csv(campaign_id: Annotated[UUID, Path()]) -> Response[str]:
+    name, text = campaign_csv(database(), campaign_id)
+    return Response(status_code=200, content_type="text/csv; charset=utf-8", body=text,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
 @app.get("/bloggers", summary="Bloggers, newest first, with totals and growth", tags=["bloggers"],
          responses=ok(ERRORS))
 def list_bloggers(
@@ -435,6 +456,9 @@ def _unauthorized(event: dict[str, Any], message: str) -> dict[str, Any]:
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     method = str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper()
+    if web_assets().serves(method, _route_path(event)):  # the web dashboard's page and files: public
+        return web_assets().respond(_route_path(event),
+                                    {k.lower(): v for k, v in (event.get("headers") or {}).items()})
     if method != "OPTIONS" and _route_path(event) not in PUBLIC_PATHS:
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         try:
