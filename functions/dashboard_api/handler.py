@@ -175,7 +175,8 @@ def resolver_client() -> httpx.Client:
 
 @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
 def handle_api_error(exc: ApiError) -> Response[str]:
-    return error_response(exc.status, exc.title, [FieldProblem(field=exc.field, message=exc.message)])
+    return error_response(exc.status, exc.title, [FieldProblem(field=field, message=message)
+                                                  for field, message in [(exc.field, exc.message), *exc.more]])
 
 
 def handle_validation_error(exc: RequestValidationError) -> Response[str]:

@@ -2,7 +2,8 @@
 
 Chromium is the npm package ``@sparticuz/chromium`` (a real headless Chromium shipped inside the package, unpacked
 once into the temporary directory), driven by Python's Playwright. Its Lambda-oriented flags that would weaken
-the page's security (``--disable-web-security``...) are dropped: the Content-Security-Policy and CORS apply.
+the page's security (``--disable-web-security``...) are dropped, so the Content-Security-Policy and CORS apply,
+and so is ``--single-process``, which ends the browser with the first context closed.
 Screenshots go to ``tests/web/artefacts`` (not committed).
 """
 
@@ -27,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
 BUILT = ROOT / "functions" / "dashboard_api" / "static" / "index.html"
 ARTEFACTS = Path(__file__).resolve().parent / "artefacts"
-UNSAFE_FLAGS = ("--disable-web-security", "--allow-running-insecure-content", "--disable-site-isolation-trials")
+UNSAFE_FLAGS = ("--disable-web-security", "--allow-running-insecure-content", "--disable-site-isolation-trials",
+                "--single-process")  # Lambda's one-process mode dies with its first closed context
 WIDTHS = (1280, 390)
 
 
@@ -126,20 +128,27 @@ def sign_in(page: Page) -> None:
     page.get_by_role("heading", name="Campaigns", level=1).wait_for()
 
 
-def screenshot(page: Page, name: str) -> None:
-    """The current screen at every width, full page, into the artefacts folder."""
+def screenshot(page: Page, name: str) -> dict[int, int]:
+    """The current screen at every width, full page, into the artefacts folder; returns how wide the page was
+    at each width (wider than the window: the page scrolls sideways)."""
     ARTEFACTS.mkdir(exist_ok=True)
+    widths = {}
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
-        page.wait_for_timeout(50)  # the charts' ResizeObserver redraws
+        # The charts follow their box's width (ResizeObserver): two frames later they are redrawn.
+        page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        widths[width] = page.evaluate("document.documentElement.scrollWidth")
         page.screenshot(path=str(ARTEFACTS / f"{name}-{width}.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
+    return widths
 
 
 def axe_violations(page: Page) -> list[dict[str, Any]]:
     """axe-core's serious and critical violations on the current screen."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(WEB / "node_modules" / "axe-core" / "axe.min.js"))
+        # Evaluated through the DevTools protocol: the page's CSP (rightly) refuses an injected <script>.
+        source = (WEB / "node_modules" / "axe-core" / "axe.min.js").read_text()
+        page.evaluate("source => { (0, eval)(source); }", source)
     result = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
     return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
              "nodes": [n["target"] for n in v["nodes"]][:5]}

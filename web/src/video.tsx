@@ -76,8 +76,10 @@ export function VideoScreen({ id }: { id: string }) {
       {series.error ? <ErrorBox error={series.error} retry={series.reload} /> : null}
       {!series.data ? <Loading what="the series" /> : series.data.points.length === 0 ? <Empty>No snapshots in the last
         30 days.</Empty> : <>
-        <div class="charts">{METRICS.map((m) => <Chart key={m} points={series.data!.points} metrics={[m]} height={160}
-          label={`${m} growth per ${granularity === "daily" ? "day" : "week"}`} />)}</div>
+        <div class="charts">{METRICS.map((m) => series.data!.points.every((p) => p[m] === null)
+          ? <p key={m} class="state empty">{m}: not reported by {v.platform}.</p>
+          : <Chart key={m} points={series.data!.points} metrics={[m]} height={160}
+            label={`${m} growth per ${granularity === "daily" ? "day" : "week"}`} />)}</div>
         <div class="table-wrap">
           <table class="data">
             <caption>Snapshots and growth per {granularity === "daily" ? "day" : "week"}</caption>

@@ -23,9 +23,13 @@ export function VideosTable({ query }: { query: VideoFilters }) {
   const cursors = paging.key === key ? paging.cursors : [null];
   const setCursors = (next: (string | null)[]) => setPaging({ key, cursors: next });
   const cursor = cursors[cursors.length - 1];
-  const page = useLoad(() => get<VideoPage>("/videos", {
+  const request = JSON.stringify([key, cursor]);
+  const loaded = useLoad(async () => ({ request, page: await get<VideoPage>("/videos", {
     ...query, sort: sort.by === "total" ? sort.metric : "growth", metric: sort.metric, period, limit: pageSize, cursor,
-  }), [filters, sort.by, sort.metric, period, size, cursor]);
+  }) }), [request]);
+  // While the next page loads, the previous one stays on screen, marked busy (data-current="false").
+  const page = { ...loaded, data: loaded.data?.page ?? null };
+  const current = loaded.data?.request === request && !loaded.loading;
   const header = (by: Sort["by"], metric: Metric) => {
     const active = sort.by === by && sort.metric === metric;
     const label = by === "total" ? metric : `+${period} ${metric}`;
@@ -51,8 +55,8 @@ export function VideosTable({ query }: { query: VideoFilters }) {
       {!page.data && page.loading ? <Loading what="videos" /> : null}
       {page.data && page.data.items.length === 0 && cursors.length === 1 ? <Empty>No videos match.</Empty> : null}
       {page.data && page.data.items.length > 0 ? (
-        <div class="table-wrap" aria-busy={page.loading}>
-          <table class="data" data-testid="videos">
+        <div class="table-wrap" aria-busy={!current}>
+          <table class="data" data-testid="videos" data-current={String(current)}>
             <caption class="visually-hidden">Videos, page {cursors.length}</caption>
             <thead><tr>
               <th scope="col">Video</th><th scope="col">Creator</th>
