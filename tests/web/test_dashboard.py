@@ -19,7 +19,7 @@ LAUNCH = "[demo] Launch campaign"
 
 def campaign_id(api: httpx.Client, name: str = LAUNCH) -> str:
     items = api.get("/campaigns").json()["items"]
-    return next(c["id"] for c in items if c["name"] == name)
+    return str(next(c["id"] for c in items if c["name"] == name))
 
 
 def drawn(series: list[dict[str, Any]], metric: str) -> str:
@@ -40,7 +40,9 @@ def current_page(page: Page) -> None:
 
 
 def table_ids(page: Page) -> list[str]:
-    return page.locator("[data-testid=videos] tbody tr").evaluate_all("rows => rows.map(r => r.dataset.videoId)")
+    ids: list[str] = page.locator("[data-testid=videos] tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.videoId)")
+    return ids
 
 
 def test_the_chart_draws_the_apis_series_for_the_campaign_and_period(page: Page, api: httpx.Client) -> None:
@@ -69,12 +71,13 @@ def test_the_chart_draws_the_apis_series_for_the_campaign_and_period(page: Page,
 def test_the_videos_table_sorts_and_pages_with_no_row_repeated_or_skipped(
         page: Page, api: httpx.Client, header: str, params: dict[str, str]) -> None:
     cid = campaign_id(api)
-    expected = [v["id"] for v in api.get("/videos", params={"campaign_id": cid, "limit": 200, **params}).json()["items"]]
+    listed = api.get("/videos", params={"campaign_id": cid, "limit": 200, **params}).json()
+    expected = [v["id"] for v in listed["items"]]
     assert len(expected) > 5
     open_campaign(page)
     page.get_by_label("Rows per page").select_option("5")
     page.get_by_role("button", name=header, exact=True).click()
-    expect(page.locator(f"th[aria-sort=descending] button", has_text=header)).to_be_visible()
+    expect(page.locator("th[aria-sort=descending] button", has_text=header)).to_be_visible()
     seen: list[str] = []
     pages = 0
     while True:
