@@ -141,7 +141,7 @@ def test_the_csv_download_is_the_campaigns_export_file(page: Page, api: httpx.Cl
         assert time.monotonic() < deadline, runs
         time.sleep(0.2)
     (written,) = [Path(f["path"]) for f in runs[0]["result"]["csv"]]
-    assert saved.read_text() == written.read_text()
+    assert saved.read_bytes() == written.read_bytes()
     assert cid  # the export of this campaign only (include_all_videos: false)
 
 
