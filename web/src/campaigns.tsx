@@ -130,37 +130,43 @@ export function CampaignScreen({ id }: { id: string }) {
   const [metric, setMetric] = useState<Metric>("views");
   const [platform, setPlatform] = useState("");
   const [blogger, setBlogger] = useState("");
+  const [wantCreators, setWantCreators] = useState(false);
   const data = useLoad(() => analytics(id, mode, window), [id, mode, window]);
-  const creators = useLoad(() => get<BloggerPage>("/bloggers", { limit: 200 }), []);
-  if (data.error) return <Page title="Campaign"><ErrorBox error={data.error} retry={data.reload} /></Page>;
-  if (!data.data) return <Page title="Campaign"><Loading what="the campaign" /></Page>;
+  // The creator filter's choices are read when it is first used, not with the screen.
+  const creators = useLoad(() => (wantCreators ? get<BloggerPage>("/bloggers", { limit: 200 }) : Promise.resolve(null)),
+    [wantCreators]);
   const a = data.data;
-  const c = a.campaign;
+  const c = a?.campaign;
+  // The videos table loads beside the figures, not after them.
   return (
-    <Page title={c.name} actions={<ExportActions id={id} />}>
-      <p class="meta">
-        {day(c.starts_at)} – {c.ends_at ? day(c.ends_at) : "open"} · {c.video_count} videos · <Freshness
-          asOf={a.data_as_of} />{data.loading ? <span class="refreshing" role="status"> updating…</span> : null}
-      </p>
-      <div class="controls">
-        <Select id="campaign-window" label="Growth over" value={window} options={WINDOWS} onChange={setWindow} />
-        <Select id="campaign-mode" label="Chart" value={mode} options={[["daily", "Daily"], ["weekly", "Weekly"]]}
-          onChange={setMode} />
-        <Select id="campaign-metric" label="Metric" value={metric} options={METRICS.map((m) => [m, m])}
-          onChange={setMetric} />
-      </div>
-      <p class="meta">Growth counted {a.date_from ?? "—"} to {a.date_to ?? "—"} (UTC)</p>
-      <div class="cards">{METRICS.map((m) => <MetricCard key={m} metric={m} data={a} />)}</div>
-      {a.series.length ? <Chart points={a.series} metrics={[metric]}
-        label={`${metric} growth per ${mode === "daily" ? "day" : "week"}`} />
-        : <Empty>No growth counted in this period yet.</Empty>}
+    <Page title={c?.name ?? "Campaign"} actions={<ExportActions id={id} />}>
+      {data.error ? <ErrorBox error={data.error} retry={data.reload} /> : null}
+      {!a || !c ? (data.loading ? <Loading what="the campaign" /> : null) : <>
+        <p class="meta">
+          {day(c.starts_at)} – {c.ends_at ? day(c.ends_at) : "open"} · {c.video_count} videos · <Freshness
+            asOf={a.data_as_of} />{data.loading ? <span class="refreshing" role="status"> updating…</span> : null}
+        </p>
+        <div class="controls">
+          <Select id="campaign-window" label="Growth over" value={window} options={WINDOWS} onChange={setWindow} />
+          <Select id="campaign-mode" label="Chart" value={mode} options={[["daily", "Daily"], ["weekly", "Weekly"]]}
+            onChange={setMode} />
+          <Select id="campaign-metric" label="Metric" value={metric} options={METRICS.map((m) => [m, m])}
+            onChange={setMetric} />
+        </div>
+        <p class="meta">Growth counted {a.date_from ?? "—"} to {a.date_to ?? "—"} (UTC)</p>
+        <div class="cards">{METRICS.map((m) => <MetricCard key={m} metric={m} data={a} />)}</div>
+        {a.series.length ? <Chart points={a.series} metrics={[metric]}
+          label={`${metric} growth per ${mode === "daily" ? "day" : "week"}`} />
+          : <Empty>No growth counted in this period yet.</Empty>}
+      </>}
       <h2>Videos</h2>
-      <div class="controls">
+      <div class="controls" onFocusIn={() => setWantCreators(true)} onPointerDown={() => setWantCreators(true)}>
         <Select id="filter-platform" label="Platform" value={platform} onChange={setPlatform}
           options={[["", "All platforms"], ["tiktok", "TikTok"], ["instagram", "Instagram"], ["youtube", "YouTube"]]} />
         <Select id="filter-creator" label="Creator" value={blogger} onChange={setBlogger}
-          options={[["", "All creators"], ...(creators.data?.items ?? []).map(
-            (b): [string, string] => [b.id, `@${b.username ?? b.platform_user_id} (${b.platform})`])]} />
+          options={[["", creators.loading && wantCreators ? "All creators (loading…)" : "All creators"],
+            ...(creators.data?.items ?? []).map(
+              (b): [string, string] => [b.id, `@${b.username ?? b.platform_user_id} (${b.platform})`])]} />
       </div>
       <VideosTable query={{ campaign_id: id, platform, blogger_id: blogger }} />
     </Page>
