@@ -72,7 +72,7 @@ def test_the_dashboard_artefact_must_carry_the_web_page_and_every_file_it_loads(
     (static / "index.html").write_text('<link rel="stylesheet" href="/assets/main-AB12.css">'
                                        '<script type="module" src="/assets/main-CD34.js"></script>')
     (static / "assets" / "main-AB12.css").write_text("body{}")
-    with pytest.raises(BuildError, match="main-CD34.js"):
+    with pytest.raises(BuildError, match=r"main-CD34\.js"):
         check_web_assets(tmp_path)
     (static / "assets" / "main-CD34.js").write_text("1")
     assert "index.html and 2 files" in check_web_assets(tmp_path)
