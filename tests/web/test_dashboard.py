@@ -14,6 +14,9 @@ from playwright.sync_api import Page, expect
 
 from tests.web.conftest import axe_violations, screenshot, sign_in
 
+# One worker runs them all (pyproject's --dist loadgroup): one stack with the demo data and one browser.
+pytestmark = pytest.mark.xdist_group("web")
+
 LAUNCH = "[demo] Launch campaign"
 
 
