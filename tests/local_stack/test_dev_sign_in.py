@@ -15,6 +15,7 @@ def test_the_local_stack_signs_the_web_dashboard_in_with_a_development_token(sta
     stack = start_stack(database_url=database.owner_url)
     assert stack.gateway is not None
     url = stack.gateway.url
+    assert f"Web dashboard   {url}/" in "\n".join(stack.describe())  # what `make dev` prints
     listed = httpx.get(f"{url}/_local/dev-sign-in")
     assert listed.status_code == 200
     assert listed.json() == {"users": [{"id": "00000000-0000-4000-8000-00000000de00", "email": "dev@localhost"}]}
