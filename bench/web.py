@@ -8,8 +8,10 @@
   beside 30 points in the same run. Target: at most 50 ms.
 - Campaign screen: the local stack (the real API and gateway) on a fresh database with one campaign of
   ``--videos`` synthetic videos and ``--days`` daily snapshots each; the time from opening the campaign's address
-  until its chart is drawn and its videos table shows the first page, beside the time the API alone takes for
-  the same two reads. Target: at most 1 s (the issue's figure is for 50k videos and 5M snapshots:
+  until its chart is drawn and its videos table shows the first page (a new page load of a signed-in tab, its
+  files cached as the browser keeps them), beside the time the API alone takes for the same two reads (the local
+  gateway serves one request at a time per function, so the page's reads queue there as they would not on
+  Lambda). Target: at most 1 s (the issue's figure is for 50k videos and 5M snapshots:
   ``--videos 50000 --days 100``, a long load).
 """
 
@@ -115,9 +117,10 @@ def campaign_screen(browser: Any, work: Path, videos: int, days: int, runs: int)
                 page.goto("/")
                 page.get_by_role("button", name="Development sign-in as dev@localhost").click()
                 page.get_by_role("heading", name="Campaigns", level=1).wait_for()
+                page.wait_for_load_state("networkidle")
+                page.goto("about:blank")  # the tab keeps its session; its files stay in the browser's cache
                 started = time.perf_counter()
-                page.goto(f"/#/campaigns/{campaign}")
-                page.reload()  # a fresh load of the page and its files, as opening the link does
+                page.goto(f"{base}/#/campaigns/{campaign}")  # opening the campaign's link: a new page load
                 page.locator("[data-testid=chart][data-drawn]").wait_for(timeout=60_000)
                 page.locator("[data-testid=videos][data-current=true]").wait_for(timeout=60_000)
                 screen_ms.append((time.perf_counter() - started) * 1000)
