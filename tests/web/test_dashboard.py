@@ -233,3 +233,18 @@ def test_every_screen_passes_axe_and_fits_a_phone(page: Page, api: httpx.Client)
             if wide > width:
                 problems[f"{name} at {width} px"] = f"the page is {wide} px wide"
     assert problems == {}
+
+
+def test_an_unknown_campaign_and_an_unreachable_api_say_so_and_offer_a_retry(page: Page, api: httpx.Client) -> None:
+    sign_in(page)
+    page.goto("/#/campaigns/00000000-0000-4000-8000-000000000001")
+    expect(page.get_by_role("alert")).to_contain_text("no such campaign")
+
+    page.route("**/videos?*", lambda route: route.abort())  # the API cannot be reached
+    page.goto(f"/#/campaigns/{campaign_id(api)}")
+    alert = page.locator(".videos-table").get_by_role("alert")
+    expect(alert).to_contain_text("The API cannot be reached")
+    page.unroute("**/videos?*")
+    alert.get_by_role("button", name="Try again").click()
+    current_page(page)
+    assert len(table_ids(page)) > 0
