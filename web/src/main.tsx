@@ -9,6 +9,8 @@ import { PageViewsScreen } from "./page-views";
 import { href, type Route, useRoute } from "./router";
 import { SignIn } from "./signin";
 import { TrackScreen } from "./track";
+import { ErrorBox, Loading, useLoad } from "./components";
+import { chooseWorkspace } from "./workspace";
 import { VideoScreen } from "./video";
 import "./style.css";
 
@@ -34,6 +36,7 @@ function Screen({ route }: { route: Route }) {
 
 function Layout({ session }: { session: Session }) {
   const route = useRoute();
+  const workspace = useLoad(() => chooseWorkspace(), [session.token]);
   const main = useRef<HTMLElement>(null);
   const first = useRef(true);
   useEffect(() => {  // move focus to the new screen, for keyboard and screen-reader users
@@ -49,14 +52,23 @@ function Layout({ session }: { session: Session }) {
           {NAV.map(([label, link, names]) => (
             <a key={link} href={link} aria-current={names.includes(route.name) ? "page" : undefined}>{label}</a>))}
         </nav>
-        {/* The workspace switcher goes here once workspaces exist (GET /me; api.setWorkspaceId). */}
-        <div class="workspace-slot" data-testid="workspace-slot" />
+        {/* The workspace switcher goes here (workspace.ts: GET /me, rememberWorkspace). */}
+        <div class="workspace-slot" data-testid="workspace-slot">
+          {workspace.data?.current ? <span title={`your role: ${workspace.data.current.role}`}>
+            {workspace.data.current.name}</span> : null}
+        </div>
         <div class="user">
           <span title={session.kind === "development" ? "development sign-in" : "signed in"}>{session.email}</span>
           <button type="button" onClick={() => signOut()}>Sign out</button>
         </div>
       </header>
-      <main id="main" ref={main} tabIndex={-1}><Screen route={route} /></main>
+      <main id="main" ref={main} tabIndex={-1}>
+        {workspace.error ? <ErrorBox error={workspace.error} retry={workspace.reload} />
+          : workspace.loading ? <Loading what="your workspace" />
+          : workspace.data && !workspace.data.current
+            ? <p class="state">You are not a member of any workspace yet: ask a workspace owner to add you.</p>
+            : <Screen route={route} />}
+      </main>
     </>
   );
 }
