@@ -10,7 +10,23 @@ SAM_CLI_VERSION := 1.170.0
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 
-.PHONY: dev demo test lint typecheck pytest install lock build clean
+.PHONY: dev demo test lint typecheck pytest install lock build clean web
+
+# The web dashboard (web/): npm packages from its lock, then esbuild writes index.html and content-hashed files
+# where the dashboard function serves them (and `sam build` packs them); rebuilt when a source changes.
+WEB_OUT := functions/dashboard_api/static
+WEB_BUILT := $(WEB_OUT)/index.html
+WEB_MODULES := web/node_modules/.package-lock.json
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/build.mjs web/tsconfig.json
+
+$(WEB_MODULES): web/package.json web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+	touch $(WEB_MODULES)
+
+$(WEB_BUILT): $(WEB_MODULES) $(WEB_SOURCES)
+	cd web && node build.mjs
+
+web: $(WEB_BUILT)
 
 # Runtime dependencies from the lock (hashes checked), then the developer tools constrained to the same versions,
 # so the tests run exactly what `sam build` packages.
@@ -23,22 +39,23 @@ $(STAMP): pyproject.toml package.json $(LOCK)
 	npm install --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(WEB_BUILT)
 
 # `make dev DEV_ARGS="--port 8080"`; `make demo` also loads the demo campaign with 30 days of history.
 DEV_ARGS ?=
 
-dev: $(STAMP)
+dev: $(STAMP) $(WEB_BUILT)
 	$(BIN)/vidstats dev $(DEV_ARGS)
 
-demo: $(STAMP)
+demo: $(STAMP) $(WEB_BUILT)
 	$(BIN)/vidstats dev --demo $(DEV_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP) $(WEB_MODULES)
 	$(BIN)/ruff check functions tests bench deploy
 	$(BIN)/mypy
+	cd web && npx --no-install tsc --noEmit -p .
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(WEB_BUILT)
 	$(BIN)/python -m pytest -q -n 2  # both cores: a database per worker
 
 test: lint pytest
@@ -57,8 +74,8 @@ $(SAM):
 
 # The artefact in .aws-sam/build (what `sam deploy` uploads), then every handler imported from it alone with the
 # runtime's Python (deploy/build.py finds it, or says how to get it; RUNTIME_PYTHON=/path overrides).
-build: $(STAMP) $(SAM)
+build: $(STAMP) $(SAM) $(WEB_BUILT)
 	LAMBDA_PIP="$(abspath $(BIN)/python) -m pip" $(BIN)/python -m deploy.build --sam $(SAM)
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam node_modules web/node_modules $(WEB_OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -216,6 +217,24 @@ def import_handler(python: str, function: BuiltFunction, layer_roots: Sequence[P
     return probe
 
 
+WEB_DIR = "dashboard_api/static"  # where `make web` writes the web dashboard, inside the dashboard function's code
+
+
+def check_web_assets(code: Path) -> str:
+    """The web dashboard ships with the dashboard function: its page and every file the page loads."""
+    static = code / WEB_DIR
+    page = static / "index.html"
+    if not page.is_file():
+        raise BuildError(f"the web dashboard is not in the artefact ({page} is missing): run `make web` first "
+                         "(make build does)")
+    referenced = sorted(set(re.findall(r'(?:src|href)="/(assets/[^"]+)"', page.read_text())))
+    missing = [name for name in referenced if not (static / name).is_file()]
+    if not referenced or missing:
+        raise BuildError(f"the web dashboard's page loads files the artefact lacks: {missing or 'none referenced'}")
+    files = [f for f in (static / "assets").iterdir() if f.is_file()]
+    return f"web dashboard: index.html and {len(files)} files ({_tree_size(static) / 1024:.0f} KiB)"
+
+
 def check(build_dir: Path, python: str, target: Target) -> list[str]:
     if not (build_dir / "template.yaml").exists():
         raise BuildError(f"no artefact in {build_dir}: run `make build`")
@@ -247,6 +266,8 @@ def check(build_dir: Path, python: str, target: Target) -> list[str]:
             if unzipped > LAMBDA_UNZIPPED_LIMIT:
                 raise BuildError(f"{function.logical_id}: {unzipped / 2**20:.0f} MiB unzipped with its layers, "
                                  "over Lambda's 250 MiB")
+            if function.handler.startswith("dashboard_api."):
+                lines.append(check_web_assets(function.code))
             lines.append(f"{function.logical_id}: {function.handler} imports with Python {probe['python']} in "
                          f"{probe['seconds'] * 1000:.0f} ms ({probe['modules']} modules); code "
                          f"{_zipped_size(function.code) / 1024:.0f} KiB zipped; with layers "

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from vidstats.local.template import load_template
 
-from deploy.build import BuildError, Target, check_native_modules, find_runtime_python, target_of
+from deploy.build import BuildError, Target, check_native_modules, check_web_assets, find_runtime_python, target_of
 
 
 def test_a_missing_runtime_python_is_named_with_how_to_get_it(monkeypatch: pytest.MonkeyPatch,
@@ -62,3 +62,17 @@ def test_extension_modules_for_another_processor_or_python_are_refused(tmp_path:
     (tmp_path / "pkg" / "_old.cpython-311-aarch64-linux-gnu.so").write_bytes(_elf(183))
     with pytest.raises(BuildError, match=r"another Python than 3\.12"):
         check_native_modules(tmp_path, target)
+
+
+def test_the_dashboard_artefact_must_carry_the_web_page_and_every_file_it_loads(tmp_path: Path) -> None:
+    with pytest.raises(BuildError, match="make web"):
+        check_web_assets(tmp_path)
+    static = tmp_path / "dashboard_api" / "static"
+    (static / "assets").mkdir(parents=True)
+    (static / "index.html").write_text('<link rel="stylesheet" href="/assets/main-AB12.css">'
+                                       '<script type="module" src="/assets/main-CD34.js"></script>')
+    (static / "assets" / "main-AB12.css").write_text("body{}")
+    with pytest.raises(BuildError, match=r"main-CD34\.js"):
+        check_web_assets(tmp_path)
+    (static / "assets" / "main-CD34.js").write_text("1")
+    assert "index.html and 2 files" in check_web_assets(tmp_path)

@@ -169,7 +169,7 @@ def test_sheets_export_runs_on_a_configurable_schedule_and_reads_its_google_key_
 
 def test_dashboard_api_verifies_tokens_in_the_function_and_the_gateway_authorizer_is_opt_in(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from dashboard_api.handler import PUBLIC_PATHS
+    from dashboard_api.handler import PUBLIC_PATHS, WEB_PATHS
     from samtranslator.translator.transform import transform
 
     template = load_template()
@@ -187,7 +187,7 @@ def test_dashboard_api_verifies_tokens_in_the_function_and_the_gateway_authorize
     assert protected["security"] == {"!If": ["UseGatewayJwtAuthorizer", [{"SupabaseJwt": []}], []]}
     public = {path for path, methods in body["paths"].items()
               if all("security" not in m for m in methods.values())}
-    assert public == PUBLIC_PATHS  # the gateway never asks a token for what the function serves without one
+    assert public == PUBLIC_PATHS | WEB_PATHS  # the gateway never asks a token for what the function serves without one
     assert template["Parameters"]["SupabaseAuthAudience"]["Default"] == "authenticated"
     assert "Authorization" in api["CorsConfiguration"]["AllowHeaders"]
 
@@ -196,11 +196,12 @@ def test_dashboard_api_verifies_tokens_in_the_function_and_the_gateway_authorize
     events = function["Events"].values()
     assert all(e["Type"] == "HttpApi" and e["Properties"]["PayloadFormatVersion"] == "2.0" for e in events)
     assert all(e["Properties"]["ApiId"] == {"!Ref": "DashboardHttpApi"} for e in events)
-    assert {e["Properties"]["Path"] for e in events} == {"/{proxy+}", *PUBLIC_PATHS}
+    assert {e["Properties"]["Path"] for e in events} == {"/{proxy+}", *PUBLIC_PATHS, *WEB_PATHS}
     env = function["Environment"]["Variables"]
     assert env["AUTH_ISSUER"] == {"!Ref": "SupabaseAuthIssuer"}
     assert "AUTH_JWT_SECRET" not in env  # only ever a secret id
     assert "AUTH_DISABLED" not in env
+    assert env["SUPABASE_PUBLISHABLE_KEY"] == {"!Ref": "SupabasePublishableKey"}
     assert env["FETCH_QUEUE_URL"] == {"!Ref": "FetchQueue"}
     assert {"SQSSendMessagePolicy": {"QueueName": {"!GetAtt": "FetchQueue.QueueName"}}} in function["Policies"]
 
@@ -217,7 +218,8 @@ def test_dashboard_api_verifies_tokens_in_the_function_and_the_gateway_authorize
     # Every route reaches the function; CloudFormation resolves the condition inside the body at deploy time.
     assert paths["/{proxy+}"]["x-amazon-apigateway-any-method"]["security"] == {
         "Fn::If": ["UseGatewayJwtAuthorizer", [{"SupabaseJwt": []}], []]}
-    for path, method in [("/{proxy+}", "x-amazon-apigateway-any-method"), *((p, "get") for p in PUBLIC_PATHS)]:
+    for path, method in [("/{proxy+}", "x-amazon-apigateway-any-method"),
+                         *((p, "get") for p in PUBLIC_PATHS | WEB_PATHS)]:
         assert paths[path][method]["x-amazon-apigateway-integration"]["type"] == "aws_proxy"
         assert path == "/{proxy+}" or "security" not in paths[path][method]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
@@ -23,7 +24,7 @@ from psycopg import errors as pg_errors
 from vidstats.auth import AuthError, authenticator
 from vidstats.dashboard import access, bloggers, campaigns, videos
 from vidstats.dashboard.errors import ApiError
-from vidstats.dashboard.exports import ExportAccepted, ExportRequest, LambdaInvoker, start_export
+from vidstats.dashboard.exports import ExportAccepted, ExportRequest, LambdaInvoker, campaign_csv, start_export
 from vidstats.dashboard.freshness import freshness
 from vidstats.dashboard.models import (
     AnalyticsMode,
@@ -80,6 +81,7 @@ from vidstats.http_api import (
 from vidstats.ingestion.fetch_queue import FetchQueue, SqsFetchQueue
 from vidstats.page_views.routes import page_views_router
 from vidstats.settings import ingest_settings
+from vidstats.web_assets import WebAssets
 
 if TYPE_CHECKING:
     import httpx
@@ -111,6 +113,8 @@ Every error has the same body: `status`, `title` and `errors`, each naming the `
 `body.urls`, `header.content-type` ...) and what is wrong with it.
 """
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs"})
+# The web dashboard (vidstats.web_assets), public too: its page, sign-in configuration and hashed files.
+WEB_PATHS = frozenset({"/", "/app-config.json", "/assets/{file}"})
 CURSOR_MAX = 1000
 
 
@@ -145,6 +149,12 @@ def ok(errors: dict[int, OpenAPIResponse], status: int = 200, description: str =
 @lru_cache(maxsize=1)
 def database() -> Database:
     return Database.from_settings(application_name="dashboard_api")
+
+
+@lru_cache(maxsize=1)
+def web_assets() -> WebAssets:
+    """The web dashboard's built files (``make web`` writes them into ``static/`` beside this module)."""
+    return WebAssets.from_env(pathlib.Path(__file__).resolve().parent / "static")
 
 
 @lru_cache(maxsize=1)
@@ -196,7 +206,8 @@ def scoped(workspace: UUID) -> Database:
 
 @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
 def handle_api_error(exc: ApiError) -> Response[str]:
-    return error_response(exc.status, exc.title, [FieldProblem(field=exc.field, message=exc.message)])
+    return error_response(exc.status, exc.title, [FieldProblem(field=field, message=message)
+                                                  for field, message in [(exc.field, exc.message), *exc.more]])
 
 
 @app.exception_handler(pg_errors.InsufficientPrivilege)  # type: ignore[untyped-decorator]
@@ -336,6 +347,17 @@ def campaign_analytics(
 ) -> CampaignAnalytics:
     return campaigns.campaign_analytics(scoped(workspace), campaign_id, mode=mode, date_from=date_from, date_to=date_to,
                                         limit=limit)
+
+
+@app.get("/campaigns/<campaign_id>/export.csv", summary="The campaign's worksheet of the export, as a CSV file",
+         tags=["campaigns", "exports"], description="The same lines and values as the campaign's worksheet (and "
+         "the CSV file the export writes without Google), as of now: a download for the web dashboard.",
+         responses={200: {"description": "The CSV file", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                    **ERRORS, **NOT_FOUND})
+def campaign_export_csv(workspace: WorkspaceId, campaign_id: Annotated[UUID, Path()]) -> Response[str]:
+    name, text = campaign_csv(scoped(workspace), campaign_id)
+    return Response(status_code=200, content_type="text/csv; charset=utf-8", body=text,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 @app.get("/bloggers", summary="Bloggers, newest first, with totals and growth", tags=["bloggers"],
@@ -489,6 +511,9 @@ def _unauthorized(event: dict[str, Any], message: str) -> dict[str, Any]:
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     method = str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper()
+    if web_assets().serves(method, _route_path(event)):  # the web dashboard's page and files: public
+        return web_assets().respond(_route_path(event),
+                                    {k.lower(): v for k, v in (event.get("headers") or {}).items()})
     if method != "OPTIONS" and _route_path(event) not in PUBLIC_PATHS:
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         try:

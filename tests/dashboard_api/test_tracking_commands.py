@@ -45,10 +45,13 @@ def test_tracking_urls_is_202_with_the_videos_and_enqueues_their_fetch(
 
 @pytest.mark.usefixtures("api_env")
 def test_tracking_a_bad_url_is_422_naming_it_and_writes_nothing(api: Api, sqs: tuple[Any, str]) -> None:
-    reply = api.call("POST", "/videos", body={"urls": [TIKTOK_URL, "https://example.com/watch?v=1"]})
+    reply = api.call("POST", "/videos", body={"urls": [TIKTOK_URL, "https://example.com/watch?v=1",
+                                                       "https://vimeo.com/1"]})
     assert reply.status == 422, reply
-    assert reply.body["errors"][0]["field"] == "body.urls"
+    # One problem per bad URL, named by its place in the list.
+    assert [e["field"] for e in reply.body["errors"]] == ["body.urls.1", "body.urls.2"]
     assert "example.com" in reply.body["errors"][0]["message"]
+    assert "vimeo.com" in reply.body["errors"][1]["message"]
     assert api.ok("/videos")["items"] == []
     assert received(sqs) == []
 

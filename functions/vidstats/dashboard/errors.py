@@ -7,10 +7,11 @@ class ApiError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, more: list[tuple[str, str]] | None = None) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.more = more or []  # further (field, message) problems of the same request
 
 
 class BadRequestError(ApiError):

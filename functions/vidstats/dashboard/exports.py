@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -64,3 +65,20 @@ def start_export(db: Database, invoker: LambdaInvoker | None, function_name: str
                           destination=destination or f"Google Sheets (SHEETS_EXPORT_TARGETS); its log lines: "
                                                      f"CloudWatch log group /aws/lambda/{function_name}",
                           message="The export runs in the background; its log lines carry this export_id.")
+
+
+def campaign_csv(db: Database, campaign_id: UUID, as_of: datetime | None = None) -> tuple[str, str]:
+    """``GET /campaigns/{id}/export.csv``: the campaign's worksheet of the export as a CSV file (its name and
+    text), read as the export reads it (one snapshot, the same SQL): the download equals the export's file. Read
+    as the dashboard's caller: another workspace's campaign is not found."""
+    from vidstats.export.csv_files import csv_text, file_name
+    from vidstats.export.tables import campaign_table, snapshot
+
+    with snapshot(db, Role.READER) as conn:
+        if conn.execute("select 1 from analytics.campaigns where id = %s", (campaign_id,)).fetchone() is None:
+            raise NotFoundError("path.campaign_id", "no such campaign")
+        table = campaign_table(conn, campaign_id, (as_of or datetime.now(UTC)).date())
+    try:
+        return file_name(table.title, set()), csv_text(table)
+    finally:
+        table.close()

@@ -132,10 +132,12 @@ def track_videos(db: Database, queue: FetchQueue, body: TrackVideosRequest,
         tracked = start_tracking(db, queue, body.urls, body.campaign_id, resolver_client=resolver_client,
                                  workspace_id=caller_workspace(db))
     except InvalidUrlsError as exc:
-        # A URL's reason names it already (shortened) when it is a URL form we do not accept.
-        problems = "; ".join(reason if reason.startswith("unsupported URL") else f"{url[:100]}: {reason}"
-                             for url, reason in list(exc.problems.items())[:20])
-        raise UnprocessableError("body.urls", problems) from exc
+        # One problem per URL, its field naming its place in the list (the web dashboard shows each URL's
+        # reason); a URL's reason names it already (shortened) when it is a URL form we do not accept.
+        problems = [(f"body.urls.{body.urls.index(url)}" if url in body.urls else "body.urls",
+                     reason if reason.startswith("unsupported URL") else f"{url[:100]}: {reason}")
+                    for url, reason in list(exc.problems.items())[:20]]
+        raise UnprocessableError(*problems[0], more=problems[1:]) from exc
     except CampaignNotFoundError as exc:
         raise NotFoundError("body.campaign_id", "no such campaign") from exc
     return TrackVideosAccepted(videos=[

@@ -8,9 +8,11 @@ formula gets a leading single quote (``cells.neutralise_formula``).
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from vidstats.export.cells import pad, to_csv_text
 from vidstats.export.tables import Table
@@ -26,18 +28,29 @@ def file_name(title: str, taken: set[str]) -> str:
     return name
 
 
-def write_csv(table: Table, path: Path) -> int:
-    """Writes ``table`` to ``path`` (streamed); returns the number of data rows."""
+def _write_lines(table: Table, handle: TextIO) -> int:
     width = len(table.columns)
     lines = 0
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        for line in table.all_rows():
-            writer.writerow([to_csv_text(v) for v in pad(line, width)])
-            lines += 1
+    writer = csv.writer(handle)
+    for line in table.all_rows():
+        writer.writerow([to_csv_text(v) for v in pad(line, width)])
+        lines += 1
     if lines != table.total_rows:
         raise RuntimeError(f"{table.title!r}: expected {table.total_rows} lines, wrote {lines}")
     return table.row_count
+
+
+def write_csv(table: Table, path: Path) -> int:
+    """Writes ``table`` to ``path`` (streamed); returns the number of data rows."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        return _write_lines(table, handle)
+
+
+def csv_text(table: Table) -> str:
+    """``table`` as the text of its CSV file (the same bytes ``write_csv`` writes), for a download."""
+    handle = io.StringIO(newline="")
+    _write_lines(table, handle)
+    return handle.getvalue()
 
 
 def write_csv_files(tables: Sequence[Table], directory: Path) -> list[tuple[Path, int]]:

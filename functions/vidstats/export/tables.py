@@ -207,13 +207,14 @@ class ExportConfigError(ValueError):
 
 
 @contextmanager
-def snapshot(db: Database) -> Iterator[psycopg.Connection]:
-    """One REPEATABLE READ, READ ONLY transaction under the reader role: every table sees the same data."""
+def snapshot(db: Database, role: Role = Role.EXPORT) -> Iterator[psycopg.Connection]:
+    """One REPEATABLE READ, READ ONLY transaction: every table sees the same data. The export's role reads every
+    workspace; the dashboard's (``Role.READER``, with its caller) only the caller's."""
     conn = db.connection()
     saved = conn.isolation_level, conn.read_only
     conn.isolation_level, conn.read_only = IsolationLevel.REPEATABLE_READ, True
     try:
-        with db.transaction(Role.EXPORT) as tx:
+        with db.transaction(role) as tx:
             yield tx
     finally:
         conn.isolation_level, conn.read_only = saved

@@ -50,6 +50,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DEV_DIR = PROJECT_ROOT / ".dev"
 LOCAL_ISSUER = "http://127.0.0.1/vidstats-dev/auth/v1"
 DEV_USER_ID = "00000000-0000-4000-8000-00000000de00"
+DEV_USER = {"id": DEV_USER_ID, "email": "dev@localhost"}
 PROCESSOR = "QueueProcessorFunction"
 EXPORT = "SheetsExportFunction"
 RAPIDAPI_KEY_VARIABLES = ("RAPIDAPI_KEY", "RAPIDAPI_KEY_SECRET_ID", "RAPIDAPI_TIKTOK_KEY", "RAPIDAPI_INSTAGRAM_KEY",
@@ -118,7 +119,7 @@ def mint_dev_token(secret: str, *, issuer: str = LOCAL_ISSUER, days: int = 30) -
 
     now = int(time.time())
     claims = {"sub": DEV_USER_ID, "aud": "authenticated", "iss": issuer, "role": "authenticated",
-              "email": "dev@localhost", "iat": now, "exp": now + days * 86400}
+              "email": DEV_USER["email"], "iat": now, "exp": now + days * 86400}
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -197,6 +198,7 @@ class LocalStack:
         self.provider_label = ""
         self.auth_label = ""
         self.dev_token: str | None = None
+        self._dev_signing: tuple[str, str] | None = None  # (secret, issuer) of the development tokens
         self.sqs: LocalSqs | None = None
         self.poller: SqsPoller | None = None
         self.scheduler: Scheduler | None = None
@@ -391,13 +393,16 @@ class LocalStack:
             issuer = env.get("AUTH_ISSUER") or f"{env.get('SUPABASE_URL', '').rstrip('/')}/auth/v1"
             self.auth_label = f"Supabase Auth tokens from {issuer}"
             if env.get("AUTH_JWT_SECRET"):
+                self._dev_signing = (env["AUTH_JWT_SECRET"], issuer)
                 self.dev_token = mint_dev_token(env["AUTH_JWT_SECRET"], issuer=issuer)
             return {"AUTH_DISABLED": "false"}
         if env.get("AUTH_JWT_SECRET"):  # a secret given without an issuer: used, with the local issuer
+            self._dev_signing = (env["AUTH_JWT_SECRET"], LOCAL_ISSUER)
             self.dev_token = mint_dev_token(env["AUTH_JWT_SECRET"])
             self.auth_label = "ON: HS256 tokens signed with AUTH_JWT_SECRET (from the environment)"
             return {"AUTH_DISABLED": "false", "AUTH_ISSUER": LOCAL_ISSUER, "AUTH_AUDIENCE": "authenticated"}
         secret, path = dev_jwt_secret(self.config.data_dir.resolve())
+        self._dev_signing = (secret, LOCAL_ISSUER)
         self.dev_token = mint_dev_token(secret)
         self.auth_label = f"ON: HS256 development tokens (secret in {path}, mode 0600)"
         return {"AUTH_DISABLED": "false", "AUTH_ISSUER": LOCAL_ISSUER, "AUTH_JWT_SECRET": secret,
@@ -466,6 +471,8 @@ class LocalStack:
     def _control(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
         if method == "GET" and path == "status":
             return 200, self.status()
+        if path == "dev-sign-in" and method in ("GET", "POST"):
+            return self._dev_sign_in(method)
         if method == "POST" and path.startswith("run/"):
             name = path.removeprefix("run/")
             if self.scheduler is None or name not in self.scheduler.jobs:
@@ -474,7 +481,22 @@ class LocalStack:
                 return 200, {"schedule": name, "result": self.run_job(name)}
             except Exception as exc:
                 return 500, {"schedule": name, "error": f"{type(exc).__name__}: {exc}"}
-        return 404, {"message": "GET /_local/status, POST /_local/run/<mv_refresh|nightly_refresh|sheets_export>"}
+        return 404, {"message": "GET /_local/status, POST /_local/run/<mv_refresh|nightly_refresh|sheets_export>, "
+                                "GET|POST /_local/dev-sign-in"}
+
+    def _dev_sign_in(self, method: str) -> tuple[int, Any]:
+        """The web dashboard's one-click sign-in in ``make dev``: GET lists the demo users, POST mints a token
+        (as the printed development token). Only the local stack serves ``/_local/``: a deployed API has none."""
+        if self.config.auth == "off":
+            return 200, {"users": [DEV_USER], "access_token": None, "auth": "off"}
+        if self._dev_signing is None:
+            return 404, {"message": "no development sign-in: tokens come from the configured Supabase Auth"}
+        if method == "GET":
+            return 200, {"users": [DEV_USER]}
+        secret, issuer = self._dev_signing
+        days = 1
+        return 200, {"access_token": mint_dev_token(secret, issuer=issuer, days=days), "token_type": "bearer",
+                     "expires_in": days * 86400, "user": DEV_USER}
 
     @staticmethod
     def _cli() -> str:
@@ -499,6 +521,7 @@ class LocalStack:
         url = self.gateway.url
         lines = [
             f"vidstats dev: ready in {self.started_in_s:.1f} s",
+            f"  Web dashboard   {url}/   (open it in a browser: \"Development sign-in\")",
             f"  Dashboard API   {url}   (Swagger UI: {url}/docs, OpenAPI: {url}/openapi.json)",
         ]
         if "PageViewsIncrementsFunction" in self.functions:

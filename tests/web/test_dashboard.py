@@ -1,0 +1,250 @@
+"""The web dashboard in a real browser against `make demo`'s stack: every figure the page draws is the API's."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.web.conftest import axe_violations, screenshot, sign_in
+
+# One worker runs them all (pyproject's --dist loadgroup): one stack with the demo data and one browser.
+pytestmark = pytest.mark.xdist_group("web")
+
+LAUNCH = "[demo] Launch campaign"
+
+
+def campaign_id(api: httpx.Client, name: str = LAUNCH) -> str:
+    items = api.get("/campaigns").json()["items"]
+    return str(next(c["id"] for c in items if c["name"] == name))
+
+
+def drawn(series: list[dict[str, Any]], metric: str) -> str:
+    """What the chart must have drawn for the API's series, as the page writes it into data-drawn."""
+    return json.dumps({"days": [p["period_start"] for p in series], "series": {metric: [p[metric] for p in series]}},
+                      separators=(",", ":"))
+
+
+def open_campaign(page: Page, name: str = LAUNCH) -> None:
+    sign_in(page)
+    page.get_by_role("link", name=name).click()
+    page.get_by_role("heading", name=name, level=1).wait_for()
+
+
+def current_page(page: Page) -> None:
+    """Waits until the table shows the page of its current query and cursor (not the previous one)."""
+    expect(page.get_by_test_id("videos")).to_have_attribute("data-current", "true")
+
+
+def table_ids(page: Page) -> list[str]:
+    ids: list[str] = page.locator("[data-testid=videos] tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.videoId)")
+    return ids
+
+
+def test_the_chart_draws_the_apis_series_for_the_campaign_and_period(page: Page, api: httpx.Client) -> None:
+    cid = campaign_id(api)
+    open_campaign(page)
+    whole = api.get(f"/campaigns/{cid}/analytics", params={"mode": "daily", "limit": 1}).json()
+    assert len(whole["series"]) > 20
+    chart = page.get_by_test_id("chart")
+    expect(chart).to_have_attribute("data-drawn", drawn(whole["series"], "views"))
+    views = page.locator(".card[data-metric=views] .big .num")
+    assert views.get_attribute("title") == f"{whole['totals']['views']:,}"  # the exact value on hover
+
+    since = (datetime.now(UTC).date() - timedelta(days=6)).isoformat()
+    week = api.get(f"/campaigns/{cid}/analytics", params={"mode": "weekly", "from": since, "limit": 1}).json()
+    page.get_by_label("Growth over").select_option("7d")
+    page.get_by_label("Chart").select_option("weekly")
+    page.get_by_label("Metric").select_option("likes")
+    expect(chart).to_have_attribute("data-drawn", drawn(week["series"], "likes"))
+    expect(page.get_by_text(f"Growth counted {week['date_from']} to {week['date_to']}")).to_be_visible()
+
+
+@pytest.mark.parametrize(("header", "params"), [
+    ("+7d likes", {"sort": "growth", "metric": "likes", "period": "7d"}),
+    ("comments", {"sort": "comments"}),
+])
+def test_the_videos_table_sorts_and_pages_with_no_row_repeated_or_skipped(
+        page: Page, api: httpx.Client, header: str, params: dict[str, str]) -> None:
+    cid = campaign_id(api)
+    listed = api.get("/videos", params={"campaign_id": cid, "limit": 200, **params}).json()
+    expected = [v["id"] for v in listed["items"]]
+    assert len(expected) > 5
+    open_campaign(page)
+    page.get_by_label("Rows per page").select_option("5")
+    page.get_by_role("button", name=header, exact=True).click()
+    expect(page.locator("th[aria-sort=descending] button", has_text=header)).to_be_visible()
+    seen: list[str] = []
+    pages = 0
+    while True:
+        pages += 1
+        expect(page.get_by_text(f"Page {pages}", exact=True)).to_be_visible()
+        current_page(page)
+        seen += table_ids(page)
+        following = page.get_by_role("button", name="Next page")
+        if following.is_disabled():
+            break
+        following.click()
+    assert seen == expected  # same order, nothing repeated, nothing skipped
+    assert pages == -(-len(expected) // 5)
+    page.get_by_role("button", name="Previous page").click()
+    expect(page.get_by_text(f"Page {pages - 1}", exact=True)).to_be_visible()
+    current_page(page)
+    assert table_ids(page) == expected[(pages - 2) * 5:(pages - 1) * 5]
+
+
+def test_a_tracked_url_appears_after_a_refresh_and_a_bad_one_says_why(
+        page: Page, api: httpx.Client, base_url: str) -> None:
+    url = "https://www.tiktok.com/@webtest/video/7300000000000000042"
+    sign_in(page)
+    page.get_by_role("link", name="Track videos").click()
+    page.get_by_label("Video URLs").fill(f"{url}\nhttps://example.com/not-a-video")
+    page.get_by_label("Add to campaign").select_option(label=LAUNCH)
+    page.get_by_role("button", name="Track", exact=True).click()
+    results = page.get_by_test_id("track-results")
+    expect(results.get_by_role("row", name=url)).to_contain_text("accepted")
+    expect(results.get_by_role("row", name="https://example.com/not-a-video")).to_contain_text("rejected")
+    video_id = results.get_by_role("link", name=url).get_attribute("href").rsplit("/", 1)[1]  # type: ignore[union-attr]
+
+    deadline = time.monotonic() + 20
+    while api.get(f"/videos/{video_id}").json()["stats_at"] is None:  # fetched by the queue processor, refreshed
+        assert time.monotonic() < deadline, "the tracked video was never fetched"
+        httpx.post(f"{base_url}/_local/run/mv_refresh", timeout=30).raise_for_status()
+        time.sleep(0.2)
+    page.get_by_role("link", name="Campaigns").click()
+    page.get_by_role("link", name=LAUNCH).click()
+    page.get_by_label("Rows per page").select_option("100")
+    expect(page.locator(f"[data-testid=videos] tr[data-video-id='{video_id}']")).to_be_visible()
+
+
+def test_the_csv_download_is_the_campaigns_export_file(page: Page, api: httpx.Client, base_url: str,
+                                                       tmp_path: Path) -> None:
+    cid = campaign_id(api)
+    open_campaign(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.suffix == ".csv"
+
+    page.get_by_role("button", name="Export to Sheets").click()
+    expect(page.get_by_text("Export started:")).to_be_visible()
+    deadline = time.monotonic() + 30
+    while True:
+        runs = httpx.get(f"{base_url}/_local/status").json()["invocations"]
+        if runs and runs[0]["state"] == "succeeded":
+            break
+        assert time.monotonic() < deadline, runs
+        time.sleep(0.2)
+    (written,) = [Path(f["path"]) for f in runs[0]["result"]["csv"]]
+    assert saved.read_bytes() == written.read_bytes()
+    assert cid  # the export of this campaign only (include_all_videos: false)
+
+
+def test_stop_tracking_a_video(page: Page, api: httpx.Client) -> None:
+    cid = campaign_id(api)
+    active = api.get("/videos", params={"campaign_id": cid, "tracking_state": "active", "sort": "recent"}).json()
+    video = active["items"][-1]
+    sign_in(page)
+    page.goto(f"/#/videos/{video['id']}")
+    expect(page.get_by_test_id("tracking-state")).to_have_text("active")
+    page.get_by_role("button", name="Stop tracking").click()
+    page.get_by_role("button", name="Yes, stop tracking").click()
+    expect(page.get_by_test_id("tracking-state")).to_have_text("stopped")
+    assert api.get(f"/videos/{video['id']}").json()["tracking"]["state"] == "stopped"
+    expect(page.get_by_role("button", name="Stop tracking")).to_have_count(0)
+
+
+def test_sign_out_returns_to_sign_in_and_forgets_the_session(page: Page) -> None:
+    sign_in(page)
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Development sign-in as dev@localhost")).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("button", name="Development sign-in as dev@localhost")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+
+
+def tab_to(page: Page, text: str, *, limit: int = 60) -> None:
+    """Presses Tab until the focused element's text (or label) is ``text``."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("() => { const e = document.activeElement; "
+                                "return (e.getAttribute('aria-label') || e.textContent || '').trim() }")
+        if focused == text:
+            return
+    raise AssertionError(f"{text!r} is not reachable with Tab")
+
+
+def test_the_main_flow_works_with_the_keyboard_alone(page: Page) -> None:
+    page.goto("/")
+    tab_to(page, "Development sign-in as dev@localhost")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Campaigns", level=1).wait_for()
+    tab_to(page, LAUNCH)
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name=LAUNCH, level=1).wait_for()
+    assert page.evaluate("document.activeElement.id") == "main"  # focus moved to the new screen
+    tab_to(page, "likes")  # the first "likes" is the table's total header
+    page.keyboard.press("Enter")
+    expect(page.locator("th[aria-sort=descending]")).to_have_text("likes ↓")
+    current_page(page)
+    top = table_ids(page)[0]
+    first_video = page.locator(f"tr[data-video-id='{top}'] th a")
+    tab_to(page, first_video.inner_text().strip())
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Fetch health").wait_for()
+    assert page.url.endswith(f"#/videos/{top}")
+    page.keyboard.press("Shift+Tab")  # from the new screen back into the header
+    tab_to(page, "Sign out", limit=200)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Development sign-in as dev@localhost")).to_be_visible()
+
+
+def test_every_screen_passes_axe_and_fits_a_phone(page: Page, api: httpx.Client) -> None:
+    cid = campaign_id(api)
+    video = api.get("/videos", params={"campaign_id": cid}).json()["items"][0]
+    creator = video["blogger"]["id"]
+    page.goto("/")
+    page.get_by_role("button", name="Development sign-in as dev@localhost").wait_for()
+    screens: list[tuple[str, str | None, str]] = [("sign-in", None, "vidstats")]
+    screens += [("campaigns", "/#/campaigns", "Campaigns"), ("campaign", f"/#/campaigns/{cid}", LAUNCH),
+                ("video", f"/#/videos/{video['id']}", "Fetch health"), ("creators", "/#/creators", "Creators"),
+                ("creator", f"/#/creators/{creator}", "Videos"), ("track", "/#/track", "Track videos"),
+                ("page-views", "/#/page-views", "Page views")]
+    problems: dict[str, Any] = {}
+    for name, path, heading in screens:
+        if path is not None:
+            if name == "campaigns":
+                page.get_by_role("button", name="Development sign-in as dev@localhost").click()
+            page.goto(path)
+        page.get_by_role("heading", name=heading).first.wait_for()
+        page.wait_for_function("() => !document.querySelector('.state.loading')")
+        violations = axe_violations(page)
+        if violations:
+            problems[name] = violations
+        for width, wide in screenshot(page, name).items():
+            if wide > width:
+                problems[f"{name} at {width} px"] = f"the page is {wide} px wide"
+    assert problems == {}
+
+
+def test_an_unknown_campaign_and_an_unreachable_api_say_so_and_offer_a_retry(page: Page, api: httpx.Client) -> None:
+    sign_in(page)
+    page.goto("/#/campaigns/00000000-0000-4000-8000-000000000001")
+    expect(page.get_by_role("alert")).to_contain_text("no such campaign")
+
+    page.route("**/videos?*", lambda route: route.abort())  # the API cannot be reached
+    page.goto(f"/#/campaigns/{campaign_id(api)}")
+    alert = page.locator(".videos-table").get_by_role("alert")
+    expect(alert).to_contain_text("The API cannot be reached")
+    page.unroute("**/videos?*")
+    alert.get_by_role("button", name="Try again").click()
+    current_page(page)
+    assert len(table_ids(page)) > 0

@@ -1,0 +1,88 @@
+// GET /videos as a table: sorted by any total or any growth (metric and period), paged with the API's cursors.
+import { useState } from "preact/hooks";
+import { get } from "./api";
+import { Empty, ErrorBox, Freshness, Growth, Loading, Num, Select, useLoad } from "./components";
+import { href } from "./router";
+import type { Metric, Period, VideoPage } from "./types";
+import { METRICS } from "./types";
+
+export interface VideoFilters { campaign_id?: string; blogger_id?: string; platform?: string }
+type Sort = { by: "total" | "growth"; metric: Metric };
+
+const PAGE_SIZE = 20;
+
+export function VideosTable({ query }: { query: VideoFilters }) {
+  const [sort, setSort] = useState<Sort>({ by: "total", metric: "views" });
+  const [period, setPeriod] = useState<Period>("7d");
+  const [size, setSize] = useState(String(PAGE_SIZE));
+  const pageSize = Number(size);
+  const filters = JSON.stringify(query);
+  // The cursor of each page shown so far, for this query only: a cursor is valid only for its own query.
+  const key = JSON.stringify([filters, sort, period, size]);
+  const [paging, setPaging] = useState<{ key: string; cursors: (string | null)[] }>({ key, cursors: [null] });
+  const cursors = paging.key === key ? paging.cursors : [null];
+  const setCursors = (next: (string | null)[]) => setPaging({ key, cursors: next });
+  const cursor = cursors[cursors.length - 1];
+  const request = JSON.stringify([key, cursor]);
+  const loaded = useLoad(async () => ({ request, page: await get<VideoPage>("/videos", {
+    ...query, sort: sort.by === "total" ? sort.metric : "growth", metric: sort.metric, period, limit: pageSize, cursor,
+  }) }), [request]);
+  // While the next page loads, the previous one stays on screen, marked busy (data-current="false").
+  const page = { ...loaded, data: loaded.data?.page ?? null };
+  const current = loaded.data?.request === request && !loaded.loading;
+  const header = (by: Sort["by"], metric: Metric) => {
+    const active = sort.by === by && sort.metric === metric;
+    const label = by === "total" ? metric : `+${period} ${metric}`;
+    return (
+      <th scope="col" class="n" aria-sort={active ? "descending" : undefined} key={`${by}-${metric}`}>
+        <button type="button" class={active ? "sort active" : "sort"} onClick={() => setSort({ by, metric })}
+          title={`Sort by ${by === "total" ? "total" : "growth over " + period} ${metric}, highest first`}>
+          {label}{active ? " ↓" : ""}
+        </button>
+      </th>
+    );
+  };
+  return (
+    <div class="videos-table">
+      <div class="controls">
+        <Select id="videos-period" label="Growth period" value={period} onChange={setPeriod}
+          options={[["1d", "1 day"], ["7d", "7 days"], ["30d", "30 days"]]} />
+        <Select id="videos-size" label="Rows per page" value={size} onChange={setSize}
+          options={[["5", "5"], ["20", "20"], ["50", "50"], ["100", "100"]]} />
+        {page.data ? <Freshness asOf={page.data.data_as_of} /> : null}
+      </div>
+      {page.error ? <ErrorBox error={page.error} retry={page.reload} /> : null}
+      {!page.data && page.loading ? <Loading what="videos" /> : null}
+      {page.data && page.data.items.length === 0 && cursors.length === 1 ? <Empty>No videos match.</Empty> : null}
+      {page.data && page.data.items.length > 0 ? (
+        <div class="table-wrap" aria-busy={!current}>
+          <table class="data" data-testid="videos" data-current={String(current)}>
+            <caption class="visually-hidden">Videos, page {cursors.length}</caption>
+            <thead><tr>
+              <th scope="col">Video</th><th scope="col">Creator</th>
+              {METRICS.map((m) => header("total", m))}
+              {METRICS.map((m) => header("growth", m))}
+            </tr></thead>
+            <tbody>
+              {page.data.items.map((v) => (
+                <tr key={v.id} data-video-id={v.id}>
+                  <th scope="row"><a href={href.video(v.id)}>{v.caption?.slice(0, 60) || v.external_video_id}</a>
+                    <small class="platform">{v.platform}{v.tracking_state !== "active" ? ` · ${v.tracking_state}` : ""}</small></th>
+                  <td>{v.blogger ? <a href={href.creator(v.blogger.id)}>@{v.blogger.username ?? "?"}</a> : "—"}</td>
+                  {METRICS.map((m) => <td class="n" key={m}><Num value={v.totals[m]} /></td>)}
+                  {METRICS.map((m) => <td class="n" key={m}><Growth value={v.increments[m]} total={v.totals[m]} /></td>)}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>) : null}
+      <nav class="pager" aria-label="Videos pages">
+        <button type="button" disabled={cursors.length === 1 || page.loading}
+          onClick={() => setCursors(cursors.slice(0, -1))}>Previous page</button>
+        <span>Page {cursors.length}</span>
+        <button type="button" disabled={!page.data?.next_cursor || page.loading}
+          onClick={() => setCursors([...cursors, page.data!.next_cursor])}>Next page</button>
+      </nav>
+    </div>
+  );
+}
