@@ -111,7 +111,7 @@ def test_the_cli_checks_a_sample_and_exits_non_zero_on_a_mismatch(
     database: IsolatedDatabase, history: History, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cli.main(["verify", "--sample", "4", "--database-url", database.owner_url]) == 0
-    assert "ok: the read model equals a recompute of 4 videos" in capsys.readouterr().out
+    assert "ok: the read model equals a recompute of 4 videos up to" in capsys.readouterr().out
     with database.connect_owner() as conn:
         conn.execute(CORRUPTIONS["daily"], {"video": history.videos[1]})
     assert cli.main(["verify", "--video", history.videos[1], "--database-url", database.owner_url]) == 1

@@ -90,16 +90,34 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return 2
     if args.sample is not None or args.video:
         report = verify_read_model_sample(_database(args), sample=args.sample or 100, video_ids=args.video)
-        scope = f"{report.sampled_videos} videos"
+        recompute = f"a recompute of {report.sampled_videos} videos"
     else:
         report = verify_read_model(_database(args))
-        scope = "a full recompute"
-    print(json.dumps(report.model_dump(exclude_none=True), indent=2, default=str))
+        recompute = "a full recompute"
+    print(json.dumps(report.model_dump(exclude_none=True), indent=2))
     if report.ok:
-        print(f"ok: the read model equals a recompute of {scope} up to its watermark")
+        print(f"ok: the read model equals {recompute} up to its watermark")
         return 0
-    print(f"MISMATCH: the read model differs from a recompute of {scope}", file=sys.stderr)
+    print(f"MISMATCH: the read model differs from {recompute}", file=sys.stderr)
     return 1
+
+
+def cmd_retention_run(args: argparse.Namespace) -> int:
+    from vidstats.retention import run_retention
+    from vidstats.settings import RetentionSettings
+
+    days = args.days if args.days is not None else RetentionSettings().snapshot_retention_days
+    if days is None:
+        raise ConfigurationError("retention is off: set SNAPSHOT_RETENTION_DAYS (days of raw snapshots to keep) "
+                                 "or pass --days")
+    if days < 1:
+        raise ConfigurationError(f"--days must be at least 1, got {days}")
+    outcome = run_retention(_database(args), days=days, dry_run=args.dry_run)
+    print(json.dumps(outcome.model_dump(mode="json"), indent=2))
+    if not outcome.partitions:
+        print(f"nothing to compact: no month partition older than {outcome.cutoff:%Y-%m-%d %H:%M} UTC is left")
+    fine = ("planned", "compacted", "nothing_to_remove", "already_compacted")
+    return 0 if all(p.status in fine for p in outcome.partitions) else 1
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -296,6 +314,22 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the data dir of the local stack to use when no DATABASE_URL is set "
                              "(default: .dev/pgdata, that of make dev)")
     verify_parser.set_defaults(handler=cmd_verify)
+
+    retention_parser = commands.add_parser(
+        "retention", help="snapshot retention: compact raw snapshots older than SNAPSHOT_RETENTION_DAYS")
+    retention_commands = retention_parser.add_subparsers(dest="retention_command", required=True)
+    retention_run = retention_commands.add_parser(
+        "run", help="compact every month partition wholly older than the retention age to what the read model "
+                    "needs (each video's last snapshot of each UTC day, and the rows that keep every figure exact)")
+    retention_run.add_argument("--dry-run", action="store_true",
+                               help="say what each partition would keep, change nothing")
+    retention_run.add_argument("--days", type=int,
+                               help="days of raw snapshots to keep (default: $SNAPSHOT_RETENTION_DAYS)")
+    retention_run.add_argument("--database-url", help="defaults to $DATABASE_URL, else the local database")
+    retention_run.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
+                               help="the data dir of the local stack to use when no DATABASE_URL is set "
+                                    "(default: .dev/pgdata, that of make dev)")
+    retention_run.set_defaults(handler=cmd_retention_run)
 
     status_parser = commands.add_parser("status", help="read model freshness: last refresh, lag")
     status_parser.add_argument("--database-url", help="defaults to $DATABASE_URL, else the local database")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -76,3 +76,20 @@ class IngestSettings(BaseSettings):
 @lru_cache(maxsize=1)
 def ingest_settings() -> IngestSettings:
     return IngestSettings()
+
+
+class RetentionSettings(BaseSettings):
+    """Snapshot retention (mv_refresh, ``vidstats retention run``). Off unless SNAPSHOT_RETENTION_DAYS is set."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    # Raw snapshots in month partitions wholly older than this many days are compacted (``vidstats.retention``).
+    # Empty or "off": retention is off (the default; nothing is ever compacted).
+    snapshot_retention_days: int | None = Field(default=None, ge=1, validation_alias="SNAPSHOT_RETENTION_DAYS")
+
+    @field_validator("snapshot_retention_days", mode="before")
+    @classmethod
+    def _off(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("", "off"):
+            return None
+        return value
