@@ -134,7 +134,14 @@ def ok(errors: dict[int, OpenAPIResponse], status: int = 200, description: str =
 
 @lru_cache(maxsize=1)
 def database() -> Database:
+    """The writer: commands, and reads that must see a command's own result (a blogger batch's outcome)."""
     return Database.from_settings(application_name="dashboard_api")
+
+
+@lru_cache(maxsize=1)
+def read_database() -> Database:
+    """The read replica (DATABASE_READ_URL) when one is configured, else the writer: every read-only route."""
+    return Database.read_replica_from_settings(application_name="dashboard_api") or database()
 
 
 @lru_cache(maxsize=1)
@@ -200,8 +207,8 @@ def _security() -> dict[str, Any]:
     return {"security_schemes": {"bearerAuth": HTTPBearer(bearerFormat="JWT")}, "security": [{"bearerAuth": []}]}
 
 
-# Seed 003's analytics service: the page-view report, read through this API's own connection.
-app.include_router(page_views_router(database))
+# Seed 003's analytics service: the page-view report, read through this API's own (read) connection.
+app.include_router(page_views_router(read_database))
 
 
 @lru_cache(maxsize=1)
@@ -219,7 +226,7 @@ Until = Annotated[ApiDate | None, Query(description="Last UTC day of the growth 
 @app.get("/status", summary="Read-model freshness and the count of failing videos", tags=["meta"],
          responses=ok(ERRORS))
 def status() -> ReadModelFreshness:
-    return freshness(database())
+    return freshness(read_database())
 
 
 @app.get("/videos", summary="The dashboard list", tags=["videos"], responses=ok(ERRORS))
@@ -244,13 +251,13 @@ def list_videos(
     query = VideoQuery(platform=platform, campaign_id=campaign_id, blogger_id=blogger_id,
                        tracking_state=tracking_state, health=health, q=q, sort=sort, metric=metric, period=period,
                        until=until, limit=limit, cursor=cursor)
-    return videos.list_videos(database(), query)
+    return videos.list_videos(read_database(), query)
 
 
 @app.get("/videos/<video_id>", summary="One video: totals, growth, tracking", tags=["videos"],
          responses=ok({**ERRORS, **NOT_FOUND}))
 def get_video(video_id: Annotated[UUID, Path()]) -> VideoDetail:
-    return videos.get_video(database(), video_id)
+    return videos.get_video(read_database(), video_id)
 
 
 @app.get("/videos/<video_id>/increments", summary="A video's daily or weekly series", tags=["videos"],
@@ -262,18 +269,18 @@ def video_increments(
                                                                          "weeks before `to`)")] = None,
     date_to: Annotated[ApiDate | None, Query(alias="to", description="Last UTC day (default: today)")] = None,
 ) -> VideoIncrements:
-    return videos.video_increments(database(), video_id, granularity, date_from, date_to)
+    return videos.video_increments(read_database(), video_id, granularity, date_from, date_to)
 
 
 @app.get("/campaigns", summary="Campaigns, newest first", tags=["campaigns"], responses=ok(ERRORS))
 def list_campaigns(limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Cursor = None) -> CampaignPage:
-    return campaigns.list_campaigns(database(), limit=limit, cursor=cursor)
+    return campaigns.list_campaigns(read_database(), limit=limit, cursor=cursor)
 
 
 @app.get("/campaigns/<campaign_id>", summary="One campaign with its totals", tags=["campaigns"],
          responses=ok({**ERRORS, **NOT_FOUND}))
 def get_campaign(campaign_id: Annotated[UUID, Path()]) -> CampaignDetail:
-    return campaigns.get_campaign(database(), campaign_id)
+    return campaigns.get_campaign(read_database(), campaign_id)
 
 
 @app.get("/campaigns/<campaign_id>/analytics", summary="Totals vs increments of a campaign", tags=["campaigns"],
@@ -285,7 +292,7 @@ def campaign_analytics(
     date_to: Annotated[ApiDate | None, Query(alias="to", description="Count up to this UTC day")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Per-video rows returned")] = 200,
 ) -> CampaignAnalytics:
-    return campaigns.campaign_analytics(database(), campaign_id, mode=mode, date_from=date_from, date_to=date_to,
+    return campaigns.campaign_analytics(read_database(), campaign_id, mode=mode, date_from=date_from, date_to=date_to,
                                         limit=limit)
 
 
@@ -299,7 +306,7 @@ def list_bloggers(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Cursor = None,
 ) -> BloggerPage:
-    return bloggers.list_bloggers(database(), platform=platform, q=q, period=period, until=until, limit=limit,
+    return bloggers.list_bloggers(read_database(), platform=platform, q=q, period=period, until=until, limit=limit,
                                   cursor=cursor)
 
 
@@ -310,7 +317,7 @@ def get_blogger(
     period: Annotated[Period, Query()] = Period.d7,
     until: Until = None,
 ) -> BloggerDetail:
-    return bloggers.get_blogger(database(), blogger_id, period=period, until=until)
+    return bloggers.get_blogger(read_database(), blogger_id, period=period, until=until)
 
 
 BATCH_EXAMPLES: dict[str, Any] = {
