@@ -304,3 +304,17 @@ def test_mv_refresh_compacts_old_partitions_only_when_retention_is_on(
     result = lambda_handler({}, FakeLambdaContext())
     assert [p["status"] for p in result["retention"]["partitions"]] == ["compacted"] * 3
     assert lambda_handler({}, FakeLambdaContext())["retention"]["partitions"] == []
+
+
+def test_a_compaction_longer_than_the_time_given_changes_nothing_and_says_so(
+    database: IsolatedDatabase, db: Database, history: History
+) -> None:
+    with database.connect_owner() as conn:
+        rows_before = _rows_per_partition(conn)
+    outcome = run_retention(db, days=_days_to(date(2026, 10, 5)), statement_timeout_ms=1)
+    assert [(p.partition, p.status) for p in outcome.partitions] == [("video_statistics_p202607", "timed_out")]
+    assert outcome.out_of_time
+    with database.connect_owner() as conn:
+        assert _rows_per_partition(conn) == rows_before
+        assert conn.execute("select count(*) from pg_class where relname ~ '_compact$'").fetchone() == (0,)
+    assert verify_read_model(db).ok

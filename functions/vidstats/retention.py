@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import psycopg
 from pydantic import BaseModel
 
 from vidstats.db import Database, Role
@@ -22,7 +23,7 @@ class PartitionCompaction(BaseModel):
     partition: str
     # planned (dry run), compacted, nothing_to_remove (already one snapshot a day: left as it is), skipped (read
     # model behind), busy (a refresh ran; next time), changed (rows arrived while the copy was built; next time),
-    # already_compacted
+    # already_compacted, timed_out (longer than the statement timeout: rolled back)
     status: str
     rows_before: int | None = None
     rows_after: int | None = None
@@ -103,6 +104,15 @@ def run_retention(
         if time_left_s is not None and time_left_s() < min_time_for_a_partition_s:
             outcome.out_of_time = True
             break
-        outcome.partitions.append(compact_partition(db, month, cutoff, dry_run=dry_run,
-                                                    statement_timeout_ms=statement_timeout_ms))
+        try:
+            outcome.partitions.append(compact_partition(db, month, cutoff, dry_run=dry_run,
+                                                        statement_timeout_ms=statement_timeout_ms))
+        except psycopg.errors.QueryCanceled:
+            # The statement timeout (a Lambda's time left): the transaction rolled back, nothing changed.
+            outcome.partitions.append(PartitionCompaction(
+                partition=f"video_statistics_p{month:%Y%m}", status="timed_out",
+                reason=f"longer than {statement_timeout_ms} ms: run `vidstats retention run` where time is not "
+                       "limited (nothing was changed)"))
+            outcome.out_of_time = True
+            break
     return outcome
