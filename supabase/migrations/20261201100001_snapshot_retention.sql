@@ -179,8 +179,8 @@ end
 $$;
 
 -- Step 1, in its own transaction: the compacted copy of the month, beside the live partition, with the
--- partition's indexes, foreign key (validated) and a check of its bounds, so attaching it scans nothing.
--- Inserts into that month wait meanwhile (the SHARE lock; there are none: snapshots are written at now()).
+-- partition's indexes, foreign key (validated) and a check of its bounds, so attaching it scans nothing. It
+-- takes no lock on the partition beyond reading it: readers, writers and the refresh go on.
 create function analytics.build_snapshot_compaction(p_month date, p_cutoff timestamptz)
 returns jsonb
 language plpgsql
@@ -202,21 +202,22 @@ begin
     then
         return jsonb_build_object('partition', target.partition_name, 'status', 'already_compacted');
     end if;
-    execute format('lock table analytics.%I in share mode', target.partition_name);
-    execute format('select max(id), count(*) from analytics.%I', target.partition_name) into max_id, rows_before;
-    if max_id > mark then
-        -- the read model has not reflected every row of the month yet: its figures are computed from them
-        return jsonb_build_object('partition', target.partition_name, 'status', 'skipped',
-                                  'reason', 'the read model has not caught up with this month yet');
-    end if;
     execute format('drop table if exists analytics.%I', copy_name);  -- a copy left by a failed run
     execute format('create table analytics.%I (like analytics.video_statistics including defaults '
                    'including constraints)', copy_name);
-    execute format('insert into analytics.%I select s.* from analytics.%I s'
-                   ' join analytics.video_statistics_kept_rows($1, $2) k on k.id = s.id'
-                   ' order by s.created_at, s.id', copy_name, target.partition_name)
-        using target.lower_bound, target.upper_bound;
-    get diagnostics rows_after = row_count;
+    -- One statement, one snapshot: the copy, the partition's row count (the swap checks it is still that) and its
+    -- highest id (every row must be reflected by the read model: its figures were computed from them).
+    execute format('with copied as (insert into analytics.%I select s.* from analytics.%I s'
+                   '                 join analytics.video_statistics_kept_rows($1, $2) k on k.id = s.id'
+                   '                order by s.created_at, s.id returning 1)'
+                   ' select (select count(*) from copied), count(*), max(id) from analytics.%I',
+                   copy_name, target.partition_name, target.partition_name)
+        into rows_after, rows_before, max_id using target.lower_bound, target.upper_bound;
+    if max_id > mark then
+        execute format('drop table analytics.%I', copy_name);
+        return jsonb_build_object('partition', target.partition_name, 'status', 'skipped',
+                                  'reason', 'the read model has not caught up with this month yet');
+    end if;
     if rows_after = rows_before then  -- already minimal (one snapshot a day, or empty): no swap needed
         execute format('drop table analytics.%I', copy_name);
         insert into analytics.video_statistics_compactions (partition_name, month, cutoff, rows_before, rows_after)
