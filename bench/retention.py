@@ -91,7 +91,8 @@ def main() -> None:
                 reports.append(row[0])
             assert all(r["daily_mismatches"] == 0 and r["campaign_bounds_mismatches"] == 0 for r in reports)
             rows_out.append([f"verify --sample {sample:,}", f"{statistics.median(samples):,.1f}",
-                             "full verify", f"{full_ms:,.1f}", f"{reports[0]['daily_rows']:,} daily rows checked"])
+                             "full verify", f"{full_ms:,.1f}",
+                             f"{reports[0]['sampled_videos']:,} videos, {reports[0]['daily_rows']:,} daily rows"])
 
         db = Database(url, statement_timeout_ms=3_600_000)
         retention_days = 29
@@ -99,7 +100,8 @@ def main() -> None:
         for partition in outcome.partitions:
             rows_out.append([f"retention: {partition.partition} ({partition.status})",
                              f"{(partition.build_ms or 0) + (partition.swap_ms or 0):,.1f}", "", "",
-                             f"build {partition.build_ms or 0:,.0f} ms + swap {partition.swap_ms or 0:,.0f} ms; "
+                             f"build {partition.build_ms or 0:,.0f} ms + swap {partition.swap_ms or 0:,.0f} ms "
+                             f"(table locked {partition.exclusive_ms or 0:,.0f} ms); "
                              f"{partition.rows_before or 0:,} -> {partition.rows_after or 0:,} rows"])
         db.close()
         after_ms = timed(lambda: full_report.append(conn.execute("select analytics.verify_read_model()").fetchone()[0]))  # type: ignore[index]

@@ -103,6 +103,13 @@ def test_a_large_table_is_sampled_by_index_probes_into_distinct_videos(
         again = conn.execute("select analytics.sample_videos(50)").fetchone()
         assert again is not None
         assert set(again[0]) != set(picked[0])
+        # spread over the whole table, not the smallest ids (about half of them above the median id)
+        upper_half = conn.execute(
+            "select count(*) from unnest(%s::uuid[]) p(id)"
+            " where p.id > (select id from analytics.videos order by id offset 1000 limit 1)",
+            (picked[0],)).fetchone()
+        assert upper_half is not None
+        assert 10 <= upper_half[0] <= 40
     with pytest.raises(ValueError, match="at least 1"):
         verify_read_model_sample(db, sample=0)
 

@@ -28,8 +28,9 @@ class PartitionCompaction(BaseModel):
     rows_before: int | None = None
     rows_after: int | None = None
     reason: str | None = None
-    build_ms: float | None = None
-    swap_ms: float | None = None
+    build_ms: float | None = None  # the copy, beside the live partition (nothing waits for it)
+    swap_ms: float | None = None  # the swap transaction (the refresh waits; snapshot counts updated)
+    exclusive_ms: float | None = None  # of which the parent table was locked (writers wait): detach to commit
 
 
 class RetentionOutcome(BaseModel):

@@ -76,6 +76,7 @@ as $$
 declare
     picked  uuid[] := '{}';
     probe   uuid;
+    point   uuid;
     tries   integer := 0;
     estimate real := (select c.reltuples from pg_catalog.pg_class c where c.oid = 'analytics.videos'::regclass);
 begin
@@ -87,7 +88,10 @@ begin
     end if;
     while cardinality(picked) < p_sample and tries < p_sample * 4 loop
         tries := tries + 1;
-        select v.id into probe from analytics.videos v where v.id >= gen_random_uuid() order by v.id limit 1;
+        -- a variable, not gen_random_uuid() in the WHERE clause: a volatile call there is evaluated per row
+        -- (a scan, and a pick biased to the smallest ids); a value is one index probe
+        point := gen_random_uuid();
+        select v.id into probe from analytics.videos v where v.id >= point order by v.id limit 1;
         if probe is null then  -- past the last id: wrap around
             select v.id into probe from analytics.videos v order by v.id limit 1;
         end if;

@@ -255,6 +255,7 @@ declare
     target record;
     copy_name text;
     index_name text;
+    swap_started timestamptz;
     rows_now bigint;
     rows_after bigint;
     first_week date;
@@ -296,6 +297,7 @@ begin
        and w.week_start < (target.upper_bound at time zone 'UTC')::date and w.snapshots <> s.n;
 
     -- The swap: the parent is locked exclusively from here to commit (catalog changes only).
+    swap_started := clock_timestamp();
     execute format('alter table analytics.video_statistics detach partition analytics.%I', target.partition_name);
     execute format('drop table analytics.%I', target.partition_name);
     execute format('alter table analytics.%I rename to %I', copy_name, target.partition_name);
@@ -311,7 +313,8 @@ begin
     insert into analytics.video_statistics_compactions (partition_name, month, cutoff, rows_before, rows_after)
     values (target.partition_name, date_trunc('month', p_month)::date, p_cutoff, p_rows_before, rows_after);
     return jsonb_build_object('partition', target.partition_name, 'status', 'compacted',
-                              'rows_before', p_rows_before, 'rows_after', rows_after);
+                              'rows_before', p_rows_before, 'rows_after', rows_after,
+                              'exclusive_ms', round(extract(epoch from clock_timestamp() - swap_started) * 1000, 1));
 end
 $$;
 
