@@ -108,9 +108,9 @@ def test_compaction_keeps_every_figure_and_verify_agrees(
             " where created_at < '2026-10-01'").fetchone()
         assert old_days_count is not None
         shape = {name: conn.execute(
-            "select (select array_agg(contype::text || ':' || replace(conname::text, %(p)s::text, '') order by 1)"
+            "select (select array_agg(contype::text || ':' || replace(conname::text, %(p)s::text, ''))"
             "          from pg_constraint where conrelid = %(t)s::text::regclass),"
-            "       (select array_agg(replace(replace(pg_get_indexdef(indexrelid), %(p)s, ''), %(t)s, '') order by 1)"
+            "       (select array_agg(replace(replace(pg_get_indexdef(indexrelid), %(p)s, ''), %(t)s, ''))"
             "          from pg_index where indrelid = %(t)s::text::regclass)",
             {"t": f"analytics.{name}", "p": name}).fetchone() for name in ("video_statistics_p202608",
                                                                            "video_statistics_p202610")}
@@ -126,7 +126,9 @@ def test_compaction_keeps_every_figure_and_verify_agrees(
     assert after == before
     assert counts_match == (0,)
     assert leftovers == (0,)
-    assert shape["video_statistics_p202608"] == shape["video_statistics_p202610"], shape  # same constraints, indexes
+    compacted, untouched = ([sorted(part) for part in shape[name]] for name in ("video_statistics_p202608",
+                                                                               "video_statistics_p202610"))
+    assert compacted == untouched  # the same constraints and indexes as a partition never compacted
     report = verify_read_model(db)
     assert report.ok, report
     assert verify_read_model_sample(db, sample=len(history.videos)).ok
