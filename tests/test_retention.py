@@ -320,3 +320,19 @@ def test_a_compaction_longer_than_the_time_given_changes_nothing_and_says_so(
         assert _rows_per_partition(conn) == rows_before
         assert conn.execute("select count(*) from pg_class where relname ~ '_compact$'").fetchone() == (0,)
     assert verify_read_model(db).ok
+
+
+def test_a_partition_too_large_for_the_time_given_is_left_for_the_cli(
+    database: IsolatedDatabase, db: Database, history: History
+) -> None:
+    with database.connect_owner() as conn:
+        conn.execute("analyze analytics.video_statistics")
+        rows_before = _rows_per_partition(conn)
+    outcome = run_retention(db, days=_days_to(date(2026, 10, 5)), max_partition_rows=300)
+    assert [(p.partition, p.status) for p in outcome.partitions] == [
+        ("video_statistics_p202607", "too_large"), ("video_statistics_p202608", "too_large"),
+        ("video_statistics_p202609", "too_large")]
+    assert "vidstats retention run" in (outcome.partitions[0].reason or "")
+    with database.connect_owner() as conn:
+        assert _rows_per_partition(conn) == rows_before
+    assert [p.status for p in run_retention(db, days=_days_to(date(2026, 10, 5))).partitions] == ["compacted"] * 3

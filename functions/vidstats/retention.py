@@ -23,7 +23,7 @@ class PartitionCompaction(BaseModel):
     partition: str
     # planned (dry run), compacted, nothing_to_remove (already one snapshot a day: left as it is), skipped (read
     # model behind), busy (a refresh ran; next time), changed (rows arrived while the copy was built; next time),
-    # already_compacted, timed_out (longer than the statement timeout: rolled back)
+    # already_compacted, timed_out (longer than the statement timeout: rolled back), too_large (left for the CLI)
     status: str
     rows_before: int | None = None
     rows_after: int | None = None
@@ -89,19 +89,27 @@ def run_retention(
     time_left_s: Callable[[], float] | None = None,
     min_time_for_a_partition_s: float = 60.0,
     statement_timeout_ms: int = 600_000,
+    max_partition_rows: int | None = None,
 ) -> RetentionOutcome:
     """Compacts (or with ``dry_run`` plans) every month partition wholly older than ``days`` days not compacted
     yet, oldest first, while ``time_left_s`` leaves at least ``min_time_for_a_partition_s``. Partitions with any
-    snapshot newer than the cutoff, and the default partition, are left alone."""
+    snapshot newer than the cutoff, and the default partition, are left alone. A partition estimated larger than
+    ``max_partition_rows`` is left for ``vidstats retention run`` (status ``too_large``)."""
     if days < 1:
         raise ValueError(f"retention must keep at least 1 day of raw snapshots, got {days}")
     cutoff = retention_cutoff(days, now)
     with db.transaction(Role.REFRESH) as conn:
-        months = [r[0] for r in conn.execute(
-            "select month from analytics.snapshot_retention_candidates(%s) where compacted_at is null order by month",
-            (cutoff,)).fetchall()]
+        months = conn.execute(
+            "select month, partition_name, estimated_rows from analytics.snapshot_retention_candidates(%s)"
+            " where compacted_at is null order by month", (cutoff,)).fetchall()
     outcome = RetentionOutcome(days=days, cutoff=cutoff, dry_run=dry_run, partitions=[])
-    for month in months:
+    for month, partition, estimated_rows in months:
+        if max_partition_rows is not None and estimated_rows > max_partition_rows:
+            outcome.partitions.append(PartitionCompaction(
+                partition=partition, status="too_large",
+                reason=f"about {estimated_rows:,} rows, more than {max_partition_rows:,} can be compacted here: "
+                       "run `vidstats retention run`"))
+            continue
         if time_left_s is not None and time_left_s() < min_time_for_a_partition_s:
             outcome.out_of_time = True
             break

@@ -116,14 +116,15 @@ comment on function analytics.video_statistics_kept_rows(timestamptz, timestampt
 -- after the cutoff is left alone), with the compaction already done if any. The default partition never.
 create function analytics.snapshot_retention_candidates(p_cutoff timestamptz)
 returns table (partition_name text, month date, lower_bound timestamptz, upper_bound timestamptz,
-               compacted_at timestamptz)
+               compacted_at timestamptz, estimated_rows bigint)
 language sql
 stable
 security definer
 set search_path = ''
 as $$
     select c.relname::text, m.month, m.month::timestamp at time zone 'UTC',
-           (m.month + interval '1 month')::timestamp at time zone 'UTC', x.compacted_at
+           (m.month + interval '1 month')::timestamp at time zone 'UTC', x.compacted_at,
+           greatest(c.reltuples, 0)::bigint  -- the planner's estimate (0: never analyzed)
       from pg_catalog.pg_inherits i
       join pg_catalog.pg_class c on c.oid = i.inhrelid
      cross join lateral (select to_date(substr(c.relname, 19), 'YYYYMM') as month) m
