@@ -126,6 +126,15 @@ def database(supabase_like_server: str, migrated_template: str) -> Iterator[Isol
 
 
 @pytest.fixture
+def replica_database(supabase_like_server: str, migrated_template: str) -> Iterator[IsolatedDatabase]:
+    """A second migrated database standing in for a read replica (DATABASE_READ_URL): different data than
+    ``database``, so a test sees which one a read or a write went to."""
+    database = _create_database(supabase_like_server, template=migrated_template)
+    yield database
+    _drop_database(supabase_like_server, database.name)
+
+
+@pytest.fixture
 def db(database: IsolatedDatabase) -> Iterator[Database]:
     """The application's own database access, connected as the project owner like a deployed function."""
     handle = Database(database.owner_url)
@@ -138,11 +147,18 @@ def handler_connected_to(handler: ModuleType, database: IsolatedDatabase, monkey
                          ) -> Iterator[None]:
     """A Lambda handler module's cached ``database()`` pointed at ``database`` for one test, then closed."""
     monkeypatch.setenv("DATABASE_URL", database.owner_url)
+    monkeypatch.delenv("DATABASE_READ_URL", raising=False)  # a test sets it to point reads elsewhere
     database_settings.cache_clear()
     handler.database.cache_clear()
+    read_database = getattr(handler, "read_database", None)  # handlers that read from a replica when given one
+    if read_database is not None:
+        read_database.cache_clear()
     try:
         yield
     finally:
+        if read_database is not None:
+            read_database().close()
+            read_database.cache_clear()
         handler.database().close()
         handler.database.cache_clear()
         database_settings.cache_clear()

@@ -87,6 +87,15 @@ EXPECTED_FUNCTION_GRANTS = {
     ("video_daily_increments_upto", REFRESH): {"EXECUTE"},
     ("video_weekly_increments_upto", REFRESH): {"EXECUTE"},
     ("verify_read_model", REFRESH): {"EXECUTE"},
+    # verify --sample: the same checks for a few videos, through the per-video index.
+    ("verify_read_model_sample", REFRESH): {"EXECUTE"},
+    ("video_daily_increments_of", REFRESH): {"EXECUTE"},
+    ("sample_videos", REFRESH): {"EXECUTE"},
+    # Snapshot retention (mv_refresh, `vidstats retention run`): the entry points only (security definer).
+    ("snapshot_retention_candidates", REFRESH): {"EXECUTE"},
+    ("plan_snapshot_compaction", REFRESH): {"EXECUTE"},
+    ("build_snapshot_compaction", REFRESH): {"EXECUTE"},
+    ("swap_snapshot_compaction", REFRESH): {"EXECUTE"},
     ("refresh_status", REFRESH): {"EXECUTE"},
     ("refresh_status", READER): {"EXECUTE"},
     # Every figure users see, defined once (security invoker: the reader's own grants apply).

@@ -460,6 +460,8 @@ def test_optional_features_default_off_or_on_without_anything_to_give() -> None:
     {"PageViewsEnabled": "false"},
     {"AlarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:on-call", "AlarmEmail": "ops@example.com"},
     {"AlarmEmail": "ops@example.com"},
+    {"DatabaseReadUrlSecretArn": FULL_SECRET_ARN, "SnapshotRetentionDays": "400",
+     "GoogleServiceAccountSecretArn": FULL_SECRET_ARN},
 ])
 def test_sam_transform_accepts_the_template_with_optional_features_on_or_off(
         monkeypatch: pytest.MonkeyPatch, features: dict[str, str]) -> None:
@@ -484,6 +486,21 @@ def test_sam_transform_accepts_the_template_with_optional_features_on_or_off(
             assert resource.get("Condition") == "PageViewsOn", logical_id
 
 
+def test_a_read_replica_and_retention_are_optional_and_off_by_default() -> None:
+    template = load_template()
+    parameters = template["Parameters"]
+    assert parameters["DatabaseReadUrlSecretArn"]["Default"] == ""
+    assert parameters["SnapshotRetentionDays"]["Default"] == ""
+    refresh = template["Resources"]["MvRefreshFunction"]["Properties"]["Environment"]["Variables"]
+    assert refresh["SNAPSHOT_RETENTION_DAYS"] == {"!Ref": "SnapshotRetentionDays"}
+    for function in ("DashboardApiFunction", "SheetsExportFunction"):
+        properties = template["Resources"][function]["Properties"]
+        assert properties["Environment"]["Variables"]["DATABASE_READ_URL_SECRET_ID"] == {
+            "!If": ["HasReadReplica", {"!Ref": "DatabaseReadUrlSecretArn"}, {"!Ref": "AWS::NoValue"}]}
+        assert {"!If": ["HasReadReplica", {"AWSSecretsManagerGetSecretValuePolicy": {
+            "SecretArn": {"!Ref": "DatabaseReadUrlSecretArn"}}}, {"!Ref": "AWS::NoValue"}]} in properties["Policies"]
+
+
 def test_secret_arn_parameters_accept_only_the_full_arn_the_policies_grant() -> None:
     import re
 
@@ -491,7 +508,7 @@ def test_secret_arn_parameters_accept_only_the_full_arn_the_policies_grant() -> 
     parameters = template["Parameters"]
     secret_parameters = {name for name in parameters if name.endswith("SecretArn")}
     assert secret_parameters == {"DatabaseUrlSecretArn", "RapidApiKeySecretArn", "GoogleServiceAccountSecretArn",
-                                 "SupabaseJwtSecretArn"}
+                                 "SupabaseJwtSecretArn", "DatabaseReadUrlSecretArn"}
     for name in secret_parameters:
         pattern = parameters[name]["AllowedPattern"]
         assert re.fullmatch(pattern, FULL_SECRET_ARN), name

@@ -148,7 +148,14 @@ def ok(errors: dict[int, OpenAPIResponse], status: int = 200, description: str =
 
 @lru_cache(maxsize=1)
 def database() -> Database:
+    """The writer: commands, and reads that must see a command's own result (a blogger batch's outcome)."""
     return Database.from_settings(application_name="dashboard_api")
+
+
+@lru_cache(maxsize=1)
+def read_database() -> Database:
+    """The read replica (DATABASE_READ_URL) when one is configured, else the writer: every read-only route."""
+    return Database.read_replica_from_settings(application_name="dashboard_api") or database()
 
 
 @lru_cache(maxsize=1)
@@ -193,12 +200,18 @@ def is_workspace_route(path: str) -> bool:
     return any(path == p or path.startswith(p + "/") for p in WORKSPACE_PREFIXES)
 
 
-def scoped(workspace: UUID) -> Database:
-    """The database as the request's caller (the guard's ``Caller``): every query sees this workspace only."""
+def scoped(workspace: UUID, *, read_only: bool = False) -> Database:
+    """The database as the request's caller (the guard's ``Caller``): every query sees this workspace only.
+    ``read_only``: the read replica's, when one is configured."""
     caller: Caller = app.context["caller"]
     if caller.workspace_id != workspace:  # the guard read the same header: never differs
         raise RuntimeError("the workspace header changed between the guard and the route")
-    return database().as_caller(caller)
+    return (read_database() if read_only else database()).as_caller(caller)
+
+
+def reading(workspace: UUID) -> Database:
+    """``scoped`` for a read-only route: the replica when configured (staleness in GET /status)."""
+    return scoped(workspace, read_only=True)
 
 
 # ---- errors ----------------------------------------------------------------------------------------------
@@ -250,8 +263,8 @@ def _security() -> dict[str, Any]:
     return {"security_schemes": {"bearerAuth": HTTPBearer(bearerFormat="JWT")}, "security": [{"bearerAuth": []}]}
 
 
-# Seed 003's analytics service: the page-view report, read through this API's own connection.
-app.include_router(page_views_router(database))
+# Seed 003's analytics service: the page-view report, read through this API's own (read) connection.
+app.include_router(page_views_router(read_database))
 
 
 @lru_cache(maxsize=1)
@@ -275,7 +288,7 @@ Until = Annotated[ApiDate | None, Query(description="Last UTC day of the growth 
 @app.get("/status", summary="Read-model freshness and the count of failing videos", tags=["meta"],
          responses=ok(ERRORS))
 def status(workspace: WorkspaceId) -> ReadModelFreshness:
-    return freshness(scoped(workspace))
+    return freshness(reading(workspace))
 
 
 @app.get("/videos", summary="The dashboard list", tags=["videos"], responses=ok(ERRORS))
@@ -301,13 +314,13 @@ def list_videos(
     query = VideoQuery(platform=platform, campaign_id=campaign_id, blogger_id=blogger_id,
                        tracking_state=tracking_state, health=health, q=q, sort=sort, metric=metric, period=period,
                        until=until, limit=limit, cursor=cursor)
-    return videos.list_videos(scoped(workspace), query)
+    return videos.list_videos(reading(workspace), query)
 
 
 @app.get("/videos/<video_id>", summary="One video: totals, growth, tracking", tags=["videos"],
          responses=ok({**ERRORS, **NOT_FOUND}))
 def get_video(workspace: WorkspaceId, video_id: Annotated[UUID, Path()]) -> VideoDetail:
-    return videos.get_video(scoped(workspace), video_id)
+    return videos.get_video(reading(workspace), video_id)
 
 
 @app.get("/videos/<video_id>/increments", summary="A video's daily or weekly series", tags=["videos"],
@@ -320,19 +333,19 @@ def video_increments(
                                                                          "weeks before `to`)")] = None,
     date_to: Annotated[ApiDate | None, Query(alias="to", description="Last UTC day (default: today)")] = None,
 ) -> VideoIncrements:
-    return videos.video_increments(scoped(workspace), video_id, granularity, date_from, date_to)
+    return videos.video_increments(reading(workspace), video_id, granularity, date_from, date_to)
 
 
 @app.get("/campaigns", summary="Campaigns, newest first", tags=["campaigns"], responses=ok(ERRORS))
 def list_campaigns(workspace: WorkspaceId,
                    limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Cursor = None) -> CampaignPage:
-    return campaigns.list_campaigns(scoped(workspace), limit=limit, cursor=cursor)
+    return campaigns.list_campaigns(reading(workspace), limit=limit, cursor=cursor)
 
 
 @app.get("/campaigns/<campaign_id>", summary="One campaign with its totals", tags=["campaigns"],
          responses=ok({**ERRORS, **NOT_FOUND}))
 def get_campaign(workspace: WorkspaceId, campaign_id: Annotated[UUID, Path()]) -> CampaignDetail:
-    return campaigns.get_campaign(scoped(workspace), campaign_id)
+    return campaigns.get_campaign(reading(workspace), campaign_id)
 
 
 @app.get("/campaigns/<campaign_id>/analytics", summary="Totals vs increments of a campaign", tags=["campaigns"],
@@ -345,8 +358,8 @@ def campaign_analytics(
     date_to: Annotated[ApiDate | None, Query(alias="to", description="Count up to this UTC day")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Per-video rows returned")] = 200,
 ) -> CampaignAnalytics:
-    return campaigns.campaign_analytics(scoped(workspace), campaign_id, mode=mode, date_from=date_from, date_to=date_to,
-                                        limit=limit)
+    return campaigns.campaign_analytics(reading(workspace), campaign_id, mode=mode, date_from=date_from,
+                                        date_to=date_to, limit=limit)
 
 
 @app.get("/campaigns/<campaign_id>/export.csv", summary="The campaign's worksheet of the export, as a CSV file",
@@ -355,7 +368,7 @@ def campaign_analytics(
          responses={200: {"description": "The CSV file", "content": {"text/csv": {"schema": {"type": "string"}}}},
                     **ERRORS, **NOT_FOUND})
 def campaign_export_csv(workspace: WorkspaceId, campaign_id: Annotated[UUID, Path()]) -> Response[str]:
-    name, text = campaign_csv(scoped(workspace), campaign_id)
+    name, text = campaign_csv(reading(workspace), campaign_id)
     return Response(status_code=200, content_type="text/csv; charset=utf-8", body=text,
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
@@ -371,7 +384,7 @@ def list_bloggers(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Cursor = None,
 ) -> BloggerPage:
-    return bloggers.list_bloggers(scoped(workspace), platform=platform, q=q, period=period, until=until, limit=limit,
+    return bloggers.list_bloggers(reading(workspace), platform=platform, q=q, period=period, until=until, limit=limit,
                                   cursor=cursor)
 
 
@@ -383,7 +396,7 @@ def get_blogger(
     period: Annotated[Period, Query()] = Period.d7,
     until: Until = None,
 ) -> BloggerDetail:
-    return bloggers.get_blogger(scoped(workspace), blogger_id, period=period, until=until)
+    return bloggers.get_blogger(reading(workspace), blogger_id, period=period, until=until)
 
 
 BATCH_EXAMPLES: dict[str, Any] = {

@@ -12,12 +12,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from vidstats.db import Database, Role
 from vidstats.page_views.refresh import page_views_report_status, refresh_page_views_report
 from vidstats.read_model import read_model_status, refresh_read_model
+from vidstats.retention import run_retention
+from vidstats.settings import RetentionSettings
 
 logger = Logger(service="mv_refresh")
 metrics = Metrics(namespace="vidstats", service="mv_refresh")
 
 # Leave room to commit the last step and report before Lambda's timeout.
 SAFETY_MARGIN_S = 10.0
+# Retention compacts about 25k snapshot rows a second on 2 loaded cores (bench.retention): a month partition
+# larger than this would not fit one run's time; `vidstats retention run` compacts it without a time limit.
+RETENTION_MAX_PARTITION_ROWS = 2_000_000
 
 
 class RefreshRequest(BaseModel):
@@ -47,13 +52,35 @@ def lambda_handler(event: dict[str, Any] | None, context: LambdaContext) -> dict
         time_left_s=lambda: context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_S,
     )
     status = read_model_status(database(), Role.REFRESH)
+    retention = compact_old_snapshots(outcome.status, context)
 
     metrics.add_metric(name="RefreshedRows", unit=MetricUnit.Count, value=outcome.rows)
     metrics.add_metric(name="RefreshDuration", unit=MetricUnit.Milliseconds, value=outcome.duration_ms)
     metrics.add_metric(name="ReadModelLag", unit=MetricUnit.Seconds, value=status.lag_seconds)
     logger.info("read model refresh", extra={"reason": request.reason, **outcome.model_dump(),
                                              "lag_seconds": status.lag_seconds})
-    return {"refresh": outcome.model_dump(), "lag_seconds": status.lag_seconds, "page_views": page_views}
+    return {"refresh": outcome.model_dump(), "lag_seconds": status.lag_seconds, "page_views": page_views,
+            "retention": retention}
+
+
+def compact_old_snapshots(refresh_status: str, context: LambdaContext) -> dict[str, Any] | None:
+    """Snapshot retention, only when SNAPSHOT_RETENTION_DAYS is set, and only once the read model is caught
+    up (a month is compacted only after every row of it is reflected): the partitions still due, one at a time,
+    while time is left. Most runs find none and cost one catalog query."""
+    days = RetentionSettings().snapshot_retention_days
+    if days is None or refresh_status != "caught_up":
+        return None
+
+    def time_left() -> float:
+        return context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_S
+
+    outcome = run_retention(database(), days=days, time_left_s=time_left,
+                            statement_timeout_ms=max(int(time_left() * 1000), 1_000),
+                            max_partition_rows=RETENTION_MAX_PARTITION_ROWS)
+    if outcome.partitions:
+        metrics.add_metric(name="RetentionRowsRemoved", unit=MetricUnit.Count, value=outcome.rows_removed)
+        logger.info("snapshot retention", extra=outcome.model_dump(mode="json"))
+    return outcome.model_dump(mode="json")
 
 
 def refresh_page_views(request: RefreshRequest, context: LambdaContext) -> dict[str, Any]:

@@ -42,6 +42,12 @@ def database() -> Database:
     return Database.from_settings(application_name="sheets_export")
 
 
+@lru_cache(maxsize=1)
+def read_database() -> Database:
+    """The export only reads: from the read replica (DATABASE_READ_URL) when one is configured."""
+    return Database.read_replica_from_settings(application_name="sheets_export") or database()
+
+
 def select_targets(settings: ExportSettings, request: ExportRequest) -> list[ExportTarget]:
     if not settings.targets:
         raise SheetsExportError("No export targets configured: set SHEETS_EXPORT_TARGETS to a JSON list such as "
@@ -67,9 +73,9 @@ def lambda_handler(event: dict[str, Any] | None, context: LambdaContext) -> dict
     account = load_service_account(settings.google_secret_id)
     deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - DEADLINE_MARGIN_S
     policy = RetryPolicy(writes_per_minute=settings.writes_per_minute, deadline=deadline)
-    outcome = export_to_sheets(database(), targets, account, as_of=datetime.now(UTC), policy=policy,
+    outcome = export_to_sheets(read_database(), targets, account, as_of=datetime.now(UTC), policy=policy,
                                max_request_bytes=settings.max_request_bytes)
-    lag = read_model_status(database()).lag_seconds
+    lag = read_model_status(read_database()).lag_seconds
 
     metrics.add_metric(name="ExportedRows", unit=MetricUnit.Count, value=outcome.rows)
     metrics.add_metric(name="SheetsWriteRequests", unit=MetricUnit.Count, value=outcome.write_requests)

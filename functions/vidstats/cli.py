@@ -16,7 +16,7 @@ import psycopg
 
 from vidstats.db import Database
 from vidstats.migrations import MigrationError, migrate
-from vidstats.read_model import refresh_read_model, verify_read_model
+from vidstats.read_model import refresh_read_model, verify_read_model, verify_read_model_sample
 from vidstats.workspaces import DEFAULT_WORKSPACE_ID
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -87,13 +87,39 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    report = verify_read_model(_database(args))
-    print(json.dumps(report.model_dump(), indent=2))
+    if args.sample is not None and args.sample < 1:
+        print(f"vidstats verify: --sample must be at least 1, got {args.sample}", file=sys.stderr)
+        return 2
+    if args.sample is not None or args.video:
+        report = verify_read_model_sample(_database(args), sample=args.sample or 100, video_ids=args.video)
+        recompute = f"a recompute of {report.sampled_videos} videos"
+    else:
+        report = verify_read_model(_database(args))
+        recompute = "a full recompute"
+    print(json.dumps(report.model_dump(exclude_none=True), indent=2))
     if report.ok:
-        print("ok: the read model equals a full recompute up to its watermark")
+        print(f"ok: the read model equals {recompute} up to its watermark")
         return 0
-    print("MISMATCH: the read model differs from a full recompute", file=sys.stderr)
+    print(f"MISMATCH: the read model differs from {recompute}", file=sys.stderr)
     return 1
+
+
+def cmd_retention_run(args: argparse.Namespace) -> int:
+    from vidstats.retention import run_retention
+    from vidstats.settings import RetentionSettings
+
+    days = args.days if args.days is not None else RetentionSettings().snapshot_retention_days
+    if days is None:
+        raise ConfigurationError("retention is off: set SNAPSHOT_RETENTION_DAYS (days of raw snapshots to keep) "
+                                 "or pass --days")
+    if days < 1:
+        raise ConfigurationError(f"--days must be at least 1, got {days}")
+    outcome = run_retention(_database(args), days=days, dry_run=args.dry_run)
+    print(json.dumps(outcome.model_dump(mode="json"), indent=2))
+    if not outcome.partitions:
+        print(f"nothing to compact: no month partition older than {outcome.cutoff:%Y-%m-%d %H:%M} UTC is left")
+    fine = ("planned", "compacted", "nothing_to_remove", "already_compacted")
+    return 0 if all(p.status in fine for p in outcome.partitions) else 1
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -286,6 +312,15 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return 0
 
 
+def _uuid_arg(value: str) -> str:
+    import uuid
+
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a video id (UUID): {value!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vidstats", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -328,12 +363,34 @@ def build_parser() -> argparse.ArgumentParser:
     refresh_parser.set_defaults(handler=cmd_refresh)
 
     verify_parser = commands.add_parser(
-        "verify", help="prove the read model equals a full recompute (slow: reads the whole history)")
+        "verify", help="prove the read model equals a full recompute (slow: reads the whole history), "
+                       "or check --sample N random videos (seconds)")
+    verify_parser.add_argument("--sample", type=int, metavar="N",
+                               help="check every read-model row of N random videos against a recompute from their "
+                                    "snapshots only (index-driven: seconds on any history)")
+    verify_parser.add_argument("--video", action="append", metavar="ID", type=_uuid_arg,
+                               help="check this video (repeatable) instead of a random sample")
     verify_parser.add_argument("--database-url", help="defaults to $DATABASE_URL, else the local database")
     verify_parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
                         help="the data dir of the local stack to use when no DATABASE_URL is set "
                              "(default: .dev/pgdata, that of make dev)")
     verify_parser.set_defaults(handler=cmd_verify)
+
+    retention_parser = commands.add_parser(
+        "retention", help="snapshot retention: compact raw snapshots older than SNAPSHOT_RETENTION_DAYS")
+    retention_commands = retention_parser.add_subparsers(dest="retention_command", required=True)
+    retention_run = retention_commands.add_parser(
+        "run", help="compact every month partition wholly older than the retention age to what the read model "
+                    "needs (each video's last snapshot of each UTC day, and the rows that keep every figure exact)")
+    retention_run.add_argument("--dry-run", action="store_true",
+                               help="say what each partition would keep, change nothing")
+    retention_run.add_argument("--days", type=int,
+                               help="days of raw snapshots to keep (default: $SNAPSHOT_RETENTION_DAYS)")
+    retention_run.add_argument("--database-url", help="defaults to $DATABASE_URL, else the local database")
+    retention_run.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
+                               help="the data dir of the local stack to use when no DATABASE_URL is set "
+                                    "(default: .dev/pgdata, that of make dev)")
+    retention_run.set_defaults(handler=cmd_retention_run)
 
     status_parser = commands.add_parser("status", help="read model freshness: last refresh, lag")
     status_parser.add_argument("--database-url", help="defaults to $DATABASE_URL, else the local database")

@@ -80,6 +80,18 @@ class Database:
         return cls(settings.resolve_url(), statement_timeout_ms=settings.statement_timeout_ms,
                    connect_timeout_s=settings.connect_timeout_s, application_name=application_name)
 
+    @classmethod
+    def read_replica_from_settings(cls, settings: DatabaseSettings | None = None, *,
+                                   application_name: str = "vidstats") -> Database | None:
+        """The read replica (``DATABASE_READ_URL``) for reads that tolerate its replay lag, or None when none is
+        configured (then readers use the writer's own ``Database``). Commands never use it: it is read-only."""
+        settings = settings or database_settings()
+        url = settings.resolve_read_url()
+        if url is None:
+            return None
+        return cls(url, statement_timeout_ms=settings.statement_timeout_ms,
+                   connect_timeout_s=settings.connect_timeout_s, application_name=application_name)
+
     def connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._conn = connect(self._url, connect_timeout_s=self._connect_timeout_s,

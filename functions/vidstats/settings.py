@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +20,10 @@ class DatabaseSettings(BaseSettings):
 
     database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
     database_url_secret_id: str | None = Field(default=None, validation_alias="DATABASE_URL_SECRET_ID")
+    # Optional read replica (Supabase read replicas) for the readers (dashboard API reads, Sheets export):
+    # DATABASE_READ_URL, or DATABASE_READ_URL_SECRET_ID naming a secret holding it. Commands always use the writer.
+    database_read_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_READ_URL")
+    database_read_url_secret_id: str | None = Field(default=None, validation_alias="DATABASE_READ_URL_SECRET_ID")
     # Upper bound for one statement, so a stuck query cannot eat a whole Lambda timeout.
     statement_timeout_ms: int = Field(default=30_000, ge=100, validation_alias="DB_STATEMENT_TIMEOUT_MS")
     connect_timeout_s: int = Field(default=10, ge=1, validation_alias="DB_CONNECT_TIMEOUT_S")
@@ -36,6 +40,16 @@ class DatabaseSettings(BaseSettings):
             "No database configured: set DATABASE_URL (for example postgresql://user@host/db) "
             "or DATABASE_URL_SECRET_ID (a Secrets Manager secret holding that URL)."
         )
+
+    def resolve_read_url(self) -> str | None:
+        """The read replica's URL, or None when readers share the writer's database."""
+        if self.database_read_url is not None and self.database_read_url.get_secret_value():
+            return self.database_read_url.get_secret_value()
+        if self.database_read_url_secret_id:
+            from aws_lambda_powertools.utilities import parameters
+
+            return str(parameters.get_secret(self.database_read_url_secret_id))
+        return None
 
 
 @lru_cache(maxsize=1)
@@ -76,3 +90,20 @@ class IngestSettings(BaseSettings):
 @lru_cache(maxsize=1)
 def ingest_settings() -> IngestSettings:
     return IngestSettings()
+
+
+class RetentionSettings(BaseSettings):
+    """Snapshot retention (mv_refresh, ``vidstats retention run``). Off unless SNAPSHOT_RETENTION_DAYS is set."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    # Raw snapshots in month partitions wholly older than this many days are compacted (``vidstats.retention``).
+    # Empty or "off": retention is off (the default; nothing is ever compacted).
+    snapshot_retention_days: int | None = Field(default=None, ge=1, validation_alias="SNAPSHOT_RETENTION_DAYS")
+
+    @field_validator("snapshot_retention_days", mode="before")
+    @classmethod
+    def _off(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("", "off"):
+            return None
+        return value

@@ -188,3 +188,27 @@ def test_a_revoked_key_is_reported_with_the_account_and_the_secret_to_fix(
     assert f"Google rejected the credentials of {ACCOUNT} (secret {SECRET})" in str(raised.value)
     assert "Nothing was written" in str(raised.value)
     assert api.calls == []
+
+
+@pytest.mark.usefixtures("handler_env")
+def test_with_a_read_replica_the_export_reads_from_it(
+        database: IsolatedDatabase, replica_database: IsolatedDatabase, aws: Any,
+        google: tuple[responses.RequestsMock, SheetsApi], monkeypatch: pytest.MonkeyPatch) -> None:
+    from sheets_export import handler
+    from vidstats.settings import database_settings
+
+    mock, _api = google
+    aws.create_secret(Name=SECRET, SecretString=json.dumps(service_account_key()))
+    grant_tokens(mock)
+    replica = Database(replica_database.owner_url)
+    configure(monkeypatch, small_catalogue(replica))  # the catalogue is only on the "replica"
+    replica.close()
+    monkeypatch.setenv("DATABASE_READ_URL", replica_database.owner_url)
+    database_settings.cache_clear()
+    handler.read_database.cache_clear()
+
+    result = handler.lambda_handler({"reason": "schedule"}, FakeLambdaContext())
+
+    assert (result["rows"], result["errors"]) == (5, [])
+    with database.connect_owner() as conn:  # the writer has none of it
+        assert conn.execute("select count(*) from analytics.videos").fetchone() == (0,)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 
@@ -10,17 +10,33 @@ from vidstats.dashboard.models import ReadModelFreshness
 from vidstats.db import Database, Role
 from vidstats.read_model import read_model_status
 
+# On a standby (a read replica): when the last transaction it replayed committed on the primary, while WAL it
+# has received still waits to be replayed; NULL when it has replayed all it received, or on a primary. (An idle
+# primary sends nothing, so "now minus the last replay" alone would grow forever on a replica that is current.)
+REPLAYED_AT_SQL = ("case when pg_is_in_recovery()"
+                   "           and pg_last_wal_receive_lsn() is distinct from pg_last_wal_replay_lsn()"
+                   "      then pg_last_xact_replay_timestamp() end")
+
 
 def data_as_of(conn: psycopg.Connection) -> datetime | None:
     """The instant the numbers are as of: the last successful refresh when nothing is pending; otherwise the
-    earlier of that and the oldest snapshot still waiting to be reflected. None before the first refresh."""
+    earlier of that and the oldest snapshot still waiting to be reflected; on a read replica still replaying,
+    no later than the last transaction it replayed. None before the first refresh."""
     row = conn.execute(
-        "select last_success_at, oldest_pending_at from analytics.refresh_status()").fetchone()
+        f"select last_success_at, oldest_pending_at, {REPLAYED_AT_SQL} from analytics.refresh_status()").fetchone()
     if row is None or row[0] is None:
         return None
-    last_success: datetime = row[0]
-    oldest_pending: datetime | None = row[1]
-    return last_success if oldest_pending is None else min(last_success, oldest_pending)
+    instants: list[datetime] = [value for value in row if value is not None]
+    return min(instants)
+
+
+def replica_lag_seconds(conn: psycopg.Connection) -> float | None:
+    """How far a read replica's replay is behind the primary (0 when it has replayed all it received); None
+    when ``conn`` is on the primary."""
+    row = conn.execute(
+        f"select case when pg_is_in_recovery()"
+        f"            then coalesce(extract(epoch from now() - {REPLAYED_AT_SQL}), 0) end").fetchone()
+    return None if row is None or row[0] is None else max(float(row[0]), 0.0)
 
 
 def failing_video_count(conn: psycopg.Connection) -> int:
@@ -31,19 +47,24 @@ def failing_video_count(conn: psycopg.Connection) -> int:
 
 
 def freshness(db: Database, role: Role = Role.READER) -> ReadModelFreshness:
-    """The dashboard's (failing videos: the caller's workspace's), or with ``Role.EXPORT`` every workspace's."""
+    """How stale what ``db`` serves is: the read model's lag, plus, on a read replica, its replay lag. Failing
+    videos: the caller's workspace's, or with ``Role.EXPORT`` every workspace's."""
     status = read_model_status(db, role)
     with db.transaction(role) as conn:
         failing = failing_video_count(conn)
+        replica_lag = replica_lag_seconds(conn)
     as_of = status.last_success_at
     if as_of is not None and status.oldest_pending_at is not None:
         as_of = min(as_of, status.oldest_pending_at)
+    if as_of is not None and replica_lag:
+        as_of = min(as_of, datetime.now(UTC) - timedelta(seconds=replica_lag))
     return ReadModelFreshness(
         data_as_of=as_of,
         last_refresh_at=status.last_run_at,
         last_success_at=status.last_success_at,
         oldest_pending_at=status.oldest_pending_at,
-        lag_seconds=status.lag_seconds,
+        lag_seconds=status.lag_seconds + (replica_lag or 0.0),
+        replica_lag_seconds=replica_lag,
         last_rows=status.last_rows,
         last_duration_ms=status.last_duration_ms,
         failing_videos=failing,

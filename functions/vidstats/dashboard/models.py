@@ -334,7 +334,10 @@ class ReadModelFreshness(_Out):
     last_refresh_at: datetime | None
     last_success_at: datetime | None
     oldest_pending_at: datetime | None = Field(description="Oldest snapshot not reflected yet; null: caught up")
-    lag_seconds: float
+    lag_seconds: float = Field(description="How far behind the numbers are: the read model's lag, plus the read "
+                                           "replica's replay lag when reads go to one")
+    replica_lag_seconds: float | None = Field(
+        default=None, description="The read replica's replay lag (DATABASE_READ_URL); null: reads go to the primary")
     last_rows: int
     last_duration_ms: float
     failing_videos: int = Field(default=0, description="Tracked videos whose fetches failed on 2 or more UTC days "
