@@ -23,10 +23,13 @@ def data_as_of(conn: psycopg.Connection) -> datetime | None:
     return last_success if oldest_pending is None else min(last_success, oldest_pending)
 
 
-def failing_video_count(conn: psycopg.Connection) -> int:
+def failing_video_count(conn: psycopg.Connection, *, per_workspace: bool = True) -> int:
     """Videos whose fetch health is failing (``videos.fetch_health``; read off the partial index of the rare
-    states, so it costs the failing rows, not the table)."""
-    row = conn.execute("select count(*) from analytics.videos where fetch_health = 'failing'").fetchone()
+    states, so it costs the failing rows, not the table); ``per_workspace``: those the caller's workspace still
+    tracks (a video it stopped is not failing for it)."""
+    mine = (" and (select t.fetch_health from analytics.workspace_video_tracking t where t.video_id = v.id)"
+            " = 'failing'") if per_workspace else ""
+    row = conn.execute("select count(*) from analytics.videos v where v.fetch_health = 'failing'" + mine).fetchone()
     return int(row[0]) if row is not None else 0
 
 
@@ -34,7 +37,7 @@ def freshness(db: Database, role: Role = Role.READER) -> ReadModelFreshness:
     """The dashboard's (failing videos: the caller's workspace's), or with ``Role.EXPORT`` every workspace's."""
     status = read_model_status(db, role)
     with db.transaction(role) as conn:
-        failing = failing_video_count(conn)
+        failing = failing_video_count(conn, per_workspace=role is not Role.EXPORT)
     as_of = status.last_success_at
     if as_of is not None and status.oldest_pending_at is not None:
         as_of = min(as_of, status.oldest_pending_at)
