@@ -114,6 +114,9 @@ def test_owners_and_editors_manage_links_viewers_and_other_workspaces_cannot(dat
     past = persona_api("owner A", data).call("POST", f"/campaigns/{data.a.campaign}/share-links",
                                              body={"expires_at": "2020-01-01T00:00:00Z"})
     assert (past.status, past.body["errors"][0]["field"]) == (400, "body.expires_at")
+    naive = persona_api("owner A", data).call("POST", f"/campaigns/{data.a.campaign}/share-links",
+                                              body={"expires_at": "2099-01-01T00:00:00"})
+    assert naive.status == 422  # an instant needs its offset
     assert ANONYMOUS.get(made["path"]).status == 200
 
 

@@ -18,11 +18,20 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from pydantic import ConfigDict, Field
 
 from vidstats.dashboard import campaigns, videos
 from vidstats.dashboard.errors import BadRequestError, NotFoundError
-from vidstats.dashboard.models import AnalyticsMode, CampaignAnalytics, VideoPage, VideoQuery, _In, _Out
+from vidstats.dashboard.models import (
+    AnalyticsMode,
+    ApiInstant,
+    CampaignAnalytics,
+    VideoPage,
+    VideoQuery,
+    _In,
+    _Out,
+)
 from vidstats.db import Caller, Database, Role
 
 TOKEN_BYTES = 32  # 256 bits
@@ -39,7 +48,7 @@ class ShareLinkState(StrEnum):
 class ShareLinkCreate(_In):
     model_config = ConfigDict(json_schema_extra={"examples": [{}, {"expires_at": "2027-01-31T00:00:00Z"}]})
 
-    expires_at: datetime | None = Field(default=None, description="The link stops working then (default: never)")
+    expires_at: ApiInstant | None = Field(default=None, description="The link stops working then (default: never)")
 
 
 class ShareLink(_Out):
@@ -80,7 +89,7 @@ def _link(row: Any, now: datetime) -> ShareLink:
                      revoked_at=row[5], state=state)
 
 
-def _campaign_exists(conn: Any, campaign_id: UUID) -> None:
+def _campaign_exists(conn: psycopg.Connection, campaign_id: UUID) -> None:
     if conn.execute("select 1 from analytics.campaigns where id = %s", (campaign_id,)).fetchone() is None:
         raise NotFoundError("path.campaign_id", "no such campaign")
 
