@@ -277,7 +277,6 @@ def _page_by_growth(conn: psycopg.Connection, metric: str, where: sql.Composable
 
 def _page_by_recency(conn: psycopg.Connection, where: sql.Composable, params: dict[str, Any],
                      cursor: cursors.Cursor | None, n: int) -> list[tuple[UUID, Any]]:
-    after = sql.SQL("true")
     params = {**params, "n": n}
     if cursor is not None:
         if not isinstance(cursor.k, str):
@@ -289,13 +288,18 @@ def _page_by_recency(conn: psycopg.Connection, where: sql.Composable, params: di
         if key.tzinfo is None:
             raise BadRequestError("query.cursor", "not a cursor returned by this endpoint")
         params.update(ck=key, cid=cursor.id)
-        after = sql.SQL("wv.added_at <= %(ck)s and (wv.added_at < %(ck)s or wv.video_id > %(cid)s)")
-    # The workspace's own start, newest first: an index range of workspace_videos_workspace_id_added_at_idx.
-    query = sql.SQL("select wv.video_id, wv.added_at from analytics.workspace_videos wv"
-                    " join analytics.videos v on v.id = wv.video_id"
-                    " where wv.workspace_id = (select analytics.viewing_workspace_id()) and {where} and {after}"
-                    " order by wv.added_at desc, wv.video_id limit %(n)s").format(where=where, after=after)
-    return conn.execute(query, params).fetchall()
+    return conn.execute(recency_query(where, after_cursor=cursor is not None), params).fetchall()
+
+
+def recency_query(where: sql.Composable, *, after_cursor: bool) -> sql.Composed:
+    """The workspace's own start, newest first: an index range of workspace_videos_workspace_id_added_at_idx
+    (after a cursor, from its key on), stopping once the page is full."""
+    after = sql.SQL("wv.added_at <= %(ck)s and (wv.added_at < %(ck)s or wv.video_id > %(cid)s)") if after_cursor \
+        else sql.SQL("true")
+    return sql.SQL("select wv.video_id, wv.added_at from analytics.workspace_videos wv"
+                   " join analytics.videos v on v.id = wv.video_id"
+                   " where wv.workspace_id = (select analytics.viewing_workspace_id()) and {where} and {after}"
+                   " order by wv.added_at desc, wv.video_id limit %(n)s").format(where=where, after=after)
 
 
 ROW_COLUMNS = (
