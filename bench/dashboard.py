@@ -23,6 +23,8 @@ video_statistics row per video, at read time); and every other sort:
 - GET /campaigns/{id}/analytics?mode=daily for the 300-video campaign and for one of 5,000 videos added
   mid-history (against the same daily series computed at read time from the campaign's raw snapshots, a window
   over each video's snapshots: what a reader would scan without campaign_video_bounds)
+- GET /shared/{token}?mode=daily, the same two campaigns through a share link (no account: the share role's
+  policies), against the member's route above (the same body)
 p50 / p95 over many calls; the baseline's over fewer.
 """
 
@@ -117,8 +119,9 @@ def load(conn: psycopg.Connection, days: int) -> tuple[str, str]:
     workspaces = [str(r[0]) for r in conn.execute(
         "insert into analytics.workspaces (name) select 'bench ' || i from generate_series(1, %s) i returning id",
         (WORKSPACES,)).fetchall()]
-    conn.execute("insert into analytics.workspace_videos (workspace_id, video_id) select %s, id from analytics.videos",
-                 (workspaces[0],))
+    # The measured workspace started tracking each video when it was first tracked (sort=recent: its own start).
+    conn.execute("insert into analytics.workspace_videos (workspace_id, video_id, added_at)"
+                 " select %s, id, tracking_started_at from analytics.videos", (workspaces[0],))
     conn.execute("insert into analytics.workspace_videos (workspace_id, video_id)"
                  " select w, v.id from unnest(%s::uuid[]) with ordinality as ws(w, n),"
                  " lateral (select id from analytics.videos order by md5(n::text || id::text) limit %s) v",
@@ -155,7 +158,7 @@ def load(conn: psycopg.Connection, days: int) -> tuple[str, str]:
 def event(path: str, query: dict[str, str], token: str, workspace: str) -> dict[str, Any]:
     return {
         "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": urlencode(query),
-        "headers": {"authorization": f"Bearer {token}", "x-workspace-id": workspace},
+        "headers": {"x-workspace-id": workspace, **({"authorization": f"Bearer {token}"} if token else {})},
         "queryStringParameters": query or None,
         "requestContext": {"http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "10.0.0.1",
                                     "userAgent": "bench"}, "requestId": "bench", "routeKey": "$default",
@@ -248,12 +251,14 @@ def run_scale(label: str, days: int, work_dir: Path, rows: list[tuple[str, ...]]
                          f"{b50 / p50:,.0f}x"))
             print(f"[{label}] {name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms; {kind} p50 {b50:,.0f} ms", flush=True)
 
+        from vidstats.dashboard.share_links import new_token, token_hash
+
         for name, campaign_id, videos in (("300 videos", campaign[0], CAMPAIGN_VIDEOS),
                                           ("5,000 videos", big_campaign[0], BIG_CAMPAIGN_VIDEOS)):
             path = f"/campaigns/{campaign_id}/analytics"
 
-            def analytics(p: str = path) -> dict[str, Any]:
-                result = handler.lambda_handler(event(p, {"mode": "daily"}, token, workspace), context)
+            def analytics(p: str = path, as_token: str = token) -> dict[str, Any]:
+                result = handler.lambda_handler(event(p, {"mode": "daily"}, as_token, workspace), context)
                 assert result["statusCode"] == 200, result
                 return json.loads(result["body"])  # type: ignore[no-any-return]
 
@@ -268,6 +273,20 @@ def run_scale(label: str, days: int, work_dir: Path, rows: list[tuple[str, ...]]
                          RAW_SNAPSHOTS, f"{b50:,.0f}", f"{b95:,.0f}", f"{b50 / p50:,.0f}x"))
             print(f"[{label}] campaign analytics, {name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms; raw snapshots p50"
                   f" {b50:,.0f} ms ({videos} videos)", flush=True)
+            # The same page through a share link (no account), against the member's route.
+            share_token = new_token()
+            conn.execute("insert into analytics.campaign_share_links (campaign_id, token_hash)"
+                         " values (%s, decode(%s, 'hex'))", (campaign_id, token_hash(share_token)))
+            shared_path = f"/shared/{share_token}"
+            assert analytics(shared_path, "") == analytics(), name  # the same body
+            def shared(p: str = shared_path) -> dict[str, Any]:
+                return analytics(p, "")
+
+            s50, s95 = percentiles(shared, max(repeat // 4, 10))
+            rows.append((label, f"GET /shared/{{token}} daily, {name}", f"{s50:.1f}", f"{s95:.1f}",
+                         "the member's route", f"{p50:,.1f}", f"{p95:,.1f}", f"{p50 / s50:,.2f}x"))
+            print(f"[{label}] shared campaign, {name}: p50 {s50:.1f} ms, p95 {s95:.1f} ms; member's route p50"
+                  f" {p50:.1f} ms", flush=True)
         handler.database().close()
 
 

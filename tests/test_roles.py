@@ -12,7 +12,7 @@ from tests.conftest import IsolatedDatabase
 from tests.factories import make_video, member
 
 INGEST, REFRESH, READER = "vidstats_ingest", "vidstats_refresh", "vidstats_reader"
-PAGE_VIEWS, EXPORT = "vidstats_page_views", "vidstats_export"
+PAGE_VIEWS, EXPORT, SHARE = "vidstats_page_views", "vidstats_export", "vidstats_share"
 
 # Every grant on a table or sequence in `analytics` to someone other than its owner. A new relation or a
 # new grant must be added here on purpose.
@@ -80,6 +80,14 @@ EXPECTED_RELATION_GRANTS = {
         "campaign_video_bounds", "mv_video_daily_increments", "mv_video_weekly_increments",
         "video_latest_statistics", "videos_with_statistics_fast", "video_growth", "read_model_state",
         "campaign_totals", "blogger_totals")},
+    # Share links: made and listed by the dashboard (revoking updates only revoked_at, a column grant).
+    ("campaign_share_links", READER): {"SELECT", "INSERT"},
+    ("workspace_video_tracking", READER): {"SELECT"},
+    # A share link's reader: what a campaign's pages read (its own RLS policies: that campaign's rows only).
+    **{(relation, SHARE): {"SELECT"} for relation in (
+        "campaigns", "campaign_videos", "campaign_video_bounds", "videos", "bloggers", "workspace_videos",
+        "video_latest_statistics", "video_growth", "mv_video_daily_increments", "mv_video_weekly_increments",
+        "read_model_state", "campaign_totals", "workspace_video_tracking")},
 }
 EXPECTED_FUNCTION_GRANTS = {
     ("create_video_statistics_partitions", REFRESH): {"EXECUTE"},
@@ -118,6 +126,10 @@ EXPECTED_FUNCTION_GRANTS = {
     **{(function, EXPORT): {"EXECUTE"} for function in (
         "campaign_video_days", "campaign_video_growth", "campaign_series", "video_period_growth", "video_series",
         "refresh_status")},
+    ("viewing_workspace_id", READER): {"EXECUTE"},
+    **{(function, SHARE): {"EXECUTE"} for function in (
+        "campaign_video_days", "campaign_video_growth", "campaign_series", "video_period_growth", "series_periods",
+        "refresh_status", "current_share_campaign_id", "current_share_workspace_id", "viewing_workspace_id")},
 }
 
 

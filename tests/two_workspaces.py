@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from vidstats.dashboard.share_links import ShareLinkCreate, create_share_link
 from vidstats.db import Caller, Database, Role
 from vidstats.ingestion.blogger_batches_repository import BatchRequest, record_requested
 from vidstats.platforms import Platform
@@ -30,6 +31,8 @@ class Side:
     blogger: UUID
     campaign: UUID
     batch: UUID
+    share_token: str  # a share link to the campaign (its token)
+    share_link: UUID  # another link to it, which a test may revoke
 
     def ids(self) -> set[str]:
         return {str(v) for v in (self.workspace, self.video, self.blogger, self.campaign, self.batch)}
@@ -73,7 +76,9 @@ def _side(db: Database, name: str, owner: UUID, shared: UUID, shared_added: date
                    " select %s, v, %s from unnest(%s::uuid[]) v", (campaign, now - timedelta(days=4), [video, shared]))
         batch = uuid.uuid4()
         record_requested(tx, BatchRequest(batch, Platform.TIKTOK, f"creator_{name}", 5, campaign, workspace))
-    return Side(workspace, video, blogger, campaign, batch)
+    link = create_share_link(editor, campaign, ShareLinkCreate())
+    spare = create_share_link(editor, campaign, ShareLinkCreate())
+    return Side(workspace, video, blogger, campaign, batch, link.token, spare.id)
 
 
 def _history(video: UUID) -> list[tuple[str, datetime, tuple[int, int, int, int, int]]]:

@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from psycopg import errors as pg_errors
 from vidstats.auth import AuthError, authenticator
-from vidstats.dashboard import access, bloggers, campaigns, videos
+from vidstats.dashboard import access, bloggers, campaigns, share_links, videos
 from vidstats.dashboard.errors import ApiError
 from vidstats.dashboard.exports import ExportAccepted, ExportRequest, LambdaInvoker, campaign_csv, start_export
 from vidstats.dashboard.freshness import freshness
@@ -104,10 +104,17 @@ Numbers come from a read model refreshed every 5 minutes: every analytics answer
 `GET /status` tells how fresh it is. Authenticate with a Supabase Auth access token:
 `Authorization: Bearer <token>`.
 
-**Workspaces**: everything but `/me`, `/health` and the page-view report belongs to a workspace, named by the
-`X-Workspace-Id` header (your workspaces and your role in each: `GET /me`). Any member reads; only owners and
-editors run commands (a viewer's is 403). Not a member of the named workspace, or of none: 403. Another
-workspace's ids answer 404, as if they did not exist.
+**Share links**: an owner or editor makes a campaign's read-only link (`POST /campaigns/{id}/share-links`); whoever
+holds its token reads that campaign's analytics and videos without an account (`GET /shared/{token}`,
+`GET /shared/{token}/videos`), until it is revoked or expires (then 404, as for an unknown token).
+
+**Page views** (`/page-views/report`) are an operator feature: readable only with an instance administrator's token
+(`app_metadata.role` = `admin`, which only the Supabase service role can set); anyone else gets 403.
+
+**Workspaces**: everything but `/me`, `/health`, `/shared/...` and the page-view report belongs to a workspace,
+named by the `X-Workspace-Id` header (your workspaces and your role in each: `GET /me`). Any member reads; only
+owners and editors run commands and manage share links (a viewer's is 403). Not a member of the named workspace,
+or of none: 403. Another workspace's ids answer 404, as if they did not exist.
 
 Every error has the same body: `status`, `title` and `errors`, each naming the `field` (`query.limit`,
 `body.urls`, `header.content-type` ...) and what is wrong with it.
@@ -115,6 +122,7 @@ Every error has the same body: `status`, `title` and `errors`, each naming the `
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs"})
 # The web dashboard (vidstats.web_assets), public too: its page, sign-in configuration and hashed files.
 WEB_PATHS = frozenset({"/", "/app-config.json", "/assets/{file}"})
+SHARE_PREFIX = "/shared/"  # a share link's routes: the token in the path is the only credential
 CURSOR_MAX = 1000
 
 
@@ -200,6 +208,23 @@ def is_workspace_route(path: str) -> bool:
     return any(path == p or path.startswith(p + "/") for p in WORKSPACE_PREFIXES)
 
 
+# Operator features: instance administrators only (access.require_instance_admin).
+ADMIN_PREFIXES = ("/page-views",)
+
+
+def is_admin_route(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in ADMIN_PREFIXES)
+
+
+def is_share_route(path: str) -> bool:
+    return path.startswith(SHARE_PREFIX)
+
+
+def editors_only(method: str, path: str) -> bool:
+    """Commands, and reading a campaign's share links (their existence is for those who manage them)."""
+    return method not in ("GET", "HEAD") or path.endswith("/share-links")
+
+
 def scoped(workspace: UUID, *, read_only: bool = False) -> Database:
     """The database as the request's caller (the guard's ``Caller``): every query sees this workspace only.
     ``read_only``: the read replica's, when one is configured."""
@@ -253,7 +278,14 @@ def openapi_json() -> Response[str]:
 
 
 def openapi_document() -> str:
-    return app.get_openapi_json_schema(title=TITLE, version=VERSION, description=DESCRIPTION, **_security())
+    document = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION, description=DESCRIPTION,
+                                                      **_security()))
+    # A share link's routes need no token (Powertools drops an empty per-route security list: set it here).
+    for path, item in document.get("paths", {}).items():
+        if path.startswith(SHARE_PREFIX):
+            for operation in item.values():
+                operation["security"] = []
+    return json.dumps(document)
 
 
 def _security() -> dict[str, Any]:
@@ -432,6 +464,68 @@ def get_blogger_batch(workspace: WorkspaceId,
     return blogger_batch_outcome(scoped(workspace), batch_id)
 
 
+# ---- share links -------------------------------------------------------------------------------------------
+
+LinkId = Annotated[UUID, Path()]
+ShareToken = Annotated[str, Path(max_length=200, description="The share link's token")]
+UNKNOWN_LINK: dict[int, OpenAPIResponse] = {404: error_doc("No such share link (unknown, revoked or expired)")}
+
+
+@app.post("/campaigns/<campaign_id>/share-links", summary="Make a read-only share link to a campaign",
+          tags=["share links"], responses=ok({**WITH_BODY, **NOT_FOUND}, 201, "Created: the token is shown this once"))
+def create_share_link(workspace: WorkspaceId, campaign_id: Annotated[UUID, Path()],
+                      body: Annotated[share_links.ShareLinkCreate, Body()]) -> Response[share_links.ShareLinkCreated]:
+    created = share_links.create_share_link(scoped(workspace), campaign_id, body)
+    return Response(status_code=201, content_type="application/json", body=created)
+
+
+@app.get("/campaigns/<campaign_id>/share-links", summary="A campaign's share links (owners and editors)",
+         tags=["share links"], responses=ok({**ERRORS, **NOT_FOUND}))
+def list_share_links(workspace: WorkspaceId, campaign_id: Annotated[UUID, Path()]) -> share_links.ShareLinkList:
+    return share_links.list_share_links(scoped(workspace), campaign_id)
+
+
+@app.delete("/campaigns/<campaign_id>/share-links/<link_id>", summary="Revoke a share link (at once)",
+            tags=["share links"], responses=ok({**ERRORS, **NOT_FOUND}))
+def revoke_share_link(workspace: WorkspaceId, campaign_id: Annotated[UUID, Path()],
+                      link_id: LinkId) -> share_links.ShareLink:
+    return share_links.revoke_share_link(scoped(workspace), campaign_id, link_id)
+
+
+@app.get("/shared/<token>", summary="A shared campaign's analytics (no account: the link's token)",
+         tags=["share links"], responses=ok({**UNKNOWN_LINK, 422: ERRORS[422]}), description=campaigns.__doc__)
+def shared_campaign(
+    token: ShareToken,
+    mode: Annotated[AnalyticsMode, Query()] = AnalyticsMode.daily,
+    date_from: Annotated[ApiDate | None, Query(alias="from", description="Count from this UTC day")] = None,
+    date_to: Annotated[ApiDate | None, Query(alias="to", description="Count up to this UTC day")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Per-video rows returned")] = 200,
+) -> CampaignAnalytics:
+    return share_links.shared_campaign_analytics(database(), token, mode=mode, date_from=date_from,
+                                                 date_to=date_to, limit=limit)
+
+
+@app.get("/shared/<token>/videos", summary="A shared campaign's videos (as GET /videos?campaign_id=)",
+         tags=["share links"], responses=ok({**UNKNOWN_LINK, 400: ERRORS[400], 422: ERRORS[422]}))
+def shared_campaign_videos(
+    token: ShareToken,
+    platform: Annotated[Platform | None, Query()] = None,
+    tracking_state: Annotated[TrackingState | None, Query()] = None,
+    q: Annotated[SearchText | None, Query(description="Text in the caption or the blogger's username")] = None,
+    sort: Annotated[VideoSort, Query(description="A total, `growth` (of `metric` over `period`) or `recent`")]
+    = VideoSort.views,
+    metric: Annotated[Metric, Query(description="The counter `sort=growth` ranks by")] = Metric.views,
+    period: Annotated[Period, Query(description="Growth period: the rows' increments, and sort=growth")]
+    = Period.d7,
+    until: Until = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Cursor = None,
+) -> VideoPage:
+    query = VideoQuery(platform=platform, tracking_state=tracking_state, q=q, sort=sort, metric=metric,
+                       period=period, until=until, limit=limit, cursor=cursor)
+    return share_links.shared_campaign_videos(database(), token, query)
+
+
 # ---- commands (tracking metadata only) -------------------------------------------------------------------
 
 
@@ -527,7 +621,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if web_assets().serves(method, _route_path(event)):  # the web dashboard's page and files: public
         return web_assets().respond(_route_path(event),
                                     {k.lower(): v for k, v in (event.get("headers") or {}).items()})
-    if method != "OPTIONS" and _route_path(event) not in PUBLIC_PATHS:
+    if method != "OPTIONS" and _route_path(event) not in PUBLIC_PATHS and not is_share_route(_route_path(event)):
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         try:
             claims = authenticator().authenticate(headers.get("authorization"))
@@ -535,10 +629,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             logger.info("unauthorized request", extra={"reason": str(exc), "path": event.get("rawPath")})
             return _unauthorized(event, str(exc))
         app.append_context(claims=claims)  # type: ignore[no-untyped-call]
-        if is_workspace_route(_route_path(event)):
+        if is_admin_route(_route_path(event)):
+            try:
+                access.require_instance_admin(claims.model_dump())
+            except ApiError as exc:
+                return _plain_error(event, exc.status, exc.title, exc.field, exc.message)
+        elif is_workspace_route(_route_path(event)):
             try:  # the one authorization point: the caller's membership and role in the named workspace
                 caller = access.authorize(database(), claims.model_dump(), headers.get(access.WORKSPACE_HEADER),
-                                          edits=method not in ("GET", "HEAD"))
+                                          edits=editors_only(method, _route_path(event)))
             except ApiError as exc:
                 return _plain_error(event, exc.status, exc.title, exc.field, exc.message)
             app.append_context(caller=caller)  # type: ignore[no-untyped-call]

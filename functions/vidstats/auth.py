@@ -101,7 +101,9 @@ class Claims(BaseModel):
     iss: str
 
 
-DEV_CLAIMS = Claims(sub="00000000-0000-0000-0000-000000000000", role="dev", exp=0, iss="dev-mode")
+# Dev mode (local only) is the instance's operator: an administrator (app_metadata.role), as the page-view report needs.
+DEV_CLAIMS = Claims.model_validate({"sub": "00000000-0000-0000-0000-000000000000", "role": "dev", "exp": 0,
+                                    "iss": "dev-mode", "app_metadata": {"role": "admin"}})
 
 
 class JwksCache:

@@ -28,6 +28,7 @@ class Role(StrEnum):
     READER = "vidstats_reader"
     PAGE_VIEWS = "vidstats_page_views"  # the page-view increments service: adds views, reads nothing
     EXPORT = "vidstats_export"  # the Sheets / CSV export: reads what the dashboard reads, of every workspace
+    SHARE = "vidstats_share"  # a campaign's share link: reads that campaign's figures, nothing else
 
 
 @dataclass(frozen=True)
@@ -42,13 +43,24 @@ class Caller:
     claims: dict[str, Any]
     workspace_id: UUID | None = None
     edits: bool = False
+    # A share link's reader (no account): the sha256 of its token, hex. Its reads run as ``Role.SHARE``.
+    share_token_hash: str | None = None
 
     @property
     def user_id(self) -> str:
         return str(self.claims.get("sub") or "")
 
     def headers_json(self) -> str:
-        return json.dumps({"x-workspace-id": str(self.workspace_id)} if self.workspace_id else {})
+        headers: dict[str, str] = {}
+        if self.workspace_id:
+            headers["x-workspace-id"] = str(self.workspace_id)
+        if self.share_token_hash:
+            headers["x-share-token-hash"] = self.share_token_hash
+        return json.dumps(headers)
+
+    @classmethod
+    def share_link(cls, token_hash: str) -> Caller:
+        return cls(claims={}, share_token_hash=token_hash)
 
 
 def connect(url: str, *, connect_timeout_s: int = 10, application_name: str = "vidstats") -> psycopg.Connection:
@@ -158,7 +170,13 @@ class CallerDatabase(Database):
 
     @contextmanager
     def transaction(self, role: Role, caller: Caller | None = None) -> Iterator[psycopg.Connection[TupleRow]]:
-        with self._parent.transaction(role, caller or self.caller) as conn:
+        caller = caller or self.caller
+        if caller.share_token_hash is not None:
+            # A share link's reader reads the dashboard's way under its own role, and never writes.
+            if role is not Role.READER:
+                raise PermissionError(f"a share link's reader may not run as {role.value}")
+            role = Role.SHARE
+        with self._parent.transaction(role, caller) as conn:
             yield conn
 
     def as_caller(self, caller: Caller) -> Database:

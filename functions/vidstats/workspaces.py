@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
@@ -33,8 +34,11 @@ class Membership:
     role: WorkspaceRole
 
 
-def track_in_workspace(conn: psycopg.Connection, workspace_id: UUID, video_ids: Sequence[UUID]) -> None:
-    """The workspace tracks these videos (from now on, or again if it had stopped; ``added_at`` is kept)."""
+def track_in_workspace(conn: psycopg.Connection, workspace_id: UUID, video_ids: Sequence[UUID]
+                       ) -> dict[UUID, datetime]:
+    """The workspace tracks these videos (from now on, or again if it had stopped; ``added_at`` is kept).
+    Returns when the workspace started tracking each (its own start, whatever other workspaces did)."""
+    ids = sorted(set(video_ids))
     conn.execute(
         """
         insert into analytics.workspace_videos (workspace_id, video_id)
@@ -42,8 +46,11 @@ def track_in_workspace(conn: psycopg.Connection, workspace_id: UUID, video_ids: 
         on conflict (workspace_id, video_id) do update set stopped_at = null
          where workspace_videos.stopped_at is not null
         """,
-        (workspace_id, sorted(set(video_ids))),
+        (workspace_id, ids),
     )
+    rows = conn.execute("select video_id, added_at from analytics.workspace_videos"
+                        " where workspace_id = %s and video_id = any(%s::uuid[])", (workspace_id, ids)).fetchall()
+    return {r[0]: r[1] for r in rows}
 
 
 def campaign_in_workspace(conn: psycopg.Connection, campaign_id: UUID, workspace_id: UUID) -> bool:

@@ -17,16 +17,25 @@ from tests.dashboard_api.conftest import Api, hs256_token
 from tests.dashboard_api.test_exports import export_function  # noqa: F401 (a fixture)
 from tests.two_workspaces import EDITOR_A, NOBODY, OWNER_A, OWNER_B, VIEWER_A, TwoWorkspaces, two_workspaces
 
-PERSONAS = ("owner A", "editor A", "viewer A", "owner B", "no workspace", "no token")
+PERSONAS = ("owner A", "editor A", "viewer A", "owner B", "no workspace", "instance admin", "share link",
+            "no token")
+ADMIN = UUID("d0000000-0000-4000-8000-0000000000ad")  # an operator: app_metadata.role admin, in no workspace
 
 
 def persona_api(persona: str, data: TwoWorkspaces) -> Api:
+    if persona == "share link":  # no account: A's share token where a token goes, naming A's workspace
+        return Api(data.a.share_token, workspace=str(data.a.workspace))
+    if persona == "instance admin":
+        return Api(hs256_token(sub=str(ADMIN), app_metadata={"role": "admin", "provider": "email"}),
+                   workspace=str(data.a.workspace))
     user, workspace = {
         "owner A": (OWNER_A, data.a.workspace), "editor A": (EDITOR_A, data.a.workspace),
         "viewer A": (VIEWER_A, data.a.workspace), "owner B": (OWNER_B, data.b.workspace),
         # A user in no workspace names A's (as if guessed): refused the same as with no header at all.
         "no workspace": (NOBODY, data.a.workspace), "no token": (None, data.a.workspace)}[persona]
-    return Api(hs256_token(sub=str(user)) if user else None, workspace=str(workspace))
+    # user_metadata is the user's own to set: it never makes anyone an administrator.
+    return Api(hs256_token(sub=str(user), user_metadata={"role": "admin"}) if user else None,
+               workspace=str(workspace))
 
 
 def operations(api: Api) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -40,7 +49,8 @@ def operations(api: Api) -> Iterator[tuple[str, str, dict[str, Any]]]:
 def request_for(method: str, path: str, data: TwoWorkspaces) -> tuple[str, Any]:
     """The operation's path with A's ids, and a valid body that refers to A's rows where it can."""
     ids = {"video_id": data.a.video, "campaign_id": data.a.campaign, "blogger_id": data.a.blogger,
-           "batch_id": data.a.batch}
+           "batch_id": data.a.batch, "link_id": data.a.share_link,
+           "token": data.a.share_token}
 
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -57,6 +67,7 @@ def request_for(method: str, path: str, data: TwoWorkspaces) -> tuple[str, Any]:
         ("POST", "/bloggers"): {"profile_url": "https://www.tiktok.com/@creator_x",
                                 "campaign_id": str(data.a.campaign)},
         ("POST", "/exports"): {"campaign_ids": [str(data.a.campaign)]},
+        ("POST", "/campaigns/{campaign_id}/share-links"): {"expires_at": "2099-01-01T00:00:00Z"},
     }
     if method not in ("GET", "DELETE") and (method, path) not in bodies:
         raise AssertionError(f"{method} {path}: no body in the matrix: add one")
@@ -66,15 +77,17 @@ def request_for(method: str, path: str, data: TwoWorkspaces) -> tuple[str, Any]:
 def expected(persona: str, method: str, path: str, operation: dict[str, Any]) -> int:
     success = min(int(code) for code in operation["responses"] if code.startswith("2"))
     if operation.get("security") == [] or path == "/health":
-        return success
-    if persona == "no token":
+        return success  # the public routes, and a share link's (its token is in the path: A's)
+    if persona in ("no token", "share link"):  # a share token is no access token
         return 401
+    if path.startswith("/page-views"):  # an operator feature
+        return success if persona == "instance admin" else 403
     scoped = any(p.get("name") == "x-workspace-id" for p in operation.get("parameters", []))
-    if not scoped:  # /me; the page-view report (an operator's: any signed-in user, until admin claims)
+    if not scoped:  # /me
         return success
-    if persona == "no workspace":
+    if persona in ("no workspace", "instance admin"):  # an administrator is no member of anyone's workspace
         return 403
-    if persona == "viewer A" and method != "GET":
+    if persona == "viewer A" and (method != "GET" or path.endswith("/share-links")):
         return 403
     if persona == "owner B":
         # A's ids (in the path, or the body's campaign / videos) do not exist for B.
@@ -106,7 +119,9 @@ def test_every_operation_answers_every_kind_of_caller_as_its_role_allows(data: T
                 continue
             if 200 <= reply.status < 300:
                 text = json.dumps(reply.body)
-                foreign = b_only if persona.endswith(" A") else a_only
+                # A share link's routes show A's campaign to whoever holds its token, and nothing of B.
+                shared = path.startswith("/shared/")
+                foreign = b_only if persona.endswith(" A") or shared else a_only
                 leaked = sorted(i for i in foreign if i in text)
                 if leaked:
                     problems.append(f"{persona}: {method} {path} answered another workspace's ids {leaked}")

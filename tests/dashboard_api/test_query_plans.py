@@ -5,17 +5,24 @@ from __future__ import annotations
 from tests.conftest import IsolatedDatabase
 
 
-def test_the_recent_sort_walks_the_tracking_start_index(database: IsolatedDatabase) -> None:
+def test_the_recent_sort_walks_the_workspaces_own_start_index(database: IsolatedDatabase) -> None:
+    from psycopg import sql
+    from vidstats.dashboard.videos import recency_query
+
     with database.connect_owner() as conn:
-        conn.execute("insert into analytics.videos (platform, external_video_id, url, tracking_started_at)"
-                     " select 'youtube', 'v' || i, 'u' || i, now() - make_interval(mins => i % 500)"
-                     "   from generate_series(1, 3000) i")
-        conn.execute("analyze analytics.videos")
-        plan = "\n".join(r[0] for r in conn.execute(
-            "explain select v.id, v.tracking_started_at from analytics.videos v"
-            " order by v.tracking_started_at desc, v.id limit 51"))
-    assert "videos_tracking_started_at_idx" in plan, plan
-    assert "Sort" not in plan, plan
+        conn.execute("insert into analytics.workspaces (name) select 'w' || i from generate_series(1, 20) i")
+        conn.execute("insert into analytics.videos (platform, external_video_id, url)"
+                     " select 'youtube', 'v' || i, 'u' || i from generate_series(1, 3000) i")
+        conn.execute("insert into analytics.workspace_videos (workspace_id, video_id, added_at)"
+                     " select w.id, v.id, now() - make_interval(mins => (random() * 5000)::int)"
+                     "   from analytics.workspaces w cross join analytics.videos v")
+        conn.execute("analyze analytics.videos, analytics.workspace_videos")
+        params = {"n": 51, "ck": "2026-11-30T00:00:00Z", "cid": "00000000-0000-0000-0000-000000000000"}
+        for after_cursor in (False, True):
+            plan = "\n".join(r[0] for r in conn.execute(
+                sql.SQL("explain ") + recency_query(sql.SQL("true"), after_cursor=after_cursor), params))
+            assert "workspace_videos_workspace_id_added_at_idx" in plan, plan
+            assert "Sort" not in plan, plan
 
 
 def test_the_growth_sort_walks_a_video_growth_index_and_stops_after_the_page(database: IsolatedDatabase) -> None:

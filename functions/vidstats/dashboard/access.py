@@ -45,6 +45,22 @@ def authorize(db: Database, claims: dict[str, Any], workspace_header: str | None
     return Caller(claims=claims, workspace_id=workspace_id, edits=edits)
 
 
+ADMIN_FIELD = "header.authorization"
+
+
+def is_instance_admin(claims: dict[str, Any]) -> bool:
+    """An instance administrator (an operator): ``app_metadata.role == "admin"`` in the verified token. Supabase
+    lets only the service role set ``app_metadata`` (a user can change ``user_metadata``, never this)."""
+    app_metadata = claims.get("app_metadata")
+    return isinstance(app_metadata, dict) and app_metadata.get("role") == "admin"
+
+
+def require_instance_admin(claims: dict[str, Any]) -> None:
+    """Operator features (the page-view report) are for instance administrators only."""
+    if not is_instance_admin(claims):
+        raise ForbiddenError(ADMIN_FIELD, "only instance administrators (app_metadata.role \"admin\") may read this")
+
+
 def me(db: Database, claims: dict[str, Any]) -> MeOut:
     """The caller and their workspaces with their role in each (none: an empty list)."""
     with db.transaction(Role.READER, Caller(claims=claims)) as conn:

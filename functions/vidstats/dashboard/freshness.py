@@ -39,10 +39,13 @@ def replica_lag_seconds(conn: psycopg.Connection) -> float | None:
     return None if row is None or row[0] is None else max(float(row[0]), 0.0)
 
 
-def failing_video_count(conn: psycopg.Connection) -> int:
+def failing_video_count(conn: psycopg.Connection, *, per_workspace: bool = True) -> int:
     """Videos whose fetch health is failing (``videos.fetch_health``; read off the partial index of the rare
-    states, so it costs the failing rows, not the table)."""
-    row = conn.execute("select count(*) from analytics.videos where fetch_health = 'failing'").fetchone()
+    states, so it costs the failing rows, not the table); ``per_workspace``: those the caller's workspace still
+    tracks (a video it stopped is not failing for it)."""
+    mine = (" and (select t.fetch_health from analytics.workspace_video_tracking t where t.video_id = v.id)"
+            " = 'failing'") if per_workspace else ""
+    row = conn.execute("select count(*) from analytics.videos v where v.fetch_health = 'failing'" + mine).fetchone()
     return int(row[0]) if row is not None else 0
 
 
@@ -51,7 +54,7 @@ def freshness(db: Database, role: Role = Role.READER) -> ReadModelFreshness:
     videos: the caller's workspace's, or with ``Role.EXPORT`` every workspace's."""
     status = read_model_status(db, role)
     with db.transaction(role) as conn:
-        failing = failing_video_count(conn)
+        failing = failing_video_count(conn, per_workspace=role is not Role.EXPORT)
         replica_lag = replica_lag_seconds(conn)
     as_of = status.last_success_at
     if as_of is not None and status.oldest_pending_at is not None:

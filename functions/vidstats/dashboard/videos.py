@@ -12,7 +12,12 @@ a cursor (last key, last id) continues exactly after the last row: no row repeat
 - growth: the key is the metric's growth over the period (``analytics.video_period_growth``: NULL when nothing
   was measured), read off ``video_growth_<metric>_idx`` in order when the period ends on ``video_growth``'s
   as-of day, else summed at read time;
-- recent: the key is ``tracking_started_at`` (newest first).
+- recent: the key is the workspace's own ``added_at`` (newest first), walked in
+  ``workspace_videos_workspace_id_added_at_idx`` order.
+
+Tracking (state, start, stop) and fetch health are the caller's workspace's own
+(``analytics.workspace_video_tracking``): another workspace's start, or its still tracking a video this one
+stopped, never shows.
 """
 
 from __future__ import annotations
@@ -70,6 +75,10 @@ def escape_like(text: str) -> str:
 # ---- the list --------------------------------------------------------------------------------------------
 
 
+# A column of the video's tracking by the caller's workspace (a probe of workspace_videos' primary key).
+WORKSPACE_TRACKING = "select t.{} from analytics.workspace_video_tracking t where t.video_id = v.id"
+
+
 def video_filters(query: VideoQuery) -> tuple[sql.Composable, dict[str, Any]]:
     parts: list[sql.Composable] = [sql.SQL("true")]
     params: dict[str, Any] = {}
@@ -77,11 +86,13 @@ def video_filters(query: VideoQuery) -> tuple[sql.Composable, dict[str, Any]]:
         parts.append(sql.SQL("v.platform = %(platform)s"))
         params["platform"] = query.platform.value
     if query.tracking_state is not None:
-        parts.append(sql.SQL("v.tracking_state = %(tracking_state)s"))
+        parts.append(sql.SQL(f"({WORKSPACE_TRACKING.format('tracking_state')}) = %(tracking_state)s"))
         params["tracking_state"] = query.tracking_state.value
     if query.health is not None:
-        # The rare states (failing, gone, stopped) come off videos_fetch_health_idx.
-        parts.append(sql.SQL("v.fetch_health = %(health)s"))
+        parts.append(sql.SQL(f"({WORKSPACE_TRACKING.format('fetch_health')}) = %(health)s"))
+        if query.health.value in ("failing", "gone"):
+            # The same for every workspace: the rare rows come off videos_fetch_health_idx first.
+            parts.append(sql.SQL("v.fetch_health = %(health)s"))
         params["health"] = query.health.value
     if query.blogger_id is not None:
         parts.append(sql.SQL("v.blogger_id = %(blogger_id)s"))
@@ -266,7 +277,6 @@ def _page_by_growth(conn: psycopg.Connection, metric: str, where: sql.Composable
 
 def _page_by_recency(conn: psycopg.Connection, where: sql.Composable, params: dict[str, Any],
                      cursor: cursors.Cursor | None, n: int) -> list[tuple[UUID, Any]]:
-    after = sql.SQL("true")
     params = {**params, "n": n}
     if cursor is not None:
         if not isinstance(cursor.k, str):
@@ -278,19 +288,27 @@ def _page_by_recency(conn: psycopg.Connection, where: sql.Composable, params: di
         if key.tzinfo is None:
             raise BadRequestError("query.cursor", "not a cursor returned by this endpoint")
         params.update(ck=key, cid=cursor.id)
-        after = sql.SQL("v.tracking_started_at <= %(ck)s"
-                        " and (v.tracking_started_at < %(ck)s or v.id > %(cid)s)")
-    query = sql.SQL("select v.id, v.tracking_started_at from analytics.videos v where {where} and {after}"
-                    " order by v.tracking_started_at desc, v.id limit %(n)s").format(where=where, after=after)
-    return conn.execute(query, params).fetchall()
+    return conn.execute(recency_query(where, after_cursor=cursor is not None), params).fetchall()
+
+
+def recency_query(where: sql.Composable, *, after_cursor: bool) -> sql.Composed:
+    """The workspace's own start, newest first: an index range of workspace_videos_workspace_id_added_at_idx
+    (after a cursor, from its key on), stopping once the page is full."""
+    after = sql.SQL("wv.added_at <= %(ck)s and (wv.added_at < %(ck)s or wv.video_id > %(cid)s)") if after_cursor \
+        else sql.SQL("true")
+    return sql.SQL("select wv.video_id, wv.added_at from analytics.workspace_videos wv"
+                   " join analytics.videos v on v.id = wv.video_id"
+                   " where wv.workspace_id = (select analytics.viewing_workspace_id()) and {where} and {after}"
+                   " order by wv.added_at desc, wv.video_id limit %(n)s").format(where=where, after=after)
 
 
 ROW_COLUMNS = (
     "v.id, v.platform, v.external_video_id, v.url, v.caption, v.published_at, v.blogger_id, b.username,"
-    " v.tracking_state, v.tracking_started_at, l.views, l.likes, l.comments, l.reposts, l.saves, l.created_at,"
+    " t.tracking_state, t.started_at, l.views, l.likes, l.comments, l.reposts, l.saves, l.created_at,"
     " i.views, i.likes, i.comments, i.reposts, i.saves, l.views_kind, b.display_name"
 )
 ROW_JOINS = (
+    " join analytics.workspace_video_tracking t on t.video_id = v.id"
     " left join analytics.bloggers b on b.id = v.blogger_id"
     " left join analytics.video_latest_statistics l on l.video_id = v.id"
     " left join analytics.video_period_growth(%(ids)s, %(pf)s, %(pt)s) i on i.video_id = v.id"
@@ -328,7 +346,7 @@ def list_videos(db: Database, query: VideoQuery) -> VideoPage:
     n = query.limit + 1  # one more than asked: tells whether there is a next page
     selective = query.campaign_id is not None or query.blogger_id is not None
     with db.transaction(Role.READER) as conn:
-        if not selective and starts_from_workspace_videos(conn):
+        if not selective and query.sort is not VideoSort.recent and starts_from_workspace_videos(conn):
             where = sql.SQL("{} and {}").format(where, SMALL_WORKSPACE_SCOPE)
         if query.sort.value in TOTAL_SORTS:
             keyed = page_by_total(conn, query.sort.value, where, params, cursor, n)
@@ -356,11 +374,12 @@ def get_video(db: Database, video_id: UUID) -> VideoDetail:
     with db.transaction(Role.READER) as conn:
         row = conn.execute(
             "select v.id, v.platform, v.external_video_id, v.url, v.caption, v.published_at, v.blogger_id,"
-            "       b.username, v.tracking_state, v.tracking_started_at, v.tracking_stopped_at, v.last_fetched_at,"
+            "       b.username, t.tracking_state, t.started_at, t.stopped_at, v.last_fetched_at,"
             "       v.last_error, v.last_error_at, l.views, l.likes, l.comments, l.reposts, l.saves, l.created_at,"
-            "       v.fetch_health, v.last_error_class, v.consecutive_failures, v.failure_days, l.views_kind,"
+            "       t.fetch_health, v.last_error_class, v.consecutive_failures, v.failure_days, l.views_kind,"
             "       b.display_name"
             "  from analytics.videos v"
+            "  join analytics.workspace_video_tracking t on t.video_id = v.id"
             "  left join analytics.bloggers b on b.id = v.blogger_id"
             "  left join analytics.video_latest_statistics l on l.video_id = v.id"
             " where v.id = %s", (video_id,)).fetchone()
@@ -427,11 +446,12 @@ def video_increments(db: Database, video_id: UUID, granularity: Granularity, dat
 def stop_tracking(db: Database, video_id: UUID) -> TrackingStopped:
     """Stops the nightly fetches of a video (its history and read model rows stay). Stopping a stopped video
     changes nothing; a video the platform reported gone cannot be stopped (409)."""
-    columns = ("tracking_state, tracking_started_at, tracking_stopped_at, last_fetched_at, last_error,"
-               " last_error_at")
+    # The workspace's own tracking (another workspace may still track the video), the video's fetch record.
+    query = ("select t.tracking_state, t.started_at, t.stopped_at, v.last_fetched_at, v.last_error, v.last_error_at"
+             "  from analytics.videos v join analytics.workspace_video_tracking t on t.video_id = v.id"
+             " where v.id = %s")
     with db.transaction(Role.READER) as conn:
-        row = conn.execute(f"select {columns} from analytics.videos where id = %s",
-                           (video_id,)).fetchone()
+        row = conn.execute(query, (video_id,)).fetchone()
         if row is None:
             raise NotFoundError("path.video_id", "no such video")
         if row[0] == "gone":
@@ -439,7 +459,7 @@ def stop_tracking(db: Database, video_id: UUID) -> TrackingStopped:
         if row[0] == "active":
             # This workspace stops; the video stops being fetched once no workspace tracks it.
             conn.execute("select analytics.stop_workspace_tracking(%s)", (video_id,))
-            row = conn.execute(f"select {columns} from analytics.videos where id = %s", (video_id,)).fetchone()
+            row = conn.execute(query, (video_id,)).fetchone()
             assert row is not None
     return TrackingStopped(video_id=video_id, tracking=TrackingInfo(
         state=row[0], started_at=row[1], stopped_at=row[2], last_fetched_at=row[3], last_error=row[4],

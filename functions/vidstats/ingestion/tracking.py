@@ -1,7 +1,7 @@
 """Start tracking: URLs (and optionally a campaign) → tracked videos with an immediate fetch enqueued.
 
 ``start_tracking`` is the function the dashboard API calls and ``vidstats track`` runs. It is safe to call
-again with the same URLs: videos are reused (``tracking_started_at`` stays the first one), campaign
+again with the same URLs: videos are reused (the workspace's start of tracking stays its first), campaign
 membership is not duplicated, and the fetch is simply asked for again.
 """
 
@@ -38,7 +38,7 @@ class TrackedVideo:
     external_video_id: str
     url: str
     tracking_state: str  # 'active', or 'gone' when the platform already said so (nothing is fetched then)
-    tracking_started_at: datetime
+    tracking_started_at: datetime  # when this workspace started tracking it (its own, not another's)
     created: bool
     fetch_enqueued: bool
 
@@ -90,7 +90,7 @@ def start_tracking(
             [NewVideo(p.platform, p.external_video_id, p.canonical_url) for p in parsed.values()],
             reactivate=True,
         )
-        track_in_workspace(conn, workspace_id, [row.id for row in rows])
+        started = track_in_workspace(conn, workspace_id, [row.id for row in rows])
         if campaign_id is not None:
             add_to_campaign(conn, campaign_id, [row.id for row in rows])
 
@@ -109,7 +109,7 @@ def start_tracking(
     if messages:
         queue.send(messages)
     return [
-        TrackedVideo(r.id, r.platform, r.external_video_id, r.url, r.tracking_state, r.tracking_started_at,
+        TrackedVideo(r.id, r.platform, r.external_video_id, r.url, r.tracking_state, started[r.id],
                      r.created, r.tracking_state == "active")
         for r in rows
     ]

@@ -173,6 +173,9 @@ def load_demo_data(db: Database, *, now: datetime | None = None, days: int = HIS
     move_new_snapshots(db, mark, load.video_ids, times[0])
     db.connection().execute("update analytics.videos set tracking_started_at = %s where id = any(%s)",
                             (times[0], load.video_ids))
+    # The workspace's own start of tracking (what the API shows) too.
+    db.connection().execute("update analytics.workspace_videos set added_at = %s where video_id = any(%s)",
+                            (times[0], load.video_ids))
 
     # The launch campaign holds the videos from the start of their history; YouTube's join mid-campaign.
     late = [r.video_id for r in refs if r.platform is Platform.YOUTUBE]

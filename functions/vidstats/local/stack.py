@@ -51,6 +51,10 @@ DEV_DIR = PROJECT_ROOT / ".dev"
 LOCAL_ISSUER = "http://127.0.0.1/vidstats-dev/auth/v1"
 DEV_USER_ID = "00000000-0000-4000-8000-00000000de00"
 DEV_USER = {"id": DEV_USER_ID, "email": "dev@localhost"}
+# The demo workspace's members, one per role (`vidstats dev` prints a token for each): (role, user id, e-mail).
+DEMO_MEMBERS = (("owner", "00000000-0000-4000-8000-00000000de01", "owner@demo.localhost"),
+                ("editor", "00000000-0000-4000-8000-00000000de02", "editor@demo.localhost"),
+                ("viewer", "00000000-0000-4000-8000-00000000de03", "viewer@demo.localhost"))
 PROCESSOR = "QueueProcessorFunction"
 EXPORT = "SheetsExportFunction"
 RAPIDAPI_KEY_VARIABLES = ("RAPIDAPI_KEY", "RAPIDAPI_KEY_SECRET_ID", "RAPIDAPI_TIKTOK_KEY", "RAPIDAPI_INSTAGRAM_KEY",
@@ -114,12 +118,17 @@ def reset_process_state(modules: list[ModuleType]) -> None:
             log.debug("cleared %s.%s", module.__name__, name)
 
 
-def mint_dev_token(secret: str, *, issuer: str = LOCAL_ISSUER, days: int = 30) -> str:
+def mint_dev_token(secret: str, *, issuer: str = LOCAL_ISSUER, days: int = 30, sub: str = DEV_USER_ID,
+                   email: str = "dev@localhost", admin: bool = True) -> str:
+    """A development access token; the developer's own (the default) is also the instance's administrator
+    (``app_metadata.role``, as an operator's token would be), the demo members' are not."""
     import jwt
 
     now = int(time.time())
-    claims = {"sub": DEV_USER_ID, "aud": "authenticated", "iss": issuer, "role": "authenticated",
-              "email": DEV_USER["email"], "iat": now, "exp": now + days * 86400}
+    claims: dict[str, object] = {"sub": sub, "aud": "authenticated", "iss": issuer, "role": "authenticated",
+                                 "email": email, "iat": now, "exp": now + days * 86400}
+    if admin:
+        claims["app_metadata"] = {"role": "admin", "provider": "email"}
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -199,6 +208,7 @@ class LocalStack:
         self.auth_label = ""
         self.dev_token: str | None = None
         self._dev_signing: tuple[str, str] | None = None  # (secret, issuer) of the development tokens
+        self.demo_tokens: dict[str, str] = {}  # role -> token of the demo workspace's member with that role
         self.sqs: LocalSqs | None = None
         self.poller: SqsPoller | None = None
         self.scheduler: Scheduler | None = None
@@ -393,20 +403,23 @@ class LocalStack:
             issuer = env.get("AUTH_ISSUER") or f"{env.get('SUPABASE_URL', '').rstrip('/')}/auth/v1"
             self.auth_label = f"Supabase Auth tokens from {issuer}"
             if env.get("AUTH_JWT_SECRET"):
-                self._dev_signing = (env["AUTH_JWT_SECRET"], issuer)
-                self.dev_token = mint_dev_token(env["AUTH_JWT_SECRET"], issuer=issuer)
+                self._mint_tokens(env["AUTH_JWT_SECRET"], issuer)
             return {"AUTH_DISABLED": "false"}
         if env.get("AUTH_JWT_SECRET"):  # a secret given without an issuer: used, with the local issuer
-            self._dev_signing = (env["AUTH_JWT_SECRET"], LOCAL_ISSUER)
-            self.dev_token = mint_dev_token(env["AUTH_JWT_SECRET"])
+            self._mint_tokens(env["AUTH_JWT_SECRET"], LOCAL_ISSUER)
             self.auth_label = "ON: HS256 tokens signed with AUTH_JWT_SECRET (from the environment)"
             return {"AUTH_DISABLED": "false", "AUTH_ISSUER": LOCAL_ISSUER, "AUTH_AUDIENCE": "authenticated"}
         secret, path = dev_jwt_secret(self.config.data_dir.resolve())
-        self._dev_signing = (secret, LOCAL_ISSUER)
-        self.dev_token = mint_dev_token(secret)
+        self._mint_tokens(secret, LOCAL_ISSUER)
         self.auth_label = f"ON: HS256 development tokens (secret in {path}, mode 0600)"
         return {"AUTH_DISABLED": "false", "AUTH_ISSUER": LOCAL_ISSUER, "AUTH_JWT_SECRET": secret,
                 "AUTH_AUDIENCE": "authenticated"}
+
+    def _mint_tokens(self, secret: str, issuer: str) -> None:
+        self._dev_signing = (secret, issuer)
+        self.dev_token = mint_dev_token(secret, issuer=issuer)
+        self.demo_tokens = {role: mint_dev_token(secret, issuer=issuer, sub=user_id, email=email, admin=False)
+                            for role, user_id, email in DEMO_MEMBERS}
 
     def _apply_env(self, settings: dict[str, str]) -> None:
         env = self.config.environ
@@ -416,7 +429,8 @@ class LocalStack:
 
     def _dev_memberships(self) -> None:
         """The development token's user (and, without auth, the dev-mode user) own the Default workspace, where
-        the demo data and `vidstats track` land."""
+        the demo data and `vidstats track` land: the demo workspace, with one member per role, so every role
+        can be tried."""
         from vidstats.auth import DEV_CLAIMS
         from vidstats.workspaces import WorkspaceRole, add_member
 
@@ -424,6 +438,8 @@ class LocalStack:
         with conn.transaction():
             for user_id in (DEV_USER_ID, DEV_CLAIMS.sub):
                 add_member(conn, DEFAULT_WORKSPACE_ID, uuid.UUID(user_id), WorkspaceRole.OWNER)
+            for role, user_id, _ in DEMO_MEMBERS:
+                add_member(conn, DEFAULT_WORKSPACE_ID, uuid.UUID(user_id), WorkspaceRole(role))
 
     def owner_database(self) -> Database:
         """A connection as the login user (the project owner), outside any function role."""
@@ -472,7 +488,7 @@ class LocalStack:
         if method == "GET" and path == "status":
             return 200, self.status()
         if path == "dev-sign-in" and method in ("GET", "POST"):
-            return self._dev_sign_in(method)
+            return self._dev_sign_in(method, body)
         if method == "POST" and path.startswith("run/"):
             name = path.removeprefix("run/")
             if self.scheduler is None or name not in self.scheduler.jobs:
@@ -484,19 +500,32 @@ class LocalStack:
         return 404, {"message": "GET /_local/status, POST /_local/run/<mv_refresh|nightly_refresh|sheets_export>, "
                                 "GET|POST /_local/dev-sign-in"}
 
-    def _dev_sign_in(self, method: str) -> tuple[int, Any]:
-        """The web dashboard's one-click sign-in in ``make dev``: GET lists the demo users, POST mints a token
-        (as the printed development token). Only the local stack serves ``/_local/``: a deployed API has none."""
+    def _dev_sign_in(self, method: str, body: bytes) -> tuple[int, Any]:
+        """The web dashboard's one-click sign-in in ``make dev``: GET lists the development users (the developer,
+        an instance administrator, and the demo workspace's owner, editor and viewer), POST ``{"email"}`` mints
+        that user's token (as the printed ones). Only the local stack serves ``/_local/``: a deployed API has
+        none."""
         if self.config.auth == "off":
             return 200, {"users": [DEV_USER], "access_token": None, "auth": "off"}
         if self._dev_signing is None:
             return 404, {"message": "no development sign-in: tokens come from the configured Supabase Auth"}
+        users = {DEV_USER["email"]: (DEV_USER_ID, True)}
+        users.update({email: (user_id, False) for _, user_id, email in DEMO_MEMBERS})
+        listed = [{"id": user_id, "email": email, "role": role} for role, user_id, email in DEMO_MEMBERS]
         if method == "GET":
-            return 200, {"users": [DEV_USER]}
+            return 200, {"users": [DEV_USER, *listed]}
+        try:
+            email = json.loads(body or b"{}").get("email") or DEV_USER["email"]
+        except (ValueError, AttributeError):
+            return 400, {"message": 'the body is {"email": "<one of GET /_local/dev-sign-in\'s users>"}'}
+        if email not in users:
+            return 404, {"message": f"no development user {str(email)[:100]!r}", "users": sorted(users)}
+        user_id, admin = users[email]
         secret, issuer = self._dev_signing
         days = 1
-        return 200, {"access_token": mint_dev_token(secret, issuer=issuer, days=days), "token_type": "bearer",
-                     "expires_in": days * 86400, "user": DEV_USER}
+        token = mint_dev_token(secret, issuer=issuer, days=days, sub=user_id, email=email, admin=admin)
+        return 200, {"access_token": token, "token_type": "bearer", "expires_in": days * 86400,
+                     "user": {"id": user_id, "email": email}}
 
     @staticmethod
     def _cli() -> str:
@@ -557,6 +586,12 @@ class LocalStack:
                       f" X-Workspace-Id {DEFAULT_WORKSPACE_ID}; for curl in another terminal, paste the whole line):",
                       f"    export TOKEN={self.dev_token} WORKSPACE={DEFAULT_WORKSPACE_ID}",
                       f"    curl -H \"Authorization: Bearer $TOKEN\" -H \"X-Workspace-Id: $WORKSPACE\" {url}/videos"]
+            if self.demo_tokens:
+                members = ", ".join(f"{role} {email}" for role, _, email in DEMO_MEMBERS)
+                exports = " ".join(f"TOKEN_{role.upper()}={token}" for role, token in self.demo_tokens.items())
+                lines += [f"  Demo workspace  {DEFAULT_WORKSPACE_ID}: {members} (the token above is its owner"
+                          " and the instance's administrator); to try each role, paste:",
+                          f"    export {exports} WORKSPACE={DEFAULT_WORKSPACE_ID}"]
         elif self.config.auth == "off":
             lines.append("  !!! AUTHENTICATION IS DISABLED: never use AUTH_DISABLED outside this machine !!!")
         lines.append(f"  Track a video   curl -X POST {url}/videos -H \"Authorization: Bearer $TOKEN\" "

@@ -58,6 +58,8 @@ def page_views_router(database: Callable[[], Database]) -> APIGatewayHttpRouter:
     @router.get("/page-views/report", summary="Page views per page and day or hour, with filters",
                 tags=["page views"],
                 responses={200: {"description": "OK"}, 400: _error("Contradictory parameters"),
+                           401: _error("Missing or invalid access token"),
+                           403: _error("Not an instance administrator (app_metadata.role admin)"),
                            422: _error("A parameter failed validation")})
     def get_page_views_report(
         name: NameParam = None,
