@@ -31,6 +31,7 @@ class RefreshStep(BaseModel):
     growth_as_of: date | None = None  # the UTC day video_growth's periods end on after this step
     growth_rebuilt: bool = False  # the day had rolled over: this step summed a chunk of videos for the new day
     growth_rebuild_pending: bool = False  # more chunks to go; growth_as_of moves to the new day with the last
+    bulk: bool = False  # a chunk of videos of a bulk catch-up (a large backlog), recomputed set-based
 
 
 class RefreshOutcome(BaseModel):
