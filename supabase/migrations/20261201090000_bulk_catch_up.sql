@@ -19,13 +19,21 @@ alter table analytics.read_model_state
     add column bulk_chunk_videos integer,
     add column bulk_min_rows bigint not null default 500000 check (bulk_min_rows > 0),
     add column bulk_min_share real not null default 0.25 check (bulk_min_share >= 0),
-    add column bulk_chunk_rows integer not null default 1000000 check (bulk_chunk_rows > 0);
+    add column bulk_chunk_rows integer not null default 250000 check (bulk_chunk_rows > 0);
 comment on column analytics.read_model_state.bulk_target is
     'A bulk catch-up in progress: the snapshot id it catches up to (the watermark moves there with its last '
     'chunk), bulk_after the last video id done, bulk_day the UTC day its growth periods end on.';
 comment on column analytics.read_model_state.bulk_min_rows is
     'The refresh catches up in bulk when the backlog has at least bulk_min_rows snapshots and is at least '
     'bulk_min_share of the history; a bulk step covers about bulk_chunk_rows snapshots.';
+
+-- Milliseconds since t (the steps' timings in the refresh's summary).
+create function analytics.ms_since(t timestamptz)
+returns numeric
+language sql
+volatile
+set search_path = ''
+as $$ select round(extract(epoch from clock_timestamp() - t) * 1000, 1) $$;
 
 -- The incremental step keeps its body; the entry point below chooses between it and a bulk chunk.
 alter function analytics.refresh_materialized_views(integer) rename to refresh_incremental_step;
@@ -38,14 +46,18 @@ comment on function analytics.refresh_incremental_step(integer) is
 -- chunk (NULL: it was the last chunk) and the snapshots and videos it read.
 create function analytics.refresh_bulk_chunk(
     p_after uuid, p_target bigint, p_day date, p_chunk_videos integer,
-    out last_video uuid, out chunk_rows bigint, out chunk_videos bigint
+    out last_video uuid, out chunk_rows bigint, out chunk_videos bigint, out steps_ms jsonb
 )
 language plpgsql
 set search_path = ''
 as $$
 declare
     upper_id uuid;
+    t timestamptz := clock_timestamp();
 begin
+    steps_ms := '{}';
+    -- The chunk's sorts and hashes in memory (a chunk is bounded, so is this), for this transaction only.
+    perform set_config('work_mem', '64MB', true);
     select v.id into upper_id
       from analytics.videos v
      where p_after is null or v.id > p_after
@@ -55,68 +67,91 @@ begin
     last_video := case when upper_id is not null
                             and exists (select from analytics.videos v where v.id > upper_id) then upper_id end;
 
-    drop table if exists pg_temp.bulk_videos, pg_temp.bulk_rows, pg_temp.bulk_contributions, pg_temp.bulk_daily,
-        pg_temp.bulk_weekly;
+    drop table if exists pg_temp.bulk_videos, pg_temp.bulk_latest, pg_temp.bulk_daily, pg_temp.bulk_weekly;
     create temporary table bulk_videos as
         select v.id from analytics.videos v
          where (p_after is null or v.id > p_after) and (upper_id is null or v.id <= upper_id);
     get diagnostics chunk_videos = row_count;
 
-    -- The chunk's snapshots by video range: the (video_id, created_at, id) index, or one scan when the chunk
-    -- is most of the table. Views of each kind are their own series (never subtracted from one another).
-    create temporary table bulk_rows as
+    create temporary table bulk_daily (
+        video_id uuid, external_video_id text, date date, views_delta bigint, likes_delta bigint,
+        comments_delta bigint, reposts_delta bigint, saves_delta bigint, snapshots integer
+    );
+    create temporary table bulk_latest (
+        video_id uuid, external_video_id text, id bigint, created_at timestamptz, views bigint, likes bigint,
+        comments bigint, reposts bigint, saves bigint, views_kind text, views_last bigint, plays_last bigint,
+        likes_last bigint, comments_last bigint, reposts_last bigint, saves_last bigint
+    );
+
+    -- One pass over the chunk's snapshots (by video range: the (video_id, created_at, id) index already in the
+    -- windows' order, or one scan and sort when the chunk is most of the table), with the incremental step's
+    -- rules over whole histories (no seed rows). A snapshot's contribution is its value minus the last
+    -- non-NULL value before it (0 for the first, NULL when unknown; views of each kind are their own series),
+    -- and the carries of the latest row are its last non-NULL values. "The last non-NULL value before" is
+    -- found without arrays and without a sort per metric: the highest row number before the row that has a
+    -- value (a running max of integers), then that row's value (nth_value). All windows share one ordering.
+    -- The per-snapshot rows are never stored: they feed the daily sums and the latest rows directly.
+    with snapshots as (
         select s.video_id, s.external_video_id, s.id, s.created_at,
                case when s.views_kind = 'views' then s.views end as views,
                case when s.views_kind = 'plays' then s.views end as plays,
-               s.likes, s.comments, s.reposts, s.saves, s.views_kind
+               s.likes, s.comments, s.reposts, s.saves, s.views_kind,
+               row_number() over o as rn
           from analytics.video_statistics s
          where s.id <= p_target
-           and (p_after is null or s.video_id > p_after) and (upper_id is null or s.video_id <= upper_id);
-    get diagnostics chunk_rows = row_count;
-
-    -- The incremental step's window computation over whole histories (no seed rows): the last non-NULL value
-    -- of each metric so far is the max of (position, id, value) arrays over the rows with one; a snapshot's
-    -- contribution is its value minus the previous row's last value (0 for the first, NULL when unknown).
-    create temporary table bulk_contributions as
-        with carried as (
-            select p.*,
-                   (max(array[p.position, p.id, p.views]) filter (where p.views is not null) over o)[3]
-                       as views_last,
-                   (max(array[p.position, p.id, p.plays]) filter (where p.plays is not null) over o)[3]
-                       as plays_last,
-                   (max(array[p.position, p.id, p.likes]) filter (where p.likes is not null) over o)[3]
-                       as likes_last,
-                   (max(array[p.position, p.id, p.comments]) filter (where p.comments is not null) over o)[3]
-                       as comments_last,
-                   (max(array[p.position, p.id, p.reposts]) filter (where p.reposts is not null) over o)[3]
-                       as reposts_last,
-                   (max(array[p.position, p.id, p.saves]) filter (where p.saves is not null) over o)[3]
-                       as saves_last
-              from (select r.*, (extract(epoch from r.created_at) * 1000000)::bigint as position
-                      from pg_temp.bulk_rows r) p
-            window o as (partition by p.video_id order by p.created_at, p.id)
-        )
-        select c.video_id, c.external_video_id, c.id, c.created_at,
-               (c.created_at at time zone 'UTC')::date as day,
-               coalesce(c.views, c.plays) as views, c.likes, c.comments, c.reposts, c.saves, c.views_kind,
-               c.views_last, c.plays_last, c.likes_last, c.comments_last, c.reposts_last, c.saves_last,
-               coalesce(c.views - coalesce(lag(c.views_last) over o, c.views),
-                        c.plays - coalesce(lag(c.plays_last) over o, c.plays)) as views_c,
-               c.likes - coalesce(lag(c.likes_last) over o, c.likes) as likes_c,
-               c.comments - coalesce(lag(c.comments_last) over o, c.comments) as comments_c,
-               c.reposts - coalesce(lag(c.reposts_last) over o, c.reposts) as reposts_c,
-               c.saves - coalesce(lag(c.saves_last) over o, c.saves) as saves_c,
-               lead(c.id) over o is null as is_latest
+           and (p_after is null or s.video_id > p_after) and (upper_id is null or s.video_id <= upper_id)
+        window o as (partition by s.video_id order by s.created_at, s.id)
+    ), previous as (
+        select n.*,
+               max(n.rn) filter (where n.views is not null) over p as views_rn,
+               max(n.rn) filter (where n.plays is not null) over p as plays_rn,
+               max(n.rn) filter (where n.likes is not null) over p as likes_rn,
+               max(n.rn) filter (where n.comments is not null) over p as comments_rn,
+               max(n.rn) filter (where n.reposts is not null) over p as reposts_rn,
+               max(n.rn) filter (where n.saves is not null) over p as saves_rn
+          from snapshots n
+        window p as (partition by n.video_id order by n.created_at, n.id
+                     rows between unbounded preceding and 1 preceding)
+    ), carried as (
+        select v.video_id, v.external_video_id, v.id, v.created_at, v.views, v.plays, v.likes, v.comments,
+               v.reposts, v.saves, v.views_kind,
+               nth_value(v.views, v.views_rn::integer) over o as views_before,
+               nth_value(v.plays, v.plays_rn::integer) over o as plays_before,
+               nth_value(v.likes, v.likes_rn::integer) over o as likes_before,
+               nth_value(v.comments, v.comments_rn::integer) over o as comments_before,
+               nth_value(v.reposts, v.reposts_rn::integer) over o as reposts_before,
+               nth_value(v.saves, v.saves_rn::integer) over o as saves_before,
+               lead(v.id) over o is null as is_latest
+          from previous v
+        window o as (partition by v.video_id order by v.created_at, v.id)
+    ), contributions as materialized (
+        select c.*, (c.created_at at time zone 'UTC')::date as day,
+               coalesce(c.views - coalesce(c.views_before, c.views),
+                        c.plays - coalesce(c.plays_before, c.plays)) as views_c,
+               c.likes - coalesce(c.likes_before, c.likes) as likes_c,
+               c.comments - coalesce(c.comments_before, c.comments) as comments_c,
+               c.reposts - coalesce(c.reposts_before, c.reposts) as reposts_c,
+               c.saves - coalesce(c.saves_before, c.saves) as saves_c
           from carried c
-        window o as (partition by c.video_id order by c.created_at, c.id);
+    ), latest as (
+        insert into pg_temp.bulk_latest
+        select c.video_id, c.external_video_id, c.id, c.created_at, coalesce(c.views, c.plays), c.likes,
+               c.comments, c.reposts, c.saves, c.views_kind,
+               coalesce(c.views, c.views_before), coalesce(c.plays, c.plays_before),
+               coalesce(c.likes, c.likes_before), coalesce(c.comments, c.comments_before),
+               coalesce(c.reposts, c.reposts_before), coalesce(c.saves, c.saves_before)
+          from contributions c
+         where c.is_latest
+    )
+    insert into pg_temp.bulk_daily
+    select c.video_id, max(c.external_video_id), c.day, sum(c.views_c), sum(c.likes_c), sum(c.comments_c),
+           sum(c.reposts_c), sum(c.saves_c), count(*)
+      from contributions c
+     group by c.video_id, c.day;
+    chunk_rows := (select coalesce(sum(d.snapshots), 0) from pg_temp.bulk_daily d);
+    steps_ms := steps_ms || jsonb_build_object('contributions', analytics.ms_since(t));
+    t := clock_timestamp();
 
-    create temporary table bulk_daily as
-        select c.video_id, max(c.external_video_id) as external_video_id, c.day as date,
-               sum(c.views_c)::bigint as views_delta, sum(c.likes_c)::bigint as likes_delta,
-               sum(c.comments_c)::bigint as comments_delta, sum(c.reposts_c)::bigint as reposts_delta,
-               sum(c.saves_c)::bigint as saves_delta, count(*)::integer as snapshots
-          from pg_temp.bulk_contributions c
-         group by c.video_id, c.day;
     create temporary table bulk_weekly as
         select d.video_id, max(d.external_video_id) as external_video_id,
                date_trunc('week', d.date)::date as week_start,
@@ -127,51 +162,79 @@ begin
          group by d.video_id, date_trunc('week', d.date)::date;
     analyze pg_temp.bulk_daily;
     analyze pg_temp.bulk_weekly;
+    analyze pg_temp.bulk_latest;
 
-    -- Daily and weekly rows of the chunk's range: rows the recompute no longer has go, the others are
-    -- upserted in key order (appending to the primary key's pages on a first catch-up), unchanged ones skipped.
-    delete from analytics.mv_video_daily_increments d
-     where (p_after is null or d.video_id > p_after) and (upper_id is null or d.video_id <= upper_id)
-       and not exists (select from pg_temp.bulk_daily n where n.video_id = d.video_id and n.date = d.date);
-    insert into analytics.mv_video_daily_increments as d
-           (video_id, external_video_id, date, views_delta, likes_delta, comments_delta, reposts_delta,
-            saves_delta, snapshots)
-    select n.video_id, n.external_video_id, n.date, n.views_delta, n.likes_delta, n.comments_delta,
-           n.reposts_delta, n.saves_delta, n.snapshots
-      from pg_temp.bulk_daily n
-     order by n.video_id, n.date
-    on conflict (video_id, date) do update
-       set external_video_id = excluded.external_video_id, views_delta = excluded.views_delta,
-           likes_delta = excluded.likes_delta, comments_delta = excluded.comments_delta,
-           reposts_delta = excluded.reposts_delta, saves_delta = excluded.saves_delta,
-           snapshots = excluded.snapshots
-     where (d.external_video_id, d.views_delta, d.likes_delta, d.comments_delta, d.reposts_delta, d.saves_delta,
-            d.snapshots)
-           is distinct from (excluded.external_video_id, excluded.views_delta, excluded.likes_delta,
-                             excluded.comments_delta, excluded.reposts_delta, excluded.saves_delta,
-                             excluded.snapshots);
+    -- Daily and weekly rows of the chunk's range. A range without rows (a first catch-up) gets plain inserts in
+    -- key order (appending to the primary key's pages); otherwise rows the recompute no longer has go and the
+    -- others are upserted, unchanged ones skipped.
+    if exists (select from analytics.mv_video_daily_increments d
+                where (p_after is null or d.video_id > p_after) and (upper_id is null or d.video_id <= upper_id)) then
+        delete from analytics.mv_video_daily_increments d
+         where (p_after is null or d.video_id > p_after) and (upper_id is null or d.video_id <= upper_id)
+           and not exists (select from pg_temp.bulk_daily n where n.video_id = d.video_id and n.date = d.date);
+        insert into analytics.mv_video_daily_increments as d
+               (video_id, external_video_id, date, views_delta, likes_delta, comments_delta, reposts_delta,
+                saves_delta, snapshots)
+        select n.video_id, n.external_video_id, n.date, n.views_delta, n.likes_delta, n.comments_delta,
+               n.reposts_delta, n.saves_delta, n.snapshots
+          from pg_temp.bulk_daily n
+         order by n.video_id, n.date
+        on conflict (video_id, date) do update
+           set external_video_id = excluded.external_video_id, views_delta = excluded.views_delta,
+               likes_delta = excluded.likes_delta, comments_delta = excluded.comments_delta,
+               reposts_delta = excluded.reposts_delta, saves_delta = excluded.saves_delta,
+               snapshots = excluded.snapshots
+         where (d.external_video_id, d.views_delta, d.likes_delta, d.comments_delta, d.reposts_delta,
+                d.saves_delta, d.snapshots)
+               is distinct from (excluded.external_video_id, excluded.views_delta, excluded.likes_delta,
+                                 excluded.comments_delta, excluded.reposts_delta, excluded.saves_delta,
+                                 excluded.snapshots);
+    else
+        insert into analytics.mv_video_daily_increments
+               (video_id, external_video_id, date, views_delta, likes_delta, comments_delta, reposts_delta,
+                saves_delta, snapshots)
+        select n.video_id, n.external_video_id, n.date, n.views_delta, n.likes_delta, n.comments_delta,
+               n.reposts_delta, n.saves_delta, n.snapshots
+          from pg_temp.bulk_daily n
+         order by n.video_id, n.date;
+    end if;
+    steps_ms := steps_ms || jsonb_build_object('daily', analytics.ms_since(t));
+    t := clock_timestamp();
 
-    delete from analytics.mv_video_weekly_increments w
-     where (p_after is null or w.video_id > p_after) and (upper_id is null or w.video_id <= upper_id)
-       and not exists (select from pg_temp.bulk_weekly n
-                        where n.video_id = w.video_id and n.week_start = w.week_start);
-    insert into analytics.mv_video_weekly_increments as w
-           (video_id, external_video_id, week_start, views_delta, likes_delta, comments_delta, reposts_delta,
-            saves_delta, snapshots)
-    select n.video_id, n.external_video_id, n.week_start, n.views_delta, n.likes_delta, n.comments_delta,
-           n.reposts_delta, n.saves_delta, n.snapshots
-      from pg_temp.bulk_weekly n
-     order by n.video_id, n.week_start
-    on conflict (video_id, week_start) do update
-       set external_video_id = excluded.external_video_id, views_delta = excluded.views_delta,
-           likes_delta = excluded.likes_delta, comments_delta = excluded.comments_delta,
-           reposts_delta = excluded.reposts_delta, saves_delta = excluded.saves_delta,
-           snapshots = excluded.snapshots
-     where (w.external_video_id, w.views_delta, w.likes_delta, w.comments_delta, w.reposts_delta, w.saves_delta,
-            w.snapshots)
-           is distinct from (excluded.external_video_id, excluded.views_delta, excluded.likes_delta,
-                             excluded.comments_delta, excluded.reposts_delta, excluded.saves_delta,
-                             excluded.snapshots);
+    if exists (select from analytics.mv_video_weekly_increments w
+                where (p_after is null or w.video_id > p_after) and (upper_id is null or w.video_id <= upper_id)) then
+        delete from analytics.mv_video_weekly_increments w
+         where (p_after is null or w.video_id > p_after) and (upper_id is null or w.video_id <= upper_id)
+           and not exists (select from pg_temp.bulk_weekly n
+                            where n.video_id = w.video_id and n.week_start = w.week_start);
+        insert into analytics.mv_video_weekly_increments as w
+               (video_id, external_video_id, week_start, views_delta, likes_delta, comments_delta, reposts_delta,
+                saves_delta, snapshots)
+        select n.video_id, n.external_video_id, n.week_start, n.views_delta, n.likes_delta, n.comments_delta,
+               n.reposts_delta, n.saves_delta, n.snapshots
+          from pg_temp.bulk_weekly n
+         order by n.video_id, n.week_start
+        on conflict (video_id, week_start) do update
+           set external_video_id = excluded.external_video_id, views_delta = excluded.views_delta,
+               likes_delta = excluded.likes_delta, comments_delta = excluded.comments_delta,
+               reposts_delta = excluded.reposts_delta, saves_delta = excluded.saves_delta,
+               snapshots = excluded.snapshots
+         where (w.external_video_id, w.views_delta, w.likes_delta, w.comments_delta, w.reposts_delta,
+                w.saves_delta, w.snapshots)
+               is distinct from (excluded.external_video_id, excluded.views_delta, excluded.likes_delta,
+                                 excluded.comments_delta, excluded.reposts_delta, excluded.saves_delta,
+                                 excluded.snapshots);
+    else
+        insert into analytics.mv_video_weekly_increments
+               (video_id, external_video_id, week_start, views_delta, likes_delta, comments_delta, reposts_delta,
+                saves_delta, snapshots)
+        select n.video_id, n.external_video_id, n.week_start, n.views_delta, n.likes_delta, n.comments_delta,
+               n.reposts_delta, n.saves_delta, n.snapshots
+          from pg_temp.bulk_weekly n
+         order by n.video_id, n.week_start;
+    end if;
+    steps_ms := steps_ms || jsonb_build_object('weekly', analytics.ms_since(t));
+    t := clock_timestamp();
 
     -- Latest row and carries (every video has its row from its insert on).
     update analytics.video_latest_statistics l
@@ -180,14 +243,16 @@ begin
            views_kind = c.views_kind, views_carry = c.views_last, plays_carry = c.plays_last,
            likes_carry = c.likes_last, comments_carry = c.comments_last, reposts_carry = c.reposts_last,
            saves_carry = c.saves_last
-      from pg_temp.bulk_contributions c
-     where c.is_latest and l.video_id = c.video_id
+      from pg_temp.bulk_latest c
+     where l.video_id = c.video_id
        and (l.external_video_id, l.statistics_id, l.created_at, l.views, l.likes, l.comments, l.reposts, l.saves,
             l.views_kind, l.views_carry, l.plays_carry, l.likes_carry, l.comments_carry, l.reposts_carry,
             l.saves_carry)
            is distinct from (c.external_video_id, c.id, c.created_at, c.views, c.likes, c.comments, c.reposts,
                              c.saves, c.views_kind, c.views_last, c.plays_last, c.likes_last, c.comments_last,
                              c.reposts_last, c.saves_last);
+    steps_ms := steps_ms || jsonb_build_object('latest', analytics.ms_since(t));
+    t := clock_timestamp();
 
     -- Growth over the periods ending on p_day, summed from the chunk's new daily rows (NULL: nothing measured).
     with sums as (
@@ -224,15 +289,18 @@ begin
      where g.video_id = p.video_id and g.period_days = p.days
        and (g.views, g.likes, g.comments, g.reposts, g.saves)
            is distinct from (p.views, p.likes, p.comments, p.reposts, p.saves);
+    steps_ms := steps_ms || jsonb_build_object('growth', analytics.ms_since(t));
+    t := clock_timestamp();
 
     -- Campaign bounds of the chunk's memberships, from the same snapshots.
     perform analytics.compute_campaign_video_bounds(array_agg(cv.campaign_id), array_agg(cv.video_id), p_target,
                                                     false)
        from analytics.campaign_videos cv
       where (p_after is null or cv.video_id > p_after) and (upper_id is null or cv.video_id <= upper_id);
+    steps_ms := steps_ms || jsonb_build_object('campaign_bounds', analytics.ms_since(t));
+    t := clock_timestamp();
 
-    drop table pg_temp.bulk_videos, pg_temp.bulk_rows, pg_temp.bulk_contributions, pg_temp.bulk_daily,
-        pg_temp.bulk_weekly;
+    drop table pg_temp.bulk_videos, pg_temp.bulk_latest, pg_temp.bulk_daily, pg_temp.bulk_weekly;
 end
 $$;
 comment on function analytics.refresh_bulk_chunk(uuid, bigint, date, integer) is
@@ -325,7 +393,8 @@ begin
         'growth_as_of', (select growth_as_of from analytics.read_model_state where name = 'video_statistics'),
         'growth_rebuilt', false,
         'growth_rebuild_pending', false,
-        'duration_ms', duration_ms);
+        'duration_ms', duration_ms,
+        'steps_ms', chunk.steps_ms);
 end
 $$;
 comment on function analytics.refresh_materialized_views(integer) is
@@ -333,5 +402,6 @@ comment on function analytics.refresh_materialized_views(integer) is
     'incremental); returns a JSON summary.';
 
 revoke all on function analytics.refresh_bulk_chunk(uuid, bigint, date, integer) from public;
+revoke all on function analytics.ms_since(timestamptz) from public;
 revoke all on function analytics.refresh_materialized_views(integer) from public;
 grant execute on function analytics.refresh_materialized_views(integer) to vidstats_refresh;
