@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -71,7 +72,8 @@ def run_scale(label: str, videos: int, table: Table, work_dir: Path) -> None:
                 break
         catch_up_ms = (time.perf_counter() - started) * 1000
         assert all(step.get("bulk") for step in catch_up_steps), catch_up_steps
-        print(f"[{label}] bulk catch-up {catch_up_ms / 1000:.1f} s in {len(catch_up_steps)} steps", flush=True)
+        print(f"[{label}] bulk catch-up {catch_up_ms / 1000:.1f} s in {len(catch_up_steps)} steps; "
+              + step_breakdown(catch_up_steps, sum), flush=True)
         verify_started = time.perf_counter()
         assert_verified(conn, label, "after the catch-up")
         verify_s = time.perf_counter() - verify_started
@@ -90,7 +92,7 @@ def run_scale(label: str, videos: int, table: Table, work_dir: Path) -> None:
         # step's growth updates are in the figure with its daily inserts, weekly and latest-row updates. The
         # first day warms the caches and is not counted.
         nightly = []
-        nightly_steps: list[dict[str, float]] = []
+        nightly_steps: list[dict[str, Any]] = []
         for days_before_today in range(NIGHTLY_DAYS, -1, -1):
             conn.execute(
                 "insert into analytics.video_statistics"
@@ -108,16 +110,13 @@ def run_scale(label: str, videos: int, table: Table, work_dir: Path) -> None:
             assert not summary[0]["growth_rebuilt"], summary
             if days_before_today < NIGHTLY_DAYS:
                 nightly.append(elapsed)
-                nightly_steps.append(summary[0].get("steps_ms", {}))
+                nightly_steps.append(summary[0])
         concurrent_ms = median_ms(
             lambda: conn.execute("refresh materialized view concurrently public.bench_daily_reference"), 1)
         table.add(label, "nightly-shaped: 10k snapshots, one per video, on a new UTC day (with growth)",
                   statistics.median(nightly), "REFRESH ... CONCURRENTLY (reference)", concurrent_ms)
-        if nightly_steps and nightly_steps[0]:
-            breakdown = {step: statistics.median(s.get(step, 0.0) for s in nightly_steps)
-                         for step in nightly_steps[0]}
-            print(f"[{label}] nightly-shaped step breakdown (ms, median): "
-                  + ", ".join(f"{step} {ms:.0f}" for step, ms in breakdown.items()), flush=True)
+        print(f"[{label}] nightly-shaped step, median of {len(nightly)}: "
+              + step_breakdown(nightly_steps, statistics.median), flush=True)
 
         def insert_new_snapshots() -> None:
             conn.execute(
@@ -175,6 +174,14 @@ def run_scale(label: str, videos: int, table: Table, work_dir: Path) -> None:
                   "one growth page summed at read time", read_time_ms)
 
         assert_verified(conn, label, "after the benchmark")
+
+
+def step_breakdown(summaries: list[dict[str, Any]], combine: Callable[[list[float]], float]) -> str:
+    """The refresh's own per-step timings (its summary's steps_ms), combined over several calls."""
+    steps = [s.get("steps_ms") or {} for s in summaries]
+    names = list(dict.fromkeys(name for step in steps for name in step))
+    return "ms per step: " + ", ".join(
+        f"{name} {combine([float(step.get(name, 0.0)) for step in steps]):,.0f}" for name in names)
 
 
 def assert_verified(conn: psycopg.Connection, label: str, when: str) -> None:
