@@ -3,13 +3,16 @@
     .venv/bin/python -m bench.read_model                 # 1M and 5M snapshots (several minutes)
     .venv/bin/python -m bench.read_model --scales 1M     # quicker
 
-For each history size it loads N videos x 100 days of snapshots, brings the read model up to date, runs one
-warm-up refresh, then inserts 10k new snapshots (one per video) three times and times:
-- analytics.refresh_materialized_views() on those 10k rows, against
-- REFRESH MATERIALIZED VIEW CONCURRENTLY of the reference (full recompute) definition, materialized;
+For each history size it loads N videos x 100 days of snapshots (ending four days ago) and times:
+- the catch-up of that whole history from watermark 0, calling analytics.refresh_materialized_views() until
+  caught up (bulk steps), against the seed's plain REFRESH MATERIALIZED VIEW of the reference definition, and
+  `vidstats verify` (analytics.verify_read_model()) afterwards;
+- a nightly-shaped step: 10k snapshots, one per video, on a UTC day with no rows yet (the last three days up to
+  today, after a warm-up day), growth included, with the refresh's own per-step timings, against REFRESH
+  MATERIALIZED VIEW CONCURRENTLY of the reference definition;
+- the refresh of 10k new snapshots (one per video, today) against the same concurrent refresh;
 - a top-50-by-views page of videos_with_statistics_fast, against the same page from a latest-row view
   computed at read time (the seed's "joins videos with the latest video_statistics row per video");
-- the same refresh when the 10k snapshots are one per video on a UTC day with no rows yet (nightly-shaped);
 - the first refresh of a new UTC day, which rebuilds video_growth for every video (no new snapshots), against
   one 7-day growth page summed from the daily increments at read time (what every growth request cost before).
 Timings are medians of several runs; ratios compare with the baseline measured in the same run.
