@@ -3,13 +3,16 @@
     .venv/bin/python -m bench.read_model                 # 1M and 5M snapshots (several minutes)
     .venv/bin/python -m bench.read_model --scales 1M     # quicker
 
-For each history size it loads N videos x 100 days of snapshots, brings the read model up to date, runs one
-warm-up refresh, then inserts 10k new snapshots (one per video) three times and times:
-- analytics.refresh_materialized_views() on those 10k rows, against
-- REFRESH MATERIALIZED VIEW CONCURRENTLY of the reference (full recompute) definition, materialized;
+For each history size it loads N videos x 100 days of snapshots (ending four days ago) and times:
+- the catch-up of that whole history from watermark 0, calling analytics.refresh_materialized_views() until
+  caught up (bulk steps), against the seed's plain REFRESH MATERIALIZED VIEW of the reference definition, and
+  `vidstats verify` (analytics.verify_read_model()) afterwards;
+- a nightly-shaped step: 10k snapshots, one per video, on a UTC day with no rows yet (the last three days up to
+  today, after a warm-up day), growth included, with the refresh's own per-step timings, against REFRESH
+  MATERIALIZED VIEW CONCURRENTLY of the reference definition;
+- the refresh of 10k new snapshots (one per video, today) against the same concurrent refresh;
 - a top-50-by-views page of videos_with_statistics_fast, against the same page from a latest-row view
   computed at read time (the seed's "joins videos with the latest video_statistics row per video");
-- the same refresh when the 10k snapshots are one per video on a UTC day with no rows yet (nightly-shaped);
 - the first refresh of a new UTC day, which rebuilds video_growth for every video (no new snapshots), against
   one 7-day growth page summed from the daily increments at read time (what every growth request cost before).
 Timings are medians of several runs; ratios compare with the baseline measured in the same run.
@@ -23,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -31,6 +35,7 @@ from bench.support import SEED_LATEST_VIEW, Table, bench_database, load_syntheti
 SCALES = {"1M": 10_000, "5M": 50_000}  # videos; 100 days each
 DAYS = 100
 NEW_SNAPSHOTS = 10_000
+NIGHTLY_DAYS = 3  # nightly-shaped rounds after a warm-up one
 
 PAGE = "select * from {relation} order by views desc nulls last, id limit 50"
 READ_TIME_GROWTH_PAGE = (
@@ -51,22 +56,70 @@ def median_ms(run: Callable[[], object], repeat: int) -> float:
 def run_scale(label: str, videos: int, table: Table, work_dir: Path) -> None:
     with bench_database(work_dir / label) as url, psycopg.connect(url, autocommit=True) as conn:
         started = time.perf_counter()
-        load_synthetic_history(conn, videos, DAYS)
+        # The history ends before the nightly-shaped days below (today - 3 .. today): each is a new UTC day.
+        load_synthetic_history(conn, videos, DAYS, end_days_ago=NIGHTLY_DAYS + 1)
         conn.execute("analyze")
         rows = conn.execute("select count(*) from analytics.video_statistics").fetchone()
         load_s = time.perf_counter() - started
+        print(f"[{label}] loaded {rows[0] if rows else 0:,} snapshots in {load_s:.0f} s", flush=True)
+
+        # Catching up the whole history from watermark 0, the way mv_refresh does (bounded steps until caught
+        # up: bulk chunks for a backlog this large), against the seed's plain REFRESH MATERIALIZED VIEW.
         started = time.perf_counter()
-        while not conn.execute("select analytics.refresh_materialized_views(10000000)").fetchone()[0][  # type: ignore[index]
-                "caught_up"]:
-            pass
-        catch_up_s = time.perf_counter() - started
-        print(f"[{label}] loaded {rows[0] if rows else 0:,} snapshots in {load_s:.0f} s; "
-              f"initial refresh {catch_up_s:.0f} s", flush=True)
+        catch_up_steps = []
+        while True:
+            summary = conn.execute("select analytics.refresh_materialized_views(100000)").fetchone()
+            assert summary is not None
+            catch_up_steps.append(summary[0])
+            if summary[0]["caught_up"]:
+                break
+        catch_up_ms = (time.perf_counter() - started) * 1000
+        assert all(step.get("bulk") for step in catch_up_steps), catch_up_steps
+        print(f"[{label}] bulk catch-up {catch_up_ms / 1000:.1f} s in {len(catch_up_steps)} steps; "
+              + step_breakdown(catch_up_steps, sum), flush=True)
+        verify_started = time.perf_counter()
+        assert_verified(conn, label, "after the catch-up")
+        verify_s = time.perf_counter() - verify_started
 
         conn.execute("create materialized view public.bench_daily_reference as"
                      " select * from analytics.video_daily_increments_reference")
         conn.execute("create unique index on public.bench_daily_reference (video_id, date)")
         conn.execute(SEED_LATEST_VIEW)
+        plain_ms = median_ms(lambda: conn.execute("refresh materialized view public.bench_daily_reference"), 1)
+        table.add(label, f"catch-up from watermark 0, {len(catch_up_steps)} bulk steps", catch_up_ms,
+                  "REFRESH MATERIALIZED VIEW (reference, plain)", plain_ms)
+        print(f"[{label}] vidstats verify {verify_s:.1f} s", flush=True)
+
+        # Nightly-shaped: every video (the first 10k) gets one snapshot at 03:00 on a UTC day with no rows yet
+        # (the nightly refresh's fetches), the last three days up to today: growth periods end today, so the
+        # step's growth updates are in the figure with its daily inserts, weekly and latest-row updates. The
+        # first day warms the caches and is not counted.
+        nightly = []
+        nightly_steps: list[dict[str, Any]] = []
+        for days_before_today in range(NIGHTLY_DAYS, -1, -1):
+            conn.execute(
+                "insert into analytics.video_statistics"
+                " (video_id, external_video_id, views, likes, comments, reposts, saves, created_at)"
+                " select id, external_video_id, 20000000 + %s, 200000, 2000, 200, 20,"
+                "        date_trunc('day', now() at time zone 'UTC') at time zone 'UTC'"
+                "        - make_interval(days => %s, hours => -3)"
+                "   from analytics.videos order by id limit %s", (days_before_today, days_before_today,
+                                                                  NEW_SNAPSHOTS))
+            started = time.perf_counter()
+            summary = conn.execute("select analytics.refresh_materialized_views(100000)").fetchone()
+            elapsed = (time.perf_counter() - started) * 1000
+            assert summary is not None
+            assert summary[0]["rows"] == NEW_SNAPSHOTS, summary
+            assert not summary[0]["growth_rebuilt"], summary
+            if days_before_today < NIGHTLY_DAYS:
+                nightly.append(elapsed)
+                nightly_steps.append(summary[0])
+        concurrent_ms = median_ms(
+            lambda: conn.execute("refresh materialized view concurrently public.bench_daily_reference"), 1)
+        table.add(label, "nightly-shaped: 10k snapshots, one per video, on a new UTC day (with growth)",
+                  statistics.median(nightly), "REFRESH ... CONCURRENTLY (reference)", concurrent_ms)
+        print(f"[{label}] nightly-shaped step, median of {len(nightly)}: "
+              + step_breakdown(nightly_steps, statistics.median), flush=True)
 
         def insert_new_snapshots() -> None:
             conn.execute(
@@ -86,30 +139,8 @@ def run_scale(label: str, videos: int, table: Table, work_dir: Path) -> None:
             assert summary is not None
             assert summary[0]["rows"] == NEW_SNAPSHOTS, summary
         refresh_ms = statistics.median(incremental)
-        concurrent_ms = median_ms(
-            lambda: conn.execute("refresh materialized view concurrently public.bench_daily_reference"), 1)
         table.add(label, "refresh after 10k new snapshots", refresh_ms, "REFRESH ... CONCURRENTLY (reference)",
                   concurrent_ms)
-
-        # Nightly-shaped: every video gets one snapshot on a UTC day that has no rows yet (the nightly refresh's
-        # fetches). The days are after today, so the growth periods (ending today) take none of them: the step's
-        # daily inserts, weekly and latest-row updates are measured, not a growth update.
-        nightly = []
-        for ahead in (1, 2, 3):
-            conn.execute(
-                "insert into analytics.video_statistics"
-                " (video_id, external_video_id, views, likes, comments, reposts, saves, created_at)"
-                " select id, external_video_id, 20000000 + %s, 200000, 2000, 200, 20,"
-                "        date_trunc('day', now() at time zone 'UTC') at time zone 'UTC'"
-                "        + make_interval(days => %s, hours => 3)"
-                "   from analytics.videos order by id limit %s", (ahead, ahead, NEW_SNAPSHOTS))
-            started = time.perf_counter()
-            summary = conn.execute("select analytics.refresh_materialized_views(100000)").fetchone()
-            nightly.append((time.perf_counter() - started) * 1000)
-            assert summary is not None
-            assert summary[0]["rows"] == NEW_SNAPSHOTS, summary
-        table.add(label, "nightly-shaped: 10k snapshots, one per video, on a new UTC day", statistics.median(nightly),
-                  "REFRESH ... CONCURRENTLY (reference)", concurrent_ms)
 
         fast_ms = median_ms(lambda: conn.execute(PAGE.format(relation="analytics.videos_with_statistics_fast"
                                                              ).encode()).fetchall(), 20)
@@ -145,12 +176,23 @@ def run_scale(label: str, videos: int, table: Table, work_dir: Path) -> None:
         table.add(label, "day rollover: its longest step", statistics.median(longest_step),
                   "one growth page summed at read time", read_time_ms)
 
-        report = conn.execute("select analytics.verify_read_model()").fetchone()
-        assert report is not None
-        mismatches = report[0]["daily_mismatches"] + report[0]["weekly_mismatches"] + report[0]["latest_mismatches"]
-        mismatches += report[0]["growth_mismatches"]
-        print(f"[{label}] verify after the benchmark: {mismatches} mismatches", flush=True)
-        assert mismatches == 0
+        assert_verified(conn, label, "after the benchmark")
+
+
+def step_breakdown(summaries: list[dict[str, Any]], combine: Callable[[list[float]], float]) -> str:
+    """The refresh's own per-step timings (its summary's steps_ms), combined over several calls."""
+    steps = [s.get("steps_ms") or {} for s in summaries]
+    names = list(dict.fromkeys(name for step in steps for name in step))
+    return "ms per step: " + ", ".join(
+        f"{name} {combine([float(step.get(name, 0.0)) for step in steps]):,.0f}" for name in names)
+
+
+def assert_verified(conn: psycopg.Connection, label: str, when: str) -> None:
+    report = conn.execute("select analytics.verify_read_model()").fetchone()
+    assert report is not None
+    mismatches = sum(value for key, value in report[0].items() if key.endswith("_mismatches"))
+    print(f"[{label}] verify {when}: {mismatches} mismatches", flush=True)
+    assert mismatches == 0, report[0]
 
 
 def main() -> None:

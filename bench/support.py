@@ -58,7 +58,7 @@ class Table:
 
     def print(self) -> None:
         header = ("scale", "measure", "ms", "baseline (same run)", "baseline ms", "speed-up")
-        lines = [header] + [(s, m, f"{ms:,.1f}", b, f"{bms:,.1f}", f"{bms / ms:,.0f}x") for s, m, ms, b, bms in
+        lines = [header] + [(s, m, f"{ms:,.1f}", b, f"{bms:,.1f}", _ratio(bms / ms)) for s, m, ms, b, bms in
                             self.rows]
         widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
         for index, line in enumerate(lines):
@@ -67,9 +67,14 @@ class Table:
                 print("-+-".join("-" * width for width in widths))
 
 
-def load_synthetic_history(conn: psycopg.Connection, videos: int, days: int) -> None:
-    """``videos`` videos (platforms in turn) with one snapshot a day for ``days`` days up to now, inserted
-    day by day so ids grow with time as in production; counters with many ties and some NULLs."""
+def _ratio(ratio: float) -> str:
+    return f"{ratio:,.2f}x" if ratio < 10 else f"{ratio:,.0f}x"
+
+
+def load_synthetic_history(conn: psycopg.Connection, videos: int, days: int, *, end_days_ago: int = 0) -> None:
+    """``videos`` videos (platforms in turn) with one snapshot a day for ``days`` days up to now (or up to
+    ``end_days_ago`` days ago), inserted day by day so ids grow with time as in production; counters with many
+    ties and some NULLs."""
     conn.execute("select analytics.create_video_statistics_partitions(3, (now() - interval '5 months')::date)")
     conn.execute(
         "insert into analytics.videos (platform, external_video_id, url, caption, tracking_started_at)"
@@ -85,7 +90,8 @@ def load_synthetic_history(conn: psycopg.Connection, videos: int, days: int) -> 
                case when n % 17 = 0 then null else (n % 1000) * 10 + d * (5 + n % 7) end,
                (n % 100) + d * (n % 3), d * (n % 5),
                case when n % 3 = 0 then null else d * (n % 11) end,
-               now() - make_interval(days => {int(days)} - d) + make_interval(secs => n % 80000)
+               now() - make_interval(days => {int(days) + int(end_days_ago)} - d)
+               + make_interval(secs => n % 80000)
           from generate_series(0, {int(days) - 1}) d,
                (select id, external_video_id, external_video_id::int as n from analytics.videos) v
          order by d, n

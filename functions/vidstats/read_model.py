@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from vidstats.db import Database, Role
 
@@ -31,11 +31,14 @@ class RefreshStep(BaseModel):
     growth_as_of: date | None = None  # the UTC day video_growth's periods end on after this step
     growth_rebuilt: bool = False  # the day had rolled over: this step summed a chunk of videos for the new day
     growth_rebuild_pending: bool = False  # more chunks to go; growth_as_of moves to the new day with the last
+    bulk: bool = False  # a chunk of videos of a bulk catch-up (a large backlog), recomputed set-based
+    steps_ms: dict[str, float] = Field(default_factory=dict)  # how long each part of the step took
 
 
 class RefreshOutcome(BaseModel):
     status: str  # "caught_up", "busy" or "out_of_time"
     steps: int
+    bulk_steps: int  # of those, chunks of a bulk catch-up
     rows: int
     videos: int
     late_videos: int
@@ -136,6 +139,7 @@ def refresh_read_model(
     return RefreshOutcome(
         status=status,
         steps=len(steps),
+        bulk_steps=sum(s.bulk for s in steps),
         rows=sum(s.rows for s in steps),
         videos=sum(s.videos for s in steps),
         late_videos=sum(s.late_videos for s in steps),
