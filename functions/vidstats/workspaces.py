@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
@@ -33,9 +34,10 @@ class Membership:
     role: WorkspaceRole
 
 
-def track_in_workspace(conn: psycopg.Connection, workspace_id: UUID, video_ids: Sequence[UUID]) -> None:
-    """The workspace tracks these videos (from now on, or again if it had stopped; ``added_at`` is kept)."""
-    conn.execute(
+def track_in_workspace(conn: psycopg.Connection, workspace_id: UUID, video_ids: Sequence[UUID]) -> int:
+    """The workspace tracks these videos (from now on, or again if it had stopped; ``added_at`` is kept); returns
+    how many it was not tracking before (what a tracking budget counts)."""
+    cursor = conn.execute(
         """
         insert into analytics.workspace_videos (workspace_id, video_id)
         select %s, unnest(%s::uuid[])
@@ -44,6 +46,7 @@ def track_in_workspace(conn: psycopg.Connection, workspace_id: UUID, video_ids: 
         """,
         (workspace_id, sorted(set(video_ids))),
     )
+    return cursor.rowcount
 
 
 def campaign_in_workspace(conn: psycopg.Connection, campaign_id: UUID, workspace_id: UUID) -> bool:
@@ -116,3 +119,110 @@ def workspace_access(db: Database, caller: Caller) -> tuple[WorkspaceRole | None
                           "analytics.current_workspace_role(), analytics.current_user_has_workspace()")
     assert row is not None
     return (WorkspaceRole(row[0]) if row[0] else None), bool(row[1])
+
+
+# ---- members, as an owner sees them (security definer functions check the caller's role: see the migration
+# 20261201110000_workspace_members_budgets_export_targets.sql) -------------------------------------------------
+
+LAST_OWNER_SQLSTATE = "VS409"  # analytics.set_workspace_member_role / remove_workspace_member: would leave none
+
+
+class LastOwnerError(Exception):
+    """Removing or demoting this member would leave the workspace without an owner."""
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    user_id: UUID
+    role: WorkspaceRole
+    email: str | None
+    added_at: datetime
+    invited_at: datetime | None
+    accepted_at: datetime | None  # None: invited, not signed in yet (pending)
+
+
+def member_list(conn: psycopg.Connection) -> list[MemberRow]:
+    rows = conn.execute("select * from analytics.workspace_member_list()").fetchall()
+    return [MemberRow(r[0], WorkspaceRole(r[1]), *r[2:]) for r in rows]
+
+
+def member(conn: psycopg.Connection, user_id: UUID) -> MemberRow | None:
+    return next((m for m in member_list(conn) if m.user_id == user_id), None)
+
+
+def add_member_as_owner(conn: psycopg.Connection, user_id: UUID, role: WorkspaceRole, email: str | None, *,
+                        pending: bool) -> bool:
+    """The caller (an owner) adds a member; False when the user is a member already (nothing changes)."""
+    row = conn.execute("select analytics.add_workspace_member(%s, %s, %s, %s)",
+                       (user_id, role.value, email, pending)).fetchone()
+    return bool(row and row[0])
+
+
+def _last_owner_guard(exc: psycopg.Error) -> None:
+    if exc.sqlstate == LAST_OWNER_SQLSTATE:
+        raise LastOwnerError(str(exc.diag.message_primary or exc)) from exc
+
+
+def set_member_role(conn: psycopg.Connection, user_id: UUID, role: WorkspaceRole) -> bool:
+    """False when the user is not a member; LastOwnerError when it would demote the last owner."""
+    try:
+        row = conn.execute("select analytics.set_workspace_member_role(%s, %s)", (user_id, role.value)).fetchone()
+    except psycopg.Error as exc:
+        _last_owner_guard(exc)
+        raise
+    return bool(row and row[0])
+
+
+def remove_member(conn: psycopg.Connection, user_id: UUID) -> bool:
+    """False when the user is not a member; LastOwnerError when they are the last owner."""
+    try:
+        row = conn.execute("select analytics.remove_workspace_member(%s)", (user_id,)).fetchone()
+    except psycopg.Error as exc:
+        _last_owner_guard(exc)
+        raise
+    return bool(row and row[0])
+
+
+def accept_invitations(conn: psycopg.Connection) -> None:
+    """The caller has signed in: their pending memberships are accepted."""
+    conn.execute("select analytics.accept_workspace_invitations()")
+
+
+# ---- Sheets export targets ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportTargetRow:
+    id: UUID
+    spreadsheet_id: str
+    campaign_ids: list[UUID] | None  # None: every campaign of the workspace
+    include_all_videos: bool
+    created_at: datetime
+
+
+def export_target_list(conn: psycopg.Connection) -> list[ExportTargetRow]:
+    """The caller's workspace's targets (an owner or editor: checked by Postgres)."""
+    return [ExportTargetRow(*r) for r in conn.execute("select * from analytics.workspace_export_target_list()")]
+
+
+def add_export_target(conn: psycopg.Connection, spreadsheet_id: str, campaign_ids: Sequence[UUID] | None,
+                      include_all_videos: bool) -> tuple[UUID | None, list[UUID]]:
+    """(the new target's id, []); (None, the campaigns not in the workspace); (None, []) when the spreadsheet is
+    a target already."""
+    row = conn.execute("select * from analytics.add_workspace_export_target(%s, %s, %s)",
+                       (spreadsheet_id, list(campaign_ids) if campaign_ids is not None else None,
+                        include_all_videos)).fetchone()
+    assert row is not None
+    return row[0], list(row[1] or [])
+
+
+def remove_export_target(conn: psycopg.Connection, target_id: UUID) -> bool:
+    row = conn.execute("select analytics.remove_workspace_export_target(%s)", (target_id,)).fetchone()
+    return bool(row and row[0])
+
+
+def all_export_targets(conn: psycopg.Connection) -> list[tuple[UUID, ExportTargetRow]]:
+    """Every workspace's targets (the export's role), with their workspace."""
+    rows = conn.execute("select workspace_id, id, spreadsheet_id, campaign_ids, include_all_videos, created_at"
+                        "  from analytics.workspace_export_targets order by workspace_id, created_at, id").fetchall()
+    return [(r[0], ExportTargetRow(*r[1:])) for r in rows]
