@@ -12,7 +12,7 @@ from pydantic import ConfigDict, Field
 
 from vidstats.dashboard.errors import ConflictError, NotFoundError
 from vidstats.dashboard.models import _In, _Out
-from vidstats.db import Database, Role
+from vidstats.db import Database, Role, caller_workspace
 
 
 class LambdaInvoker(Protocol):
@@ -58,6 +58,7 @@ def start_export(db: Database, invoker: LambdaInvoker | None, function_name: str
             raise NotFoundError("body.campaign_ids", f"no such campaign: {', '.join(missing)}")
     export_id = str(uuid.uuid4())
     payload = {"reason": "on_demand", "request_id": export_id, "include_all_videos": request.include_all_videos,
+               "workspace_id": str(caller_workspace(db)),
                "campaign_ids": [str(c) for c in request.campaign_ids] if request.campaign_ids else None}
     invoker.invoke(FunctionName=function_name, InvocationType="Event", Payload=json.dumps(payload).encode())
     return ExportAccepted(export_id=export_id,
