@@ -163,14 +163,15 @@ def _last_owner_guard(exc: psycopg.Error) -> None:
         raise LastOwnerError(str(exc.diag.message_primary or exc)) from exc
 
 
-def set_member_role(conn: psycopg.Connection, user_id: UUID, role: WorkspaceRole) -> bool:
-    """False when the user is not a member; LastOwnerError when it would demote the last owner."""
+def set_member_role(conn: psycopg.Connection, user_id: UUID, role: WorkspaceRole) -> MemberRow | None:
+    """The member with their new role (None: not a member); LastOwnerError when it would demote the last owner."""
     try:
-        row = conn.execute("select analytics.set_workspace_member_role(%s, %s)", (user_id, role.value)).fetchone()
+        row = conn.execute("select * from analytics.set_workspace_member_role(%s, %s)",
+                           (user_id, role.value)).fetchone()
     except psycopg.Error as exc:
         _last_owner_guard(exc)
         raise
-    return bool(row and row[0])
+    return None if row is None else MemberRow(row[0], WorkspaceRole(row[1]), *row[2:])
 
 
 def remove_member(conn: psycopg.Connection, user_id: UUID) -> bool:

@@ -12,9 +12,9 @@ alter table analytics.workspace_members
     -- The address the member was invited or added by (an owner's list shows it; NULL: added by user id).
     add column email text check (email is null or length(email) between 3 and 320),
     -- Set when an owner invited a new user by e-mail; accepted_at stays NULL (pending) until the invited user
-    -- signs in (their first GET /me).
+    -- signs in (their first GET /me). Members added otherwise (an operator, an existing account) are accepted.
     add column invited_at timestamptz,
-    add column accepted_at timestamptz;
+    add column accepted_at timestamptz default now();
 update analytics.workspace_members set accepted_at = added_at;
 
 -- The caller's role must be owner (members, budgets): the owner's counterpart of require_workspace_editor().
@@ -90,9 +90,12 @@ begin
 end
 $$;
 
--- The member's new role; NULL when the user is not a member. VS409 when it would leave no owner.
+-- The member with their new role; no row when the user is not a member. VS409 when it would leave no owner.
+-- (An owner may demote themselves while another owner remains: the row is returned, since they may no longer
+-- list the members.)
 create function analytics.set_workspace_member_role(p_user_id uuid, p_role text)
-returns text
+returns table (user_id uuid, role text, email text, added_at timestamptz, invited_at timestamptz,
+               accepted_at timestamptz)
 language plpgsql
 volatile
 security definer
@@ -102,16 +105,18 @@ declare
     ws uuid := analytics.require_workspace_owner();
     current_role_ text;
 begin
-    select role into current_role_ from analytics.workspace_members
-     where workspace_id = ws and user_id = p_user_id for update;
+    select m.role into current_role_ from analytics.workspace_members m
+     where m.workspace_id = ws and m.user_id = p_user_id for update;
     if current_role_ is null then
-        return null;
+        return;
     end if;
     if current_role_ = 'owner' and p_role <> 'owner' then
         perform analytics._lock_last_owner(ws, p_user_id);
     end if;
-    update analytics.workspace_members set role = p_role where workspace_id = ws and user_id = p_user_id;
-    return p_role;
+    return query
+    update analytics.workspace_members m set role = p_role
+     where m.workspace_id = ws and m.user_id = p_user_id
+    returning m.user_id, m.role, m.email, m.added_at, m.invited_at, m.accepted_at;
 end
 $$;
 

@@ -131,13 +131,11 @@ def invite_member(db: Database, admin: AuthAdmin | None, body: MemberInvite) -> 
 def change_role(db: Database, user_id: UUID, body: MemberRoleChange) -> MemberOut:
     with db.transaction(Role.READER) as conn:
         try:
-            found = set_member_role(conn, user_id, WorkspaceRole(body.role.value))
+            changed = set_member_role(conn, user_id, WorkspaceRole(body.role.value))
         except LastOwnerError as exc:
             raise ConflictError("body.role", str(exc)) from None
-        if not found:
-            raise NotFoundError("path.user_id", "no such member of this workspace")
-        changed = member(conn, user_id)
-    assert changed is not None
+    if changed is None:
+        raise NotFoundError("path.user_id", "no such member of this workspace")
     return _member_out(changed)
 
 
