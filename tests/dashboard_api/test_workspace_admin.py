@@ -15,9 +15,11 @@ import respx
 from vidstats.budgets import BudgetExceededError, BudgetSettings, charge
 from vidstats.db import Database, Role
 from vidstats.export.run import workspace_targets
+from vidstats.workspaces import track_in_workspace
 
 from tests.conftest import IsolatedDatabase
 from tests.dashboard_api.conftest import Api, hs256_token
+from tests.factories import make_video
 from tests.supabase_auth import SERVICE_ROLE_KEY, recorded, recorded_body, supabase_auth  # noqa: F401 (fixture)
 from tests.two_workspaces import EDITOR_A, OWNER_A, OWNER_B, VIEWER_A, TwoWorkspaces, caller, two_workspaces
 
@@ -218,32 +220,39 @@ def test_a_command_over_the_daily_fetch_cap_is_429_until_the_next_utc_midnight(d
     assert as_user(OWNER_B, data.b.workspace).call("POST", "/videos", body={"urls": urls(3)}).status == 202
 
 
-def test_two_concurrent_commands_cannot_both_take_the_last_slot(data: TwoWorkspaces,
-                                                                database: IsolatedDatabase) -> None:
-    settings = BudgetSettings(WORKSPACE_FETCHES_PER_DAY_DEFAULT=1)  # type: ignore[call-arg]
+@pytest.mark.parametrize("cap", ["tracked_videos", "fetches_per_day"])
+def test_two_concurrent_commands_cannot_both_take_the_last_slot(data: TwoWorkspaces, db: Database,
+                                                                database: IsolatedDatabase, cap: str) -> None:
+    # One slot left of each cap: A tracks 2 videos; a fetch cap of 1.
+    settings = BudgetSettings(WORKSPACE_TRACKED_VIDEOS_DEFAULT=3,  # type: ignore[call-arg]
+                              WORKSPACE_FETCHES_PER_DAY_DEFAULT=1)
+    new_videos = [UUID(make_video(db)) for _ in range(2)]
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
-    def command() -> None:
-        db = Database(database.owner_url)
+    def command(video: UUID) -> None:
+        command_db = Database(database.owner_url)
         try:
-            as_editor = db.as_caller(caller(EDITOR_A, data.a.workspace, edits=True))
-            with as_editor.transaction(Role.READER) as conn:
-                barrier.wait()
-                charge(conn, data.a.workspace, fetches=1, settings=settings)
-                conn.execute("select pg_sleep(0.2)")  # still holding the slot when the other one checks
+            as_editor = command_db.as_caller(caller(EDITOR_A, data.a.workspace, edits=True))
+            with as_editor.transaction(Role.INGEST) as conn:
+                added = track_in_workspace(conn, data.a.workspace, [video]) if cap == "tracked_videos" else 0
+                barrier.wait()  # both have written before either checks
+                charge(conn, data.a.workspace, fetches=1 if cap == "fetches_per_day" else 0, added=added,
+                       settings=settings)
+                conn.execute("select pg_sleep(0.3)")  # still uncommitted when the other one checks
             outcomes.append("passed")
         except BudgetExceededError as exc:
             outcomes.append(exc.cap)
         finally:
-            db.close()
+            command_db.close()
 
-    threads = [threading.Thread(target=command) for _ in range(2)]
+    threads = [threading.Thread(target=command, args=(v,)) for v in new_videos]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(outcomes) == ["fetches_per_day", "passed"]
+    assert sorted(outcomes) == sorted([cap, "passed"])
+    assert tracked_count(db, data.a.workspace) == (3 if cap == "tracked_videos" else 2)
 
 
 def test_the_nightly_refresh_spends_no_budget(data: TwoWorkspaces, db: Database, sqs: Any) -> None:
