@@ -55,13 +55,15 @@ def campaign_in_workspace(conn: psycopg.Connection, campaign_id: UUID, workspace
     return row is not None
 
 
-def create_workspace(conn: psycopg.Connection, name: str, *, owner_user_id: UUID | None = None) -> UUID:
-    """A new workspace (as the owner role: an operator's act), with its first owner if given."""
+def create_workspace(conn: psycopg.Connection, name: str, *, owner_user_id: UUID | None = None,
+                     owner_email: str | None = None, owner_pending: bool = False) -> UUID:
+    """A new workspace (as the owner role: an operator's act), with its first owner if given (pending: invited
+    by e-mail, not signed in yet)."""
     row = conn.execute("insert into analytics.workspaces (name) values (%s) returning id", (name.strip(),)).fetchone()
     assert row is not None
     workspace_id: UUID = row[0]
     if owner_user_id is not None:
-        add_member(conn, workspace_id, owner_user_id, WorkspaceRole.OWNER)
+        add_member(conn, workspace_id, owner_user_id, WorkspaceRole.OWNER, email=owner_email, pending=owner_pending)
     return workspace_id
 
 
@@ -96,11 +98,15 @@ def list_workspaces(conn: psycopg.Connection) -> list[WorkspaceSummary]:
             for r in rows]
 
 
-def add_member(conn: psycopg.Connection, workspace_id: UUID, user_id: UUID, role: WorkspaceRole) -> None:
+def add_member(conn: psycopg.Connection, workspace_id: UUID, user_id: UUID, role: WorkspaceRole, *,
+               email: str | None = None, pending: bool = False) -> None:
+    """An operator adds a member or changes their role (as the project owner; owners use the API)."""
     conn.execute(
-        "insert into analytics.workspace_members (workspace_id, user_id, role) values (%s, %s, %s)"
-        " on conflict (workspace_id, user_id) do update set role = excluded.role",
-        (workspace_id, user_id, role.value))
+        "insert into analytics.workspace_members (workspace_id, user_id, role, email, invited_at, accepted_at)"
+        " values (%s, %s, %s, %s, case when %s then now() end, case when %s then null else now() end)"
+        " on conflict (workspace_id, user_id) do update set role = excluded.role,"
+        "   email = coalesce(excluded.email, workspace_members.email)",
+        (workspace_id, user_id, role.value, email, pending, pending))
 
 
 def my_memberships(conn: psycopg.Connection) -> list[Membership]:
