@@ -97,7 +97,7 @@ class AuthAdmin:
     def invite_or_find(self, email: str) -> AuthUser:
         """Invites ``email`` (a new user, pending until they accept), or, when Supabase Auth already knows the
         address, returns that user (``invited`` False)."""
-        from supabase_auth.errors import AuthApiError, AuthError
+        from supabase import AuthApiError, AuthError
 
         options: dict[str, Any] = {"redirect_to": self._redirect_to} if self._redirect_to else {}
         try:
@@ -115,7 +115,7 @@ class AuthAdmin:
 
     def find(self, email: str) -> AuthUser | None:
         """The user with this address (case-insensitive), walking the admin user list page by page."""
-        from supabase_auth.errors import AuthApiError, AuthError
+        from supabase import AuthApiError, AuthError
 
         wanted = email.strip().lower()
         try:
