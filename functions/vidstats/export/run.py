@@ -166,21 +166,23 @@ def workspace_targets(db: Database, workspace_id: UUID | None = None,
             campaigns = target.campaign_ids if target.campaign_ids is not None else all_campaign_ids(conn, ws)
             worksheets.extend(ExportTarget(spreadsheet_id=target.spreadsheet_id, campaign_id=c, workspace_id=ws)
                               for c in campaigns)
-    if workspace_id in (None, DEFAULT_WORKSPACE_ID):
-        claimed = {t.spreadsheet_id for t in worksheets}
+    claimed = {t.spreadsheet_id for t in worksheets}
+    for t in legacy:  # bound to the Default workspace unless bound already (the local stack's defaults)
+        bound = t if t.workspace_id else t.model_copy(update={"workspace_id": DEFAULT_WORKSPACE_ID})
         # A spreadsheet belongs to one workspace: a legacy target naming one that a workspace claimed is skipped.
-        worksheets.extend(t.model_copy(update={"workspace_id": DEFAULT_WORKSPACE_ID}) for t in legacy
-                          if t.spreadsheet_id not in claimed)
+        if (workspace_id is None or bound.workspace_id == workspace_id) and t.spreadsheet_id not in claimed:
+            worksheets.append(bound)
     return worksheets
 
 
-def default_targets(db: Database) -> list[ExportTarget]:
-    """For CSV without configuration: "All videos" and every campaign (the spreadsheet id is unused)."""
+def default_targets(db: Database, workspace_id: UUID | None = None) -> list[ExportTarget]:
+    """For CSV without configuration: "All videos" and every campaign (the spreadsheet id is unused); bound to
+    ``workspace_id`` when given (the local stack's POST /exports), else of every workspace."""
     with snapshot(db) as conn:
-        ids = all_campaign_ids(conn)
+        ids = all_campaign_ids(conn, workspace_id)
     placeholder = "local-csv-export"
-    return [ExportTarget(spreadsheet_id=placeholder),
-            *(ExportTarget(spreadsheet_id=placeholder, campaign_id=i) for i in ids)]
+    return [ExportTarget(spreadsheet_id=placeholder, workspace_id=workspace_id),
+            *(ExportTarget(spreadsheet_id=placeholder, campaign_id=i, workspace_id=workspace_id) for i in ids)]
 
 
 def export_to_csv(db: Database, targets: Sequence[ExportTarget], directory: Path, *,
