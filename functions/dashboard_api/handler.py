@@ -520,10 +520,10 @@ def patch_member(workspace: WorkspaceId, user_id: Annotated[UUID, Path()],
 
 @app.delete("/workspace/members/<user_id>", summary="Remove a member (owners)", tags=["workspace"],
             description="409 when they are the workspace's last owner.",
-            responses=ok({**ERRORS, **NOT_FOUND, **CONFLICT}, 204, "Removed"))
-def delete_member(workspace: WorkspaceId, user_id: Annotated[UUID, Path()]) -> Response[None]:
+            responses=ok({**ERRORS, **NOT_FOUND, **CONFLICT}))
+def delete_member(workspace: WorkspaceId, user_id: Annotated[UUID, Path()]) -> workspace_admin.Removed:
     workspace_admin.remove(scoped(workspace), user_id)
-    return Response(status_code=204)
+    return workspace_admin.Removed(id=user_id)
 
 
 @app.get("/workspace/budget", summary="The workspace's caps and their use (any member)", tags=["workspace"],
@@ -559,10 +559,10 @@ def post_export_target(workspace: WorkspaceId, body: Annotated[workspace_admin.E
 
 
 @app.delete("/workspace/export-targets/<target_id>", summary="Stop exporting to a spreadsheet (owners, editors)",
-            tags=["exports"], responses=ok({**ERRORS, **NOT_FOUND}, 204, "Removed (the spreadsheet is left as is)"))
-def delete_export_target(workspace: WorkspaceId, target_id: Annotated[UUID, Path()]) -> Response[None]:
+            tags=["exports"], description="The spreadsheet is left as it is.", responses=ok({**ERRORS, **NOT_FOUND}))
+def delete_export_target(workspace: WorkspaceId, target_id: Annotated[UUID, Path()]) -> workspace_admin.Removed:
     workspace_admin.delete_export_target(scoped(workspace), target_id)
-    return Response(status_code=204)
+    return workspace_admin.Removed(id=target_id)
 
 
 # ---- entry point -----------------------------------------------------------------------------------------

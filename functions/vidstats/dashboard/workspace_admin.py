@@ -39,6 +39,11 @@ SpreadsheetId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{10,200}$",
                                      description="The id in the spreadsheet's URL (…/spreadsheets/d/<id>/edit)")]
 
 
+class Removed(_Out):
+    id: UUID
+    removed: Literal[True] = True
+
+
 class TooManyRequestsError(ApiError):
     status = 429
     title = "Too many requests"
@@ -86,6 +91,8 @@ class MemberInvited(_Out):
 
 
 class MemberRoleChange(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"role": "viewer"}]})
+
     role: MemberRoleName
 
 
