@@ -200,6 +200,8 @@ def cmd_track(args: argparse.Namespace) -> int:
         print(f"vidstats track: --campaign and --workspace must be ids (UUIDs), got {args.campaign!r}, "
               f"{args.workspace!r}", file=sys.stderr)
         return 2
+    from vidstats.budgets import BudgetExceededError
+
     try:
         with httpx.Client() as resolver:
             tracked = start_tracking(_database(args), SqsFetchQueue.from_env(queue_url), args.urls, campaign,
@@ -210,6 +212,9 @@ def cmd_track(args: argparse.Namespace) -> int:
         return 1
     except CampaignNotFoundError as exc:
         print(f"vidstats track: {exc}", file=sys.stderr)
+        return 1
+    except BudgetExceededError as exc:  # nothing was written
+        print(f"vidstats track: over the workspace's {exc.cap} cap: {exc}", file=sys.stderr)
         return 1
     for video in tracked:
         status = "new" if video.created else "existing"
