@@ -101,7 +101,10 @@ influencer campaigns, and how much each grew per day and per week.
   (`/bloggers`), the page-view report.
 - **Track**: `POST /videos` with video URLs, `POST /bloggers` for a creator's latest videos, campaigns
   (`POST /campaigns`, `POST /campaigns/{id}/videos`). Counters arrive within a minute and every night after.
-- **Export**: `POST /exports` writes the Google Sheets (or, locally, CSV files) now.
+- **Export**: `POST /exports` writes the workspace's Google Sheets (or, locally, CSV files) now; its spreadsheets:
+  `/workspace/export-targets` (owners and editors).
+- **Manage the workspace**: members and invitations by e-mail (`/workspace/members`, owners), the budget
+  (`/workspace/budget`: caps on tracked videos and on-demand fetches per day; a command over a cap is 429).
 
 Numbers come from a read model refreshed every 5 minutes: every analytics answer carries `data_as_of`, and
 `GET /status` tells how fresh it is. Authenticate with a Supabase Auth access token:

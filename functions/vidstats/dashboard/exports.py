@@ -32,7 +32,7 @@ class ExportRequest(_In):
 class ExportAccepted(_Out):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "export_id": "5b0f3c2e-6f1a-4d59-9a43-1c8e2f7d9b10", "status": "started",
-        "destination": "Google Sheets (SHEETS_EXPORT_TARGETS); its log lines: CloudWatch log group "
+        "destination": "Google Sheets (the workspace's export targets); its log lines: CloudWatch log group "
                        "/aws/lambda/vidstats-SheetsExportFunction-AbC123",
         "message": "The export runs in the background; its log lines carry this export_id."}]})
 
@@ -62,6 +62,6 @@ def start_export(db: Database, invoker: LambdaInvoker | None, function_name: str
                "campaign_ids": [str(c) for c in request.campaign_ids] if request.campaign_ids else None}
     invoker.invoke(FunctionName=function_name, InvocationType="Event", Payload=json.dumps(payload).encode())
     return ExportAccepted(export_id=export_id,
-                          destination=destination or f"Google Sheets (SHEETS_EXPORT_TARGETS); its log lines: "
+                          destination=destination or f"Google Sheets (the workspace's export targets); its log lines: "
                                                      f"CloudWatch log group /aws/lambda/{function_name}",
                           message="The export runs in the background; its log lines carry this export_id.")
