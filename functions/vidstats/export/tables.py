@@ -91,7 +91,7 @@ _TOTALS_SQL = ", ".join(f"f.{m}" for m in METRICS)
 
 
 _GROWTH_JOINS = "\n".join(
-    f"  left join analytics.video_period_growth(null, %(day)s::date - {d - 1}, %(day)s::date) g{d}"
+    f"  left join analytics.video_period_growth(%(video_ids)s::uuid[], %(day)s::date - {d - 1}, %(day)s::date) g{d}"
     f" on g{d}.video_id = f.id" for d in GROWTH_WINDOWS_DAYS)
 
 _ALL_VIDEOS_SQL = f"""
@@ -242,7 +242,11 @@ def _read(conn: psycopg.Connection, query: str, params: dict[str, Any], name: st
 
 def all_videos_table(conn: psycopg.Connection, as_of_day: date, target: ExportTarget | None = None) -> Table:
     workspace = target.workspace_id if target else None
-    rows = _read(conn, _ALL_VIDEOS_SQL, {"day": as_of_day, "workspace": workspace}, "export_all_videos")
+    # A workspace's growth is summed over its own videos only, not every video's (NULL: all of them).
+    video_ids = None if workspace is None else [r[0] for r in conn.execute(
+        "select video_id from analytics.workspace_videos where workspace_id = %s", (workspace,))]
+    rows = _read(conn, _ALL_VIDEOS_SQL, {"day": as_of_day, "workspace": workspace, "video_ids": video_ids},
+                 "export_all_videos")
     return Table(
         title=(target.worksheet if target and target.worksheet else ALL_VIDEOS_TITLE),
         columns=ALL_VIDEOS_COLUMNS,
