@@ -74,6 +74,9 @@ EXPECTED_RELATION_GRANTS = {
     ("workspace_videos", READER): {"SELECT"},
     ("workspace_videos", INGEST): {"SELECT", "INSERT", "UPDATE"},
     ("workspace_videos", REFRESH): {"SELECT"},
+    # Owners' settings (budgets, usage) have no grants: only security definer functions touch them. The export reads
+    # the workspaces' Sheets targets; the dashboard manages them through functions.
+    ("workspace_export_targets", EXPORT): {"SELECT"},
     # The export (Sheets, CSV): what the dashboard reads, of every workspace (its own RLS policies).
     **{(relation, EXPORT): {"SELECT"} for relation in (
         "workspaces", "workspace_videos", "videos", "bloggers", "campaigns", "campaign_videos",
@@ -123,6 +126,14 @@ EXPECTED_FUNCTION_GRANTS = {
         "current_user_id", "current_workspace_role", "current_user_has_workspace", "current_workspace_id",
         "editable_workspace_id", "require_workspace_editor", "stop_workspace_tracking")},
     ("require_workspace_editor", INGEST): {"EXECUTE"},
+    # Owners manage members and budgets, owners and editors the Sheets targets: each function checks the caller.
+    **{(function, READER): {"EXECUTE"} for function in (
+        "require_workspace_owner", "workspace_member_list", "add_workspace_member", "set_workspace_member_role",
+        "remove_workspace_member", "accept_workspace_invitations", "workspace_budget", "set_workspace_budget",
+        "charge_workspace_budget", "workspace_export_target_list", "add_workspace_export_target",
+        "remove_workspace_export_target")},
+    # A tracking command charges its workspace's budget in the transaction of its writes.
+    ("charge_workspace_budget", INGEST): {"EXECUTE"},
     **{(function, EXPORT): {"EXECUTE"} for function in (
         "campaign_video_days", "campaign_video_growth", "campaign_series", "video_period_growth", "video_series",
         "refresh_status")},

@@ -386,7 +386,7 @@ def test_the_lock_pins_every_declared_runtime_dependency_and_only_what_they_need
         assert name in lock, f"{name} is declared but not locked: run `make lock`"
         assert requirement.specifier.contains(lock[name], prereleases=True), \
             f"{name}=={lock[name]} does not satisfy {requirement}: run `make lock`"
-    assert "supabase" not in lock  # no function imports it
+    assert "supabase" in lock  # vidstats.auth_admin: invitations through Supabase Auth's admin API
     assert {"pyjwt", "cryptography"} <= set(lock)  # PyJWT[crypto]: ES256/RS256 verification
 
 
@@ -508,7 +508,7 @@ def test_secret_arn_parameters_accept_only_the_full_arn_the_policies_grant() -> 
     parameters = template["Parameters"]
     secret_parameters = {name for name in parameters if name.endswith("SecretArn")}
     assert secret_parameters == {"DatabaseUrlSecretArn", "RapidApiKeySecretArn", "GoogleServiceAccountSecretArn",
-                                 "SupabaseJwtSecretArn", "DatabaseReadUrlSecretArn"}
+                                 "SupabaseJwtSecretArn", "DatabaseReadUrlSecretArn", "SupabaseServiceRoleKeySecretArn"}
     for name in secret_parameters:
         pattern = parameters[name]["AllowedPattern"]
         assert re.fullmatch(pattern, FULL_SECRET_ARN), name

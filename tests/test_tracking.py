@@ -174,3 +174,21 @@ def test_cli_track(database: IsolatedDatabase, sqs: tuple[Any, str], router: res
     assert len(received(sqs)) == 1
     assert cli.main(["track", "https://example.com/video/1", *args]) == 1
     assert "Accepted forms" in capsys.readouterr().err
+
+
+def test_cli_track_over_the_workspaces_daily_fetch_cap_says_so_and_tracks_nothing(
+        database: IsolatedDatabase, sqs: tuple[Any, str], router: respx.MockRouter,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from vidstats.budgets import budget_settings
+
+    monkeypatch.setenv("WORKSPACE_FETCHES_PER_DAY_DEFAULT", "1")
+    budget_settings.cache_clear()
+    try:
+        args = ["--database-url", database.owner_url, "--queue-url", sqs[1]]
+        assert cli.main(["track", TIKTOK_URL, YOUTUBE_URL, *args]) == 1
+        assert "over the workspace's fetches_per_day cap" in capsys.readouterr().err
+        assert received(sqs) == []
+        with database.connect_superuser() as conn:
+            assert conn.execute("select count(*) from analytics.videos").fetchone() == (0,)
+    finally:
+        budget_settings.cache_clear()

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+import respx
 from psycopg import errors
 from vidstats import cli
 from vidstats.db import Database, Role
@@ -19,6 +20,7 @@ from vidstats.read_model import refresh_read_model
 from vidstats.workspaces import DEFAULT_WORKSPACE_ID
 
 from tests.conftest import IsolatedDatabase
+from tests.supabase_auth import recorded, recorded_body, supabase_auth  # noqa: F401 (a fixture)
 from tests.two_workspaces import (
     EDITOR_A,
     NOBODY,
@@ -192,6 +194,33 @@ def test_the_cli_creates_a_workspace_with_its_first_owner(database: IsolatedData
     assert cli.main(["workspace", "create", "X", "--owner-user-id", "someone@example.com",
                      "--database-url", database.owner_url]) == 2
     assert "Supabase Auth user id" in capsys.readouterr().err
+
+
+def test_the_cli_invites_the_first_owner_by_email_through_supabase_auth(
+        database: IsolatedDatabase, db: Database, capsys: pytest.CaptureFixture[str],
+        supabase_auth: respx.MockRouter) -> None:  # noqa: F811
+    assert cli.main(["workspace", "create", "Brand team", "--owner", "ana@agency.example",
+                     "--database-url", database.owner_url]) == 0
+    out = capsys.readouterr().out
+    assert "pending until they sign in" in out
+    invited = UUID(recorded_body("invite_200")["id"])
+    workspace = UUID(out.split()[0])
+    row = db.connection().execute("select role, email, accepted_at from analytics.workspace_members"
+                                  " where workspace_id = %s", (workspace,)).fetchall()
+    assert row == [("owner", "ana@agency.example", None)]
+    assert db.connection().execute("select user_id from analytics.workspace_members where workspace_id = %s",
+                                   (workspace,)).fetchone() == (invited,)
+    # An address Supabase Auth already knows: that account, found through the admin list, owns the workspace.
+    supabase_auth["invite"].mock(return_value=recorded("invite_422_email_exists"))
+    assert cli.main(["workspace", "create", "Agency", "--owner", "bo@brand.example",
+                     "--database-url", database.owner_url]) == 0
+    assert "existing account" in capsys.readouterr().out
+    # Refused: one line naming the address and why, exit status 2, no workspace.
+    supabase_auth["invite"].mock(return_value=recorded("invite_400_invalid_email"))
+    assert cli.main(["workspace", "create", "Nope", "--owner", "x@bad", "--database-url", database.owner_url]) == 2
+    assert "Unable to validate email address" in capsys.readouterr().err
+    assert db.connection().execute("select count(*) from analytics.workspaces where name = 'Nope'"
+                                   ).fetchone() == (0,)
 
 
 def test_an_operator_adds_the_first_owner_of_the_default_workspace_after_an_upgrade(

@@ -8,8 +8,10 @@ Thin on purpose: each route validates its input (Powertools + pydantic), calls o
 from __future__ import annotations
 
 import json
+import math
 import os
 import pathlib
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
@@ -22,7 +24,8 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from psycopg import errors as pg_errors
 from vidstats.auth import AuthError, authenticator
-from vidstats.dashboard import access, bloggers, campaigns, share_links, videos
+from vidstats.budgets import BudgetExceededError
+from vidstats.dashboard import access, bloggers, campaigns, share_links, videos, workspace_admin
 from vidstats.dashboard.errors import ApiError
 from vidstats.dashboard.exports import ExportAccepted, ExportRequest, LambdaInvoker, campaign_csv, start_export
 from vidstats.dashboard.freshness import freshness
@@ -67,6 +70,7 @@ from vidstats.dashboard.tracking_commands import (
     track_videos,
 )
 from vidstats.db import Caller, Database
+from vidstats.error_body import ErrorBody
 from vidstats.http_api import (
     BODY_ERRORS,
     FieldProblem,
@@ -85,6 +89,7 @@ from vidstats.web_assets import WebAssets
 
 if TYPE_CHECKING:
     import httpx
+    from vidstats.auth_admin import AuthAdmin
 
 logger = Logger(service="dashboard_api")
 
@@ -98,7 +103,10 @@ influencer campaigns, and how much each grew per day and per week.
   (`/bloggers`), the page-view report.
 - **Track**: `POST /videos` with video URLs, `POST /bloggers` for a creator's latest videos, campaigns
   (`POST /campaigns`, `POST /campaigns/{id}/videos`). Counters arrive within a minute and every night after.
-- **Export**: `POST /exports` writes the Google Sheets (or, locally, CSV files) now.
+- **Export**: `POST /exports` writes the workspace's Google Sheets (or, locally, CSV files) now; its spreadsheets:
+  `/workspace/export-targets` (owners and editors).
+- **Manage the workspace**: members and invitations by e-mail (`/workspace/members`, owners), the budget
+  (`/workspace/budget`: caps on tracked videos and on-demand fetches per day; a command over a cap is 429).
 
 Numbers come from a read model refreshed every 5 minutes: every analytics answer carries `data_as_of`, and
 `GET /status` tells how fresh it is. Authenticate with a Supabase Auth access token:
@@ -136,6 +144,10 @@ def cors_config() -> CORSConfig:
 
 app = APIGatewayHttpResolver(enable_validation=True, cors=cors_config(), json_body_deserializer=strict_json_loads)
 
+BUDGET: dict[int, OpenAPIResponse] = {429: error_doc(
+    "Over one of the workspace's caps (`budget.cap`: tracked_videos or fetches_per_day), with its `limit`, the "
+    "`used` count, what the command `requested`, and `frees_at` (fetches: the next UTC midnight, also in "
+    "Retry-After); nothing was written")}
 ERRORS: dict[int, OpenAPIResponse] = {
     400: error_doc("Malformed request (bad cursor, inconsistent range, invalid JSON)"),
     401: error_doc("Missing or invalid access token"),
@@ -187,6 +199,17 @@ def fetch_queue() -> FetchQueue:
     return SqsFetchQueue.from_env(ingest_settings().fetch_queue_url)
 
 
+def auth_admin() -> AuthAdmin | None:
+    """Supabase Auth's admin API (service-role key), or None when this deployment has none configured."""
+    from vidstats.auth_admin import AuthAdminNotConfiguredError
+    from vidstats.auth_admin import auth_admin as make
+
+    try:
+        return make()
+    except AuthAdminNotConfiguredError:
+        return None
+
+
 @lru_cache(maxsize=1)
 def resolver_client() -> httpx.Client:
     """Follows short links (vm.tiktok.com, youtu.be ...) on the platforms' own hosts, reused across calls."""
@@ -198,7 +221,7 @@ def resolver_client() -> httpx.Client:
 # ---- workspaces -------------------------------------------------------------------------------------------
 
 # The routes that belong to a workspace (X-Workspace-Id); the guard in lambda_handler authorizes each request.
-WORKSPACE_PREFIXES = ("/videos", "/campaigns", "/bloggers", "/exports", "/status")
+WORKSPACE_PREFIXES = ("/videos", "/campaigns", "/bloggers", "/exports", "/status", "/workspace")
 WorkspaceId = Annotated[UUID, Header(alias=access.WORKSPACE_HEADER, description=(
     "The workspace this request is about (`GET /me` lists yours). Reads: any member; commands: owners and "
     "editors."))]
@@ -254,6 +277,19 @@ def handle_insufficient_privilege(exc: pg_errors.InsufficientPrivilege) -> Respo
     logger.warning("refused by Postgres for the caller", extra={"error": str(exc).splitlines()[0]})
     return error_response(403, "Forbidden", [FieldProblem(field=access.HEADER_FIELD,
                                                           message="you may not change this workspace")])
+
+
+@app.exception_handler(BudgetExceededError)  # type: ignore[untyped-decorator]
+def handle_budget_exceeded(exc: BudgetExceededError) -> Response[str]:
+    """A command over one of the workspace's caps: which cap, its limit, the use, and when it frees up."""
+    body = ErrorBody(status=429, title="Budget exceeded",
+                     errors=[FieldProblem(field=f"budget.{exc.cap}", message=exc.message)]).model_dump(mode="json")
+    body["budget"] = {"cap": exc.cap, "limit": exc.limit, "used": exc.used, "requested": exc.requested,
+                      "frees_at": exc.frees_at.isoformat().replace("+00:00", "Z") if exc.frees_at else None}
+    headers: dict[str, str] = {}
+    if exc.frees_at is not None:
+        headers["Retry-After"] = str(max(1, math.ceil((exc.frees_at - datetime.now(UTC)).total_seconds())))
+    return Response(status_code=429, content_type="application/json", body=json.dumps(body), headers=headers)
 
 
 def handle_validation_error(exc: RequestValidationError) -> Response[str]:
@@ -550,7 +586,7 @@ def add_campaign_videos(workspace: WorkspaceId, campaign_id: Annotated[UUID, Pat
 
 
 @app.post("/videos", summary="Track one or many video URLs (fetches are enqueued)", tags=["videos"],
-          responses=ok({**WITH_BODY, **NOT_FOUND}, 202, "Accepted: the first fetches are enqueued"))
+          responses=ok({**WITH_BODY, **NOT_FOUND, **BUDGET}, 202, "Accepted: the first fetches are enqueued"))
 def post_videos(workspace: WorkspaceId, body: Annotated[TrackVideosRequest, Body()]) -> Response[TrackVideosAccepted]:
     accepted = track_videos(scoped(workspace), fetch_queue(), body, resolver_client())
     return Response(status_code=202, content_type="application/json", body=accepted)
@@ -558,7 +594,7 @@ def post_videos(workspace: WorkspaceId, body: Annotated[TrackVideosRequest, Body
 
 @app.post("/bloggers", summary="Fetch a creator's latest videos and track them (a blogger batch)",
           tags=["bloggers"],
-          responses=ok({**WITH_BODY, **NOT_FOUND}, 202, "Accepted: the creator's videos are being listed"),
+          responses=ok({**WITH_BODY, **NOT_FOUND, **BUDGET}, 202, "Accepted: the creator's videos are being listed"),
           description="Answers 202 with the batch's `request_id` at once; the queue processor lists the creator's "
                       "videos later. `GET /bloggers/batches/{request_id}` tells when it is done, with what counts, "
                       "or why it failed.")
@@ -580,6 +616,85 @@ def post_exports(workspace: WorkspaceId, body: Annotated[ExportRequest, Body()])
             responses=ok({**ERRORS, **NOT_FOUND, **CONFLICT}))
 def stop_tracking(workspace: WorkspaceId, video_id: Annotated[UUID, Path()]) -> TrackingStopped:
     return videos.stop_tracking(scoped(workspace), video_id)
+
+
+# ---- the workspace: members (owners), budget, Sheets export targets ---------------------------------------------
+
+
+@app.get("/workspace/members", summary="The workspace's members, their roles, and who is still pending (owners)",
+         tags=["workspace"], responses=ok(ERRORS))
+def get_members(workspace: WorkspaceId) -> workspace_admin.MemberList:
+    return workspace_admin.list_members(scoped(workspace))
+
+
+@app.post("/workspace/members", summary="Invite by e-mail (Supabase Auth) and add with a role at once (owners)",
+          tags=["workspace"],
+          description="A new address gets Supabase Auth's invitation e-mail and is a member at once, `pending` until "
+                      "they sign in; an address that already has an account is added as is. 400: Supabase Auth "
+                      "refused the address; 409: already a member, or invitations are not configured; 429: Supabase "
+                      "Auth's e-mail rate limit; 502: Supabase Auth failed.",
+          responses=ok({**WITH_BODY, **CONFLICT, 429: error_doc("Supabase Auth's rate limit: try again later"),
+                        502: error_doc("Supabase Auth failed")}, 201, "Created: the member, and whether an "
+                                                                        "invitation was sent"))
+def post_member(workspace: WorkspaceId,
+                body: Annotated[workspace_admin.MemberInvite, Body()]) -> Response[workspace_admin.MemberInvited]:
+    invited = workspace_admin.invite_member(scoped(workspace), auth_admin(), body)
+    return Response(status_code=201, content_type="application/json", body=invited)
+
+
+@app.patch("/workspace/members/<user_id>", summary="Change a member's role (owners)", tags=["workspace"],
+           description="409 when it would demote the workspace's last owner.",
+           responses=ok({**WITH_BODY, **NOT_FOUND, **CONFLICT}))
+def patch_member(workspace: WorkspaceId, user_id: Annotated[UUID, Path()],
+                 body: Annotated[workspace_admin.MemberRoleChange, Body()]) -> workspace_admin.MemberOut:
+    return workspace_admin.change_role(scoped(workspace), user_id, body)
+
+
+@app.delete("/workspace/members/<user_id>", summary="Remove a member (owners)", tags=["workspace"],
+            description="409 when they are the workspace's last owner.",
+            responses=ok({**ERRORS, **NOT_FOUND, **CONFLICT}))
+def delete_member(workspace: WorkspaceId, user_id: Annotated[UUID, Path()]) -> workspace_admin.Removed:
+    workspace_admin.remove(scoped(workspace), user_id)
+    return workspace_admin.Removed(id=user_id)
+
+
+@app.get("/workspace/budget", summary="The workspace's caps and their use (any member)", tags=["workspace"],
+         responses=ok(ERRORS))
+def get_budget(workspace: WorkspaceId) -> workspace_admin.BudgetOut:
+    return workspace_admin.get_budget(scoped(workspace))
+
+
+@app.put("/workspace/budget", summary="Set the workspace's caps within the operator's maximum (owners)",
+         tags=["workspace"], responses=ok(WITH_BODY))
+def put_budget(workspace: WorkspaceId,
+               body: Annotated[workspace_admin.BudgetUpdate, Body()]) -> workspace_admin.BudgetOut:
+    return workspace_admin.put_budget(scoped(workspace), body)
+
+
+@app.get("/workspace/export-targets", summary="The workspace's Google Sheets export targets (owners, editors)",
+         tags=["exports"], responses=ok(ERRORS))
+def get_export_targets(workspace: WorkspaceId) -> workspace_admin.ExportTargetList:
+    return workspace_admin.list_export_targets(scoped(workspace))
+
+
+@app.post("/workspace/export-targets", summary="Add a spreadsheet the export keeps current (owners, editors)",
+          tags=["exports"],
+          description="Share the spreadsheet with the export's Google service account as Editor. It gets the "
+                      "workspace's 'All videos' worksheet (unless `include_all_videos` is false) and one worksheet "
+                      "per campaign (`campaign_ids`, or every campaign). A spreadsheet belongs to one workspace: 409 "
+                      "when it is a target already.",
+          responses=ok({**WITH_BODY, **NOT_FOUND, **CONFLICT}, 201, "Created"))
+def post_export_target(workspace: WorkspaceId, body: Annotated[workspace_admin.ExportTargetIn, Body()]
+                       ) -> Response[workspace_admin.ExportTargetOut]:
+    created = workspace_admin.create_export_target(scoped(workspace), body)
+    return Response(status_code=201, content_type="application/json", body=created)
+
+
+@app.delete("/workspace/export-targets/<target_id>", summary="Stop exporting to a spreadsheet (owners, editors)",
+            tags=["exports"], description="The spreadsheet is left as it is.", responses=ok({**ERRORS, **NOT_FOUND}))
+def delete_export_target(workspace: WorkspaceId, target_id: Annotated[UUID, Path()]) -> workspace_admin.Removed:
+    workspace_admin.delete_export_target(scoped(workspace), target_id)
+    return workspace_admin.Removed(id=target_id)
 
 
 # ---- entry point -----------------------------------------------------------------------------------------
@@ -637,7 +752,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         elif is_workspace_route(_route_path(event)):
             try:  # the one authorization point: the caller's membership and role in the named workspace
                 caller = access.authorize(database(), claims.model_dump(), headers.get(access.WORKSPACE_HEADER),
-                                          edits=editors_only(method, _route_path(event)))
+                                          edits=editors_only(method, _route_path(event)),
+                                          needs=access.required_role(method, _route_path(event)))
             except ApiError as exc:
                 return _plain_error(event, exc.status, exc.title, exc.field, exc.message)
             app.append_context(caller=caller)  # type: ignore[no-untyped-call]

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 from vidstats.db import Database
 from vidstats.export.policy import RetryPolicy, SheetsExportError
-from vidstats.export.run import ExportSettings, export_to_sheets, load_service_account
+from vidstats.export.run import ExportSettings, export_to_sheets, load_service_account, workspace_targets
 from vidstats.export.tables import ExportTarget
 from vidstats.read_model import read_model_status
 
@@ -32,7 +32,9 @@ class ExportRequest(BaseModel):
 
     reason: Literal["schedule", "on_demand", "manual"] = "schedule"
     request_id: str | None = Field(default=None, max_length=200)  # the dashboard's export id, for the logs
-    # On demand: only these configured campaigns (and "All videos" when include_all_videos); None = all targets.
+    # On demand: one workspace's targets (POST /exports names the caller's), only these of its configured
+    # campaigns (and "All videos" when include_all_videos); None = all its targets. Scheduled: every workspace.
+    workspace_id: UUID | None = None
     campaign_ids: list[UUID] | None = None
     include_all_videos: bool = True
 
@@ -48,19 +50,23 @@ def read_database() -> Database:
     return Database.read_replica_from_settings(application_name="sheets_export") or database()
 
 
-def select_targets(settings: ExportSettings, request: ExportRequest) -> list[ExportTarget]:
-    if not settings.targets:
-        raise SheetsExportError("No export targets configured: set SHEETS_EXPORT_TARGETS to a JSON list such as "
-                                '[{"spreadsheet_id": "<id from the spreadsheet URL>"}]. Nothing was written.')
+def select_targets(settings: ExportSettings, request: ExportRequest, db: Database | None = None
+                   ) -> list[ExportTarget]:
+    """The worksheets to write: the workspaces' targets from the database (one workspace's on demand), plus the
+    deprecated SHEETS_EXPORT_TARGETS for the Default workspace."""
+    targets = workspace_targets(db or database(), request.workspace_id, settings.targets)
+    if not targets:
+        raise SheetsExportError("No export targets: add a spreadsheet to the workspace (POST /workspace/export-targets"
+                                ", owners and editors). Nothing was written.")
     if request.campaign_ids is None:
-        return list(settings.targets)
-    configured = {t.campaign_id for t in settings.targets if t.campaign_id}
+        return targets
+    configured = {t.campaign_id for t in targets if t.campaign_id}
     unknown = [str(c) for c in request.campaign_ids if c not in configured]
     if unknown:
-        raise SheetsExportError(f"campaigns {', '.join(unknown)} have no export target: add them to "
-                                "SHEETS_EXPORT_TARGETS. Nothing was written.")
+        raise SheetsExportError(f"campaigns {', '.join(unknown)} have no export target: add them to the workspace's "
+                                "targets (POST /workspace/export-targets). Nothing was written.")
     wanted = set(request.campaign_ids)
-    return [t for t in settings.targets
+    return [t for t in targets
             if (t.campaign_id in wanted) or (t.campaign_id is None and request.include_all_videos)]
 
 

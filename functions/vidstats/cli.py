@@ -139,13 +139,27 @@ def cmd_workspace_create(args: argparse.Namespace) -> int:
     if not 1 <= len(name) <= 200:
         print("vidstats workspace create: NAME must be 1 to 200 characters", file=sys.stderr)
         return 2
-    owner = _uuid_argument("create", "--owner-user-id", args.owner_user_id, "a Supabase Auth user id")
-    if owner is None:
-        return 2
+    email, pending = None, False
+    if args.owner is not None:
+        # Invited through Supabase Auth's admin API (the same code as POST /workspace/members), or found.
+        from vidstats.auth_admin import AuthAdmin, AuthAdminError, AuthAdminNotConfiguredError
+
+        try:
+            user = AuthAdmin.from_settings().invite_or_find(args.owner.strip())
+        except (AuthAdminError, AuthAdminNotConfiguredError) as exc:
+            print(f"vidstats workspace create: --owner {args.owner}: {exc}", file=sys.stderr)
+            return 2
+        owner, email, pending = user.id, user.email or args.owner.strip(), not user.confirmed
+        state = "invited by e-mail, pending until they sign in" if pending else "existing account"
+    else:
+        found = _uuid_argument("create", "--owner-user-id", args.owner_user_id, "a Supabase Auth user id")
+        if found is None:
+            return 2
+        owner, state = found, "user id"
     conn = _database(args).connection()
     with conn.transaction():
-        workspace_id = create_workspace(conn, name, owner_user_id=owner)
-    print(f"{workspace_id}  {name}  owner {owner}")
+        workspace_id = create_workspace(conn, name, owner_user_id=owner, owner_email=email, owner_pending=pending)
+    print(f"{workspace_id}  {name}  owner {email + ' ' if email else ''}{owner} ({state})")
     return 0
 
 
@@ -212,6 +226,8 @@ def cmd_track(args: argparse.Namespace) -> int:
         print(f"vidstats track: --campaign and --workspace must be ids (UUIDs), got {args.campaign!r}, "
               f"{args.workspace!r}", file=sys.stderr)
         return 2
+    from vidstats.budgets import BudgetExceededError
+
     try:
         with httpx.Client() as resolver:
             tracked = start_tracking(_database(args), SqsFetchQueue.from_env(queue_url), args.urls, campaign,
@@ -222,6 +238,9 @@ def cmd_track(args: argparse.Namespace) -> int:
         return 1
     except CampaignNotFoundError as exc:
         print(f"vidstats track: {exc}", file=sys.stderr)
+        return 1
+    except BudgetExceededError as exc:  # nothing was written
+        print(f"vidstats track: over the workspace's {exc.cap} cap: {exc}", file=sys.stderr)
         return 1
     for video in tracked:
         status = "new" if video.created else "existing"
@@ -429,8 +448,12 @@ def build_parser() -> argparse.ArgumentParser:
     create_parser = workspace_commands.add_parser(
         "create", help="create a workspace with its first owner; prints its id (send it as X-Workspace-Id)")
     create_parser.add_argument("name", metavar="NAME")
-    create_parser.add_argument("--owner-user-id", required=True, metavar="UUID",
-                               help="the first owner's Supabase Auth user id (auth.users.id, the token's sub)")
+    first_owner = create_parser.add_mutually_exclusive_group(required=True)
+    first_owner.add_argument("--owner", metavar="EMAIL",
+                             help="the first owner's e-mail: invited through Supabase Auth (SUPABASE_SERVICE_ROLE_KEY"
+                                  "[_SECRET_ID], AUTH_ISSUER or SUPABASE_URL), or their existing account")
+    first_owner.add_argument("--owner-user-id", metavar="UUID",
+                             help="the first owner's Supabase Auth user id (auth.users.id, the token's sub)")
     create_parser.set_defaults(handler=cmd_workspace_create)
     add_member_parser = workspace_commands.add_parser(
         "add-member", help="add a member to a workspace or change their role (e.g. the first owner of the "

@@ -11,15 +11,30 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+import respx
 from vidstats.db import Database
 
 from tests.dashboard_api.conftest import Api, hs256_token
 from tests.dashboard_api.test_exports import export_function  # noqa: F401 (a fixture)
+from tests.supabase_auth import recorded_body, supabase_auth  # noqa: F401 (a fixture)
 from tests.two_workspaces import EDITOR_A, NOBODY, OWNER_A, OWNER_B, VIEWER_A, TwoWorkspaces, two_workspaces
 
+INVITED = UUID(recorded_body("invite_200")["id"])
 PERSONAS = ("owner A", "editor A", "viewer A", "owner B", "no workspace", "instance admin", "share link",
             "no token")
 ADMIN = UUID("d0000000-0000-4000-8000-0000000000ad")  # an operator: app_metadata.role admin, in no workspace
+# A's member the member routes change (and remove), and A's export target the delete removes: put back before
+# each request, so every request meets the same state.
+MEMBER_X = UUID("a0000000-0000-4000-8000-0000000000f0")
+TARGET_A = UUID("a0000000-0000-4000-8000-0000000000f1")
+NEW_SPREADSHEET = "1MatrixSpreadsheetId0123456789"
+# Operations beyond their method's default (reads: any member; commands: owners and editors).
+OWNERS_ONLY = {("GET", "/workspace/members"), ("POST", "/workspace/members"),
+               ("PATCH", "/workspace/members/{user_id}"), ("DELETE", "/workspace/members/{user_id}"),
+               ("PUT", "/workspace/budget")}
+EDITORS_READ = {("GET", "/workspace/export-targets")}
+# Commands whose body names nothing of A's (owner B's succeed in B).
+OWN_BODY = {("POST", "/campaigns"), ("POST", "/workspace/members"), ("PUT", "/workspace/budget")}
 
 
 def persona_api(persona: str, data: TwoWorkspaces) -> Api:
@@ -49,8 +64,8 @@ def operations(api: Api) -> Iterator[tuple[str, str, dict[str, Any]]]:
 def request_for(method: str, path: str, data: TwoWorkspaces) -> tuple[str, Any]:
     """The operation's path with A's ids, and a valid body that refers to A's rows where it can."""
     ids = {"video_id": data.a.video, "campaign_id": data.a.campaign, "blogger_id": data.a.blogger,
-           "batch_id": data.a.batch, "link_id": data.a.share_link,
-           "token": data.a.share_token}
+           "batch_id": data.a.batch, "link_id": data.a.share_link, "token": data.a.share_token,
+           "user_id": MEMBER_X, "target_id": TARGET_A}
 
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -68,6 +83,11 @@ def request_for(method: str, path: str, data: TwoWorkspaces) -> tuple[str, Any]:
                                 "campaign_id": str(data.a.campaign)},
         ("POST", "/exports"): {"campaign_ids": [str(data.a.campaign)]},
         ("POST", "/campaigns/{campaign_id}/share-links"): {"expires_at": "2099-01-01T00:00:00Z"},
+        ("POST", "/workspace/members"): {"email": "ana@agency.example", "role": "viewer"},
+        ("PATCH", "/workspace/members/{user_id}"): {"role": "editor"},
+        ("PUT", "/workspace/budget"): {"max_tracked_videos": 1000, "max_fetches_per_day": 1000},
+        ("POST", "/workspace/export-targets"): {"spreadsheet_id": NEW_SPREADSHEET,
+                                                "campaign_ids": [str(data.a.campaign)]},
     }
     if method not in ("GET", "DELETE") and (method, path) not in bodies:
         raise AssertionError(f"{method} {path}: no body in the matrix: add one")
@@ -87,21 +107,39 @@ def expected(persona: str, method: str, path: str, operation: dict[str, Any]) ->
         return success
     if persona in ("no workspace", "instance admin"):  # an administrator is no member of anyone's workspace
         return 403
-    if persona == "viewer A" and (method != "GET" or path.endswith("/share-links")):
+    if persona in ("editor A", "viewer A") and (method, path) in OWNERS_ONLY:
+        return 403
+    if persona == "viewer A" and (method != "GET" or (method, path) in EDITORS_READ or path.endswith("/share-links")):
         return 403
     if persona == "owner B":
         # A's ids (in the path, or the body's campaign / videos) do not exist for B.
-        refers_to_a = "{" in path or ((method, path) != ("POST", "/campaigns") and method != "GET")
+        refers_to_a = "{" in path or ((method, path) not in OWN_BODY and method != "GET")
         return 404 if refers_to_a else success
     return success
 
 
+def restore(db: Database, data: TwoWorkspaces) -> None:
+    """A's member X (a viewer) and export target back as they were; the matrix's invitation and target gone."""
+    conn = db.connection()
+    with conn.transaction():
+        conn.execute("insert into analytics.workspace_members (workspace_id, user_id, role) values (%s, %s, 'viewer')"
+                     " on conflict (workspace_id, user_id) do update set role = 'viewer'", (data.a.workspace, MEMBER_X))
+        conn.execute("delete from analytics.workspace_members where user_id = %s", (INVITED,))
+        conn.execute("delete from analytics.workspace_export_targets where spreadsheet_id = %s", (NEW_SPREADSHEET,))
+        conn.execute("insert into analytics.workspace_export_targets (id, workspace_id, spreadsheet_id)"
+                     " values (%s, %s, '1MatrixTargetOfA0123') on conflict (id) do nothing",
+                     (TARGET_A, data.a.workspace))
+
+
 @pytest.fixture
-def data(api_env: None, sqs: Any, db: Database, export_function: Any) -> TwoWorkspaces:  # noqa: F811
-    return two_workspaces(db)
+def data(api_env: None, sqs: Any, db: Database, export_function: Any,  # noqa: F811
+         supabase_auth: respx.MockRouter) -> TwoWorkspaces:  # noqa: F811
+    workspaces = two_workspaces(db)
+    restore(db, workspaces)
+    return workspaces
 
 
-def test_every_operation_answers_every_kind_of_caller_as_its_role_allows(data: TwoWorkspaces) -> None:
+def test_every_operation_answers_every_kind_of_caller_as_its_role_allows(data: TwoWorkspaces, db: Database) -> None:
     document_api = persona_api("owner A", data)
     ops = list(operations(document_api))
     assert len(ops) >= 15
@@ -111,6 +149,7 @@ def test_every_operation_answers_every_kind_of_caller_as_its_role_allows(data: T
     for persona in PERSONAS:
         api = persona_api(persona, data)
         for method, path, operation in ops:
+            restore(db, data)
             url, body = request_for(method, path, data)
             reply = api.call(method, url, body=body)
             want = expected(persona, method, path, operation)

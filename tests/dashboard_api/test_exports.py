@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.dashboard_api.conftest import Api
+from tests.factories import TEST_WORKSPACE_ID
 
 
 @pytest.fixture
@@ -50,6 +51,7 @@ def test_an_export_is_started_in_the_background_and_answered_at_once(
     assert call["FunctionName"] == "SheetsExportFunction"
     assert call["InvocationType"] == "Event"
     assert json.loads(call["Payload"]) == {"reason": "on_demand", "request_id": reply.body["export_id"],
+                                           "workspace_id": str(TEST_WORKSPACE_ID),
                                            "campaign_ids": [campaign["id"]], "include_all_videos": False}
     # Where it writes and where to follow it: by default the function's CloudWatch log group.
     assert reply.body["destination"].endswith("/aws/lambda/SheetsExportFunction")

@@ -126,7 +126,7 @@ def test_an_on_demand_export_of_an_unconfigured_campaign_is_refused(
     from sheets_export.handler import lambda_handler
 
     configure(monkeypatch, small_catalogue(db))
-    with pytest.raises(SheetsExportError, match="have no export target: add them to SHEETS_EXPORT_TARGETS"):
+    with pytest.raises(SheetsExportError, match=r"have no export target: add them to the workspace's targets"):
         lambda_handler({"reason": "on_demand", "campaign_ids": ["6f1c2d3e-0000-4000-8000-000000000000"]},
                        FakeLambdaContext())
 

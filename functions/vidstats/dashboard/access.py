@@ -15,11 +15,29 @@ from uuid import UUID
 from vidstats.dashboard.errors import ApiError, BadRequestError
 from vidstats.dashboard.models import MeOut, WorkspaceOut
 from vidstats.db import Caller, Database, Role
-from vidstats.workspaces import WorkspaceRole, my_memberships, workspace_access
+from vidstats.workspaces import WorkspaceRole, accept_invitations, my_memberships, workspace_access
 
 WORKSPACE_HEADER = "x-workspace-id"
 HEADER_FIELD = f"header.{WORKSPACE_HEADER}"
 EDITORS = frozenset({WorkspaceRole.OWNER, WorkspaceRole.EDITOR})
+RANK = {WorkspaceRole.VIEWER: 0, WorkspaceRole.EDITOR: 1, WorkspaceRole.OWNER: 2}
+# Routes that need more than their method says (any member reads, owners and editors command).
+OWNER_PATHS = ("/workspace/members",)
+EDITOR_PATHS = ("/workspace/export-targets",)
+
+
+def required_role(method: str, path: str) -> WorkspaceRole:
+    """The least role a request needs: members and budget changes are an owner's, export targets and a
+    campaign's share links an owner's or an editor's (reading them too: they name the customers' spreadsheets,
+    and a link's existence is for those who manage it), every other command an editor's."""
+    def under(prefixes: tuple[str, ...]) -> bool:
+        return any(path == p or path.startswith(p + "/") for p in prefixes)
+
+    if under(OWNER_PATHS) or (path == "/workspace/budget" and method not in ("GET", "HEAD")):
+        return WorkspaceRole.OWNER
+    if under(EDITOR_PATHS) or method not in ("GET", "HEAD") or path.endswith("/share-links"):
+        return WorkspaceRole.EDITOR
+    return WorkspaceRole.VIEWER
 
 
 class ForbiddenError(ApiError):
@@ -27,8 +45,10 @@ class ForbiddenError(ApiError):
     title = "Forbidden"
 
 
-def authorize(db: Database, claims: dict[str, Any], workspace_header: str | None, *, edits: bool) -> Caller:
-    """The caller of a workspace-scoped request, or ForbiddenError / BadRequestError saying why not."""
+def authorize(db: Database, claims: dict[str, Any], workspace_header: str | None, *, edits: bool,
+              needs: WorkspaceRole | None = None) -> Caller:
+    """The caller of a workspace-scoped request, or ForbiddenError / BadRequestError saying why not. ``needs``:
+    the least role (default: an editor for a command, any member for a read)."""
     try:
         workspace_id = UUID(workspace_header) if workspace_header else None
     except ValueError:
@@ -40,7 +60,10 @@ def authorize(db: Database, claims: dict[str, Any], workspace_header: str | None
         raise BadRequestError(HEADER_FIELD, "required: the workspace this request is about (yours: GET /me)")
     if role is None:  # the same answer whether the workspace exists or not
         raise ForbiddenError(HEADER_FIELD, "you are not a member of this workspace")
-    if edits and role not in EDITORS:
+    needs = needs or (WorkspaceRole.EDITOR if edits else WorkspaceRole.VIEWER)
+    if RANK[role] < RANK[needs]:
+        if needs is WorkspaceRole.OWNER:
+            raise ForbiddenError(HEADER_FIELD, f"only an owner of this workspace may do this (you: {role.value})")
         raise ForbiddenError(HEADER_FIELD, f"a {role.value} may only read; this needs an owner or an editor")
     return Caller(claims=claims, workspace_id=workspace_id, edits=edits)
 
@@ -64,6 +87,7 @@ def require_instance_admin(claims: dict[str, Any]) -> None:
 def me(db: Database, claims: dict[str, Any]) -> MeOut:
     """The caller and their workspaces with their role in each (none: an empty list)."""
     with db.transaction(Role.READER, Caller(claims=claims)) as conn:
+        accept_invitations(conn)  # a token proves the invited user has signed in: no longer pending
         memberships = my_memberships(conn)
     return MeOut(user_id=str(claims.get("sub") or ""), email=claims.get("email"),
                  workspaces=[WorkspaceOut(id=m.workspace_id, name=m.name, role=m.role.value) for m in memberships])

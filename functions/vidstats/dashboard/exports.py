@@ -13,7 +13,7 @@ from pydantic import ConfigDict, Field
 
 from vidstats.dashboard.errors import ConflictError, NotFoundError
 from vidstats.dashboard.models import _In, _Out
-from vidstats.db import Database, Role
+from vidstats.db import Database, Role, caller_workspace
 
 
 class LambdaInvoker(Protocol):
@@ -33,7 +33,7 @@ class ExportRequest(_In):
 class ExportAccepted(_Out):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "export_id": "5b0f3c2e-6f1a-4d59-9a43-1c8e2f7d9b10", "status": "started",
-        "destination": "Google Sheets (SHEETS_EXPORT_TARGETS); its log lines: CloudWatch log group "
+        "destination": "Google Sheets (the workspace's export targets); its log lines: CloudWatch log group "
                        "/aws/lambda/vidstats-SheetsExportFunction-AbC123",
         "message": "The export runs in the background; its log lines carry this export_id."}]})
 
@@ -59,10 +59,11 @@ def start_export(db: Database, invoker: LambdaInvoker | None, function_name: str
             raise NotFoundError("body.campaign_ids", f"no such campaign: {', '.join(missing)}")
     export_id = str(uuid.uuid4())
     payload = {"reason": "on_demand", "request_id": export_id, "include_all_videos": request.include_all_videos,
+               "workspace_id": str(caller_workspace(db)),
                "campaign_ids": [str(c) for c in request.campaign_ids] if request.campaign_ids else None}
     invoker.invoke(FunctionName=function_name, InvocationType="Event", Payload=json.dumps(payload).encode())
     return ExportAccepted(export_id=export_id,
-                          destination=destination or f"Google Sheets (SHEETS_EXPORT_TARGETS); its log lines: "
+                          destination=destination or f"Google Sheets (the workspace's export targets); its log lines: "
                                                      f"CloudWatch log group /aws/lambda/{function_name}",
                           message="The export runs in the background; its log lines carry this export_id.")
 

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from pydantic import ConfigDict, Field
 
+from vidstats.budgets import charge
 from vidstats.dashboard.errors import ApiError, NotFoundError
 from vidstats.dashboard.models import NO_NUL, Platform, TrackingState, _In, _Out
 from vidstats.db import Database, Role, caller_workspace
@@ -166,6 +167,8 @@ def blogger_batch(db: Database, queue: FetchQueue, body: BloggerBatchRequest) ->
             raise NotFoundError("body.campaign_id", "no such campaign")
         record_requested(conn, BatchRequest(request_id, creator.platform, creator.creator, body.limit,
                                             body.campaign_id, workspace_id))
+        # A batch measures up to `limit` videos and tracks them: both caps are checked before it is enqueued.
+        charge(conn, workspace_id, fetches=body.limit, reserve=body.limit)
         # Sent before the pending row commits: a failed send leaves no batch that never runs. (A commit lost
         # after the send is harmless: the processor writes the outcome row itself.)
         request_blogger_batch(queue, creator, limit=body.limit, campaign_id=body.campaign_id, request_id=request_id,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,8 +37,9 @@ class ExportSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore")
 
-    # JSON list, e.g. [{"spreadsheet_id": "1AbC...", "campaign_id": null}, {"spreadsheet_id": "...",
-    # "campaign_id": "6f1c...", "worksheet": "Summer launch"}]; campaign_id null means "All videos".
+    # Deprecated (targets belong to workspaces now: POST /workspace/export-targets); still exported, for the
+    # Default workspace. JSON list, e.g. [{"spreadsheet_id": "1AbC...", "campaign_id": null}, {"spreadsheet_id":
+    # "...", "campaign_id": "6f1c...", "worksheet": "Summer launch"}]; campaign_id null means "All videos".
     targets: list[ExportTarget] = Field(default_factory=list, validation_alias="SHEETS_EXPORT_TARGETS")
     google_secret_id: str | None = Field(default=None, validation_alias="GOOGLE_SERVICE_ACCOUNT_SECRET_ID")
     max_request_bytes: int = Field(default=DEFAULT_MAX_REQUEST_BYTES, ge=10_000, le=2_000_000,
@@ -147,13 +149,40 @@ def export_to_sheets(db: Database, targets: Sequence[ExportTarget], account: Ser
     return outcome
 
 
-def default_targets(db: Database) -> list[ExportTarget]:
-    """For CSV without configuration: "All videos" and every campaign (the spreadsheet id is unused)."""
+def workspace_targets(db: Database, workspace_id: UUID | None = None,
+                      legacy: Sequence[ExportTarget] = ()) -> list[ExportTarget]:
+    """The worksheets of every workspace's Sheets targets (or one workspace's), from the database: each target's
+    "All videos" (unless left out) and its campaigns' (those listed, or every campaign of the workspace now), all
+    bound to their workspace. ``legacy``: SHEETS_EXPORT_TARGETS, deprecated, exported for the Default workspace."""
+    from vidstats.workspaces import DEFAULT_WORKSPACE_ID, all_export_targets
+
+    worksheets: list[ExportTarget] = []
     with snapshot(db) as conn:
-        ids = all_campaign_ids(conn)
+        for ws, target in all_export_targets(conn):
+            if workspace_id is not None and ws != workspace_id:
+                continue
+            if target.include_all_videos:
+                worksheets.append(ExportTarget(spreadsheet_id=target.spreadsheet_id, workspace_id=ws))
+            campaigns = target.campaign_ids if target.campaign_ids is not None else all_campaign_ids(conn, ws)
+            worksheets.extend(ExportTarget(spreadsheet_id=target.spreadsheet_id, campaign_id=c, workspace_id=ws)
+                              for c in campaigns)
+    claimed = {t.spreadsheet_id for t in worksheets}
+    for t in legacy:  # bound to the Default workspace unless bound already (the local stack's defaults)
+        bound = t if t.workspace_id else t.model_copy(update={"workspace_id": DEFAULT_WORKSPACE_ID})
+        # A spreadsheet belongs to one workspace: a legacy target naming one that a workspace claimed is skipped.
+        if (workspace_id is None or bound.workspace_id == workspace_id) and t.spreadsheet_id not in claimed:
+            worksheets.append(bound)
+    return worksheets
+
+
+def default_targets(db: Database, workspace_id: UUID | None = None) -> list[ExportTarget]:
+    """For CSV without configuration: "All videos" and every campaign (the spreadsheet id is unused); bound to
+    ``workspace_id`` when given (the local stack's POST /exports), else of every workspace."""
+    with snapshot(db) as conn:
+        ids = all_campaign_ids(conn, workspace_id)
     placeholder = "local-csv-export"
-    return [ExportTarget(spreadsheet_id=placeholder),
-            *(ExportTarget(spreadsheet_id=placeholder, campaign_id=i) for i in ids)]
+    return [ExportTarget(spreadsheet_id=placeholder, workspace_id=workspace_id),
+            *(ExportTarget(spreadsheet_id=placeholder, campaign_id=i, workspace_id=workspace_id) for i in ids)]
 
 
 def export_to_csv(db: Database, targets: Sequence[ExportTarget], directory: Path, *,

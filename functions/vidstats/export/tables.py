@@ -91,7 +91,7 @@ _TOTALS_SQL = ", ".join(f"f.{m}" for m in METRICS)
 
 
 _GROWTH_JOINS = "\n".join(
-    f"  left join analytics.video_period_growth(null, %(day)s::date - {d - 1}, %(day)s::date) g{d}"
+    f"  left join analytics.video_period_growth(%(video_ids)s::uuid[], %(day)s::date - {d - 1}, %(day)s::date) g{d}"
     f" on g{d}.video_id = f.id" for d in GROWTH_WINDOWS_DAYS)
 
 _ALL_VIDEOS_SQL = f"""
@@ -101,6 +101,9 @@ select {_LEAD_SQL}, {_TOTALS_SQL},
   from analytics.videos_with_statistics_fast f
   left join analytics.bloggers b on b.id = f.blogger_id
 {_GROWTH_JOINS}
+ where %(workspace)s::uuid is null
+    or exists (select 1 from analytics.workspace_videos wv
+                where wv.video_id = f.id and wv.workspace_id = %(workspace)s::uuid)
  order by f.views desc nulls last, f.id
 """
 
@@ -130,6 +133,9 @@ class ExportTarget(BaseModel):
 
     spreadsheet_id: str = Field(pattern=r"^[A-Za-z0-9_-]{10,200}$")
     campaign_id: UUID | None = None
+    # The workspace whose target this is: "All videos" holds its videos only, and a campaign must be its own.
+    # None (the CLI's CSV export, an operator's): every workspace.
+    workspace_id: UUID | None = None
     # Worksheet title; default "All videos", or the campaign's name.
     worksheet: str | None = Field(default=None, min_length=1, max_length=100)
 
@@ -236,7 +242,12 @@ def _read(conn: psycopg.Connection, query: str, params: dict[str, Any], name: st
 
 
 def all_videos_table(conn: psycopg.Connection, as_of_day: date, target: ExportTarget | None = None) -> Table:
-    rows = _read(conn, _ALL_VIDEOS_SQL, {"day": as_of_day}, "export_all_videos")
+    workspace = target.workspace_id if target else None
+    # A workspace's growth is summed over its own videos only, not every video's (NULL: all of them).
+    video_ids = None if workspace is None else [r[0] for r in conn.execute(
+        "select video_id from analytics.workspace_videos where workspace_id = %s", (workspace,))]
+    rows = _read(conn, _ALL_VIDEOS_SQL, {"day": as_of_day, "workspace": workspace, "video_ids": video_ids},
+                 "export_all_videos")
     return Table(
         title=(target.worksheet if target and target.worksheet else ALL_VIDEOS_TITLE),
         columns=ALL_VIDEOS_COLUMNS,
@@ -248,8 +259,10 @@ def all_videos_table(conn: psycopg.Connection, as_of_day: date, target: ExportTa
 
 def campaign_table(conn: psycopg.Connection, campaign_id: UUID, as_of_day: date,
                    target: ExportTarget | None = None) -> Table:
-    campaign = conn.execute("select name, starts_at, ends_at from analytics.campaigns where id = %s",
-                            (campaign_id,)).fetchone()
+    campaign = conn.execute("select name, starts_at, ends_at from analytics.campaigns where id = %s"
+                            " and (%s::uuid is null or workspace_id = %s::uuid)",
+                            (campaign_id, target.workspace_id if target else None,
+                             target.workspace_id if target else None)).fetchone()
     if campaign is None:
         raise ExportConfigError(f"campaign {campaign_id} does not exist: remove it from the export targets "
                                 "(SHEETS_EXPORT_TARGETS) or fix its id")
@@ -299,5 +312,7 @@ def tables_for(conn: psycopg.Connection, targets: Sequence[ExportTarget], as_of:
     return [table_for(conn, t, as_of) for t in targets]
 
 
-def all_campaign_ids(conn: psycopg.Connection) -> list[UUID]:
-    return [r[0] for r in conn.execute("select id from analytics.campaigns order by starts_at, id").fetchall()]
+def all_campaign_ids(conn: psycopg.Connection, workspace_id: UUID | None = None) -> list[UUID]:
+    return [r[0] for r in conn.execute("select id from analytics.campaigns where %s::uuid is null"
+                                       " or workspace_id = %s::uuid order by starts_at, id",
+                                       (workspace_id, workspace_id)).fetchall()]

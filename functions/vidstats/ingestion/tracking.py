@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from vidstats.budgets import charge
 from vidstats.db import Database, Role
 from vidstats.ingestion.blogger_batch import CampaignNotFoundError
 from vidstats.ingestion.fetch_queue import FetchQueue
@@ -90,9 +91,12 @@ def start_tracking(
             [NewVideo(p.platform, p.external_video_id, p.canonical_url) for p in parsed.values()],
             reactivate=True,
         )
-        started = track_in_workspace(conn, workspace_id, [row.id for row in rows])
+        tracked = track_in_workspace(conn, workspace_id, [row.id for row in rows])
+        started, added = tracked.started_at, tracked.newly_tracked
         if campaign_id is not None:
             add_to_campaign(conn, campaign_id, [row.id for row in rows])
+        # Checked after the writes, in their transaction: over a cap, nothing of this command is kept.
+        charge(conn, workspace_id, fetches=sum(row.tracking_state == "active" for row in rows), added=added)
 
     active = [row for row in rows if row.tracking_state == "active"]
     request_id = uuid.uuid4()

@@ -29,9 +29,9 @@ def csv_export_handler(database_url: str, directory: Path) -> Callable[[dict[str
         db = Database(database_url, application_name="sheets_export-csv")
         try:
             settings = ExportSettings()
-            if not settings.targets:
-                settings.targets = default_targets(db)
-            written = export_to_csv(db, select_targets(settings, request), directory)
+            if not settings.targets:  # a local stack has no spreadsheets: its workspace's tables (or everyone's)
+                settings.targets = default_targets(db, request.workspace_id)
+            written = export_to_csv(db, select_targets(settings, request, db), directory)
         finally:
             db.close()
         result = {"reason": request.reason, "request_id": request.request_id, "directory": str(directory),

@@ -333,7 +333,7 @@ class LocalStack:
         assert self.gateway is not None
         follow = f"the run's outcome: GET {self.gateway.url}/_local/status (invocations)"
         if self._google_configured():
-            return f"Google Sheets (SHEETS_EXPORT_TARGETS); {follow}"
+            return f"Google Sheets (the workspace's export targets); {follow}"
         return f"CSV files in {self.exports_dir} (no Google credentials configured locally); {follow}"
 
     def _write_services(self, settings: dict[str, str]) -> None:
