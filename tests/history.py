@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from vidstats.db import Database, Role
 
 from tests.conftest import IsolatedDatabase
-from tests.factories import make_video
+from tests.factories import make_video, member
 
 FIRST_DAY = date(2026, 7, 1)
 
@@ -62,7 +62,7 @@ def build_history(database: IsolatedDatabase, db: Database, *, last_day: date, s
             " values (%s, (select external_video_id from analytics.videos where id = %s), %s, %s, %s, %s, %s,"
             " %s, %s)", rows)
     campaigns: list[str] = []
-    with db.transaction(Role.READER) as conn:
+    with member(db).transaction(Role.READER) as conn:  # an editor of the test workspace
         for name, starts, ends, members in (
             ("Summer", datetime(2026, 7, 15, 10, 30, tzinfo=UTC), datetime(2026, 9, 10, 16, 45, tzinfo=UTC),
              ids[:4]),

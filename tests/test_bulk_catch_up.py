@@ -14,7 +14,7 @@ from vidstats.db import Database, Role
 from vidstats.read_model import refresh_read_model, refresh_step, verify_read_model
 
 from tests.conftest import IsolatedDatabase
-from tests.factories import insert_snapshots, make_video
+from tests.factories import TEST_WORKSPACE_ID, insert_snapshots, make_video
 from tests.increments_oracle import daily_increments, stored_snapshots, weekly_increments
 
 BASE = datetime(2026, 10, 25, 20, 0, tzinfo=UTC)  # a Sunday evening: histories cross a week and a month
@@ -75,8 +75,8 @@ def _forget_read_model(conn: psycopg.Connection) -> None:
 def _add_campaign(database: IsolatedDatabase, videos: list[str]) -> None:
     with database.connect_owner() as conn:
         campaign = conn.execute(
-            "insert into analytics.campaigns (name, starts_at, ends_at) values ('c', %s, %s) returning id",
-            (BASE + timedelta(hours=30), BASE + timedelta(hours=300))).fetchone()
+            "insert into analytics.campaigns (workspace_id, name, starts_at, ends_at) values (%s, 'c', %s, %s)"
+            " returning id", (TEST_WORKSPACE_ID, BASE + timedelta(hours=30), BASE + timedelta(hours=300))).fetchone()
         assert campaign is not None
         for video in videos:
             conn.execute("insert into analytics.campaign_videos (campaign_id, video_id, added_at)"

@@ -17,7 +17,7 @@ from vidstats.retention import run_retention
 from vidstats.settings import RetentionSettings
 
 from tests.conftest import IsolatedDatabase, handler_connected_to
-from tests.factories import insert_snapshots, make_video
+from tests.factories import insert_snapshots, make_video, member
 from tests.history import History, build_history
 from tests.lambda_context import FakeLambdaContext
 
@@ -190,7 +190,7 @@ def test_a_campaign_boundary_day_keeps_every_snapshot(database: IsolatedDatabase
     with db.transaction(Role.INGEST) as conn:
         insert_snapshots(conn, [(video, day + timedelta(hours=h), (100 + h, h, h, h, h)) for h in range(0, 24, 4)]
                          + [(video, day + timedelta(days=1, hours=h), (200 + h, h, h, h, h)) for h in range(0, 24, 4)])
-    with db.transaction(Role.READER) as conn:
+    with member(db).transaction(Role.READER) as conn:
         row = conn.execute("insert into analytics.campaigns (name, starts_at) values ('Mid-day', %s) returning id",
                            (day + timedelta(hours=10),)).fetchone()
         assert row is not None

@@ -22,6 +22,7 @@ from vidstats.settings import database_settings
 from tests.conftest import IsolatedDatabase
 from tests.dashboard_api import seed
 from tests.dashboard_api.conftest import Api, hs256_token
+from tests.factories import join_workspace
 
 
 @pytest.fixture
@@ -38,6 +39,7 @@ def test_reads_go_to_the_read_url_and_commands_to_the_writer(
     replica_api: Api, db: Database, database: IsolatedDatabase, replica_database: IsolatedDatabase
 ) -> None:
     replica = Database(replica_database.owner_url)
+    join_workspace(replica)  # a real replica has the writer's members: here, a second database, given them
     on_replica = seed.video(replica, caption="only on the replica")
     seed.snapshots(replica, [(on_replica, seed.days_ago(1), seed.views(500))])
     seed.refresh(replica)

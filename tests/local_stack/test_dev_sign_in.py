@@ -19,12 +19,18 @@ def test_the_local_stack_signs_the_web_dashboard_in_with_a_development_token(sta
     assert f"Web dashboard   {url}/" in "\n".join(stack.describe())  # what `make dev` prints
     listed = httpx.get(f"{url}/_local/dev-sign-in")
     assert listed.status_code == 200
-    assert listed.json() == {"users": [{"id": "00000000-0000-4000-8000-00000000de00", "email": "dev@localhost"}]}
-    minted = httpx.post(f"{url}/_local/dev-sign-in", json={"email": "dev@localhost"})
-    assert minted.status_code == 200
-    token = minted.json()["access_token"]
-    assert httpx.get(f"{url}/videos", headers={"authorization": f"Bearer {token}",
-                                                "x-workspace-id": str(DEFAULT_WORKSPACE_ID)}).status_code == 200
+    # The developer (an instance administrator), and the demo workspace's owner, editor and viewer.
+    assert [u["email"] for u in listed.json()["users"]] == [
+        "dev@localhost", "owner@demo.localhost", "editor@demo.localhost", "viewer@demo.localhost"]
+    for email, me_role in (("dev@localhost", "owner"), ("viewer@demo.localhost", "viewer")):
+        minted = httpx.post(f"{url}/_local/dev-sign-in", json={"email": email})
+        assert minted.status_code == 200
+        headers = {"authorization": f"Bearer {minted.json()['access_token']}"}
+        assert [w["role"] for w in httpx.get(f"{url}/me", headers=headers).json()["workspaces"]] == [me_role]
+        headers["x-workspace-id"] = str(DEFAULT_WORKSPACE_ID)
+        assert httpx.get(f"{url}/videos", headers=headers).status_code == 200
+    unknown = httpx.post(f"{url}/_local/dev-sign-in", json={"email": "someone@example.com"})
+    assert unknown.status_code == 404
     assert httpx.get(f"{url}/videos", headers={"authorization": "Bearer forged"}).status_code == 401
 
     page = httpx.get(f"{url}/")
