@@ -110,6 +110,7 @@ EXPECTED_FUNCTION_GRANTS = {
     ("campaign_video_days", READER): {"EXECUTE"},
     ("campaign_video_growth", READER): {"EXECUTE"},
     ("campaign_series", READER): {"EXECUTE"},
+    ("campaign_figures", READER): {"EXECUTE"},
     ("video_period_growth", READER): {"EXECUTE"},
     ("video_series", READER): {"EXECUTE"},
     ("series_periods", READER): {"EXECUTE"},
@@ -124,12 +125,13 @@ EXPECTED_FUNCTION_GRANTS = {
         "editable_workspace_id", "require_workspace_editor", "stop_workspace_tracking")},
     ("require_workspace_editor", INGEST): {"EXECUTE"},
     **{(function, EXPORT): {"EXECUTE"} for function in (
-        "campaign_video_days", "campaign_video_growth", "campaign_series", "video_period_growth", "video_series",
-        "refresh_status")},
+        "campaign_video_days", "campaign_video_growth", "campaign_series", "campaign_figures",
+        "video_period_growth", "video_series", "refresh_status")},
     ("viewing_workspace_id", READER): {"EXECUTE"},
     **{(function, SHARE): {"EXECUTE"} for function in (
-        "campaign_video_days", "campaign_video_growth", "campaign_series", "video_period_growth", "series_periods",
-        "refresh_status", "current_share_campaign_id", "current_share_workspace_id", "viewing_workspace_id")},
+        "campaign_video_days", "campaign_video_growth", "campaign_series", "campaign_figures",
+        "video_period_growth", "series_periods", "refresh_status", "current_share_campaign_id",
+        "current_share_workspace_id", "viewing_workspace_id")},
 }
 
 
