@@ -23,8 +23,12 @@ video_statistics row per video, at read time); and every other sort:
 - GET /campaigns/{id}/analytics?mode=daily for the 300-video campaign and for one of 5,000 videos added
   mid-history (against the same daily series computed at read time from the campaign's raw snapshots, a window
   over each video's snapshots: what a reader would scan without campaign_video_bounds)
+- the same two campaigns' analytics in-process (as the caller, without the HTTP layer) against the route before
+  migration 20261201130000 (two reads of the campaign's days, every per-video row to Python), in the same run
 - GET /shared/{token}?mode=daily, the same two campaigns through a share link (no account: the share role's
   policies), against the member's route above (the same body)
+- GET /campaigns, the page with every campaign's totals and growth, against the list plus one analytics call
+  per campaign (what the web's campaigns list did before)
 p50 / p95 over many calls; the baseline's over fewer.
 """
 
@@ -111,6 +115,72 @@ select (x.created_at at time zone 'UTC')::date as day, sum(x.views - x.previous)
  where x.counted
  group by 1 having sum(x.views - x.previous) is not null order by 1
 """
+
+
+# The campaign analytics route before migration 20261201130000 (for a same-run comparison): the per-video growth
+# and the series each read the campaign's days (campaign_video_growth's and campaign_series' former bodies,
+# inline), and every per-video row came back to Python, which summed the campaign's growth.
+PREVIOUS_GROWTH = """
+with sums as (
+    select x.video_id, sum(x.views)::bigint as views, sum(x.likes)::bigint as likes,
+           sum(x.comments)::bigint as comments, sum(x.reposts)::bigint as reposts, sum(x.saves)::bigint as saves
+      from analytics.campaign_video_days(%(cid)s, %(first)s, %(last)s) x group by x.video_id)
+select v.id, v.platform, v.external_video_id, v.url, v.caption, cv.added_at, greatest(c.starts_at, cv.added_at),
+       case when r.first_day <= r.last_day then r.first_day end,
+       case when r.first_day <= r.last_day then r.last_day end,
+       l.views, l.likes, l.comments, l.reposts, l.saves, g.views, g.likes, g.comments, g.reposts, g.saves
+  from analytics.campaign_video_bounds b
+ cross join lateral (select greatest(b.entry_day, %(first)s) as first_day, least(b.last_day, %(last)s) as last_day) r
+  left join sums g on g.video_id = b.video_id
+  join analytics.campaign_videos cv on cv.campaign_id = %(cid)s and cv.video_id = b.video_id
+  join analytics.campaigns c on c.id = cv.campaign_id
+  join analytics.videos v on v.id = b.video_id
+  left join analytics.video_latest_statistics l on l.video_id = v.id
+ where b.campaign_id = %(cid)s
+ order by g.views desc nulls last, v.id
+"""
+PREVIOUS_SERIES = """
+with sums as (
+    select d.date as period_start, sum(d.views)::bigint as views, sum(d.likes)::bigint as likes,
+           sum(d.comments)::bigint as comments, sum(d.reposts)::bigint as reposts, sum(d.saves)::bigint as saves,
+           sum(d.snapshots)::bigint as snapshots
+      from analytics.campaign_video_days(%(cid)s, %(first)s, %(last)s) d group by 1)
+select p.period_start, p.period_end, s.views, s.likes, s.comments, s.reposts, s.saves, coalesce(s.snapshots, 0)
+  from analytics.series_periods(%(first)s, %(last)s, 'day') p left join sums s on s.period_start = p.period_start
+ order by p.period_start
+"""
+
+
+def previous_route(db: Any, campaign_id: Any) -> tuple[dict[str, int | None], list[Any]]:
+    """The former route's database work and Python, as the caller: the campaign's growth and daily series."""
+    from vidstats.dashboard import campaigns
+    from vidstats.dashboard.models import METRICS, CampaignVideoBreakdown, Increments, Totals
+    from vidstats.db import Role
+
+    with db.transaction(Role.READER) as conn:
+        campaign = campaigns._fetch(conn, campaign_id)
+        window = campaigns.counted_days(campaign, None, None)
+        assert window is not None
+        params = {"cid": campaign_id, "first": window[0], "last": window[1]}
+        rows = conn.execute(PREVIOUS_GROWTH, params).fetchall()
+        series = conn.execute(PREVIOUS_SERIES, params).fetchall()
+        campaigns._totals(conn, campaign_id)
+    breakdown = [CampaignVideoBreakdown(
+        video_id=r[0], platform=r[1], external_video_id=r[2], url=r[3], caption=r[4], added_at=r[5], entered_at=r[6],
+        counted_from=r[7], counted_to=r[8], totals=Totals(**dict(zip(METRICS, r[9:14], strict=True))),
+        increments=Increments(**dict(zip(METRICS, r[14:19], strict=True)))) for r in rows]
+    known = {m: [getattr(b.increments, m) for b in breakdown if getattr(b.increments, m) is not None]
+             for m in METRICS}
+    return {m: sum(v) if v else None for m, v in known.items()}, series
+
+
+def current_route(db: Any, campaign_id: Any) -> tuple[dict[str, int | None], list[Any]]:
+    from vidstats.dashboard import campaigns
+    from vidstats.dashboard.models import AnalyticsMode
+
+    result = campaigns.campaign_analytics(db, campaign_id, mode=AnalyticsMode.daily, date_from=None, date_to=None,
+                                          limit=200)
+    return result.increments.model_dump(), [tuple(p.model_dump().values()) for p in result.series]
 
 
 def load(conn: psycopg.Connection, days: int) -> tuple[str, str]:
@@ -282,6 +352,26 @@ def run_scale(label: str, days: int, work_dir: Path, rows: list[tuple[str, ...]]
                          RAW_SNAPSHOTS, f"{b50:,.0f}", f"{b95:,.0f}", f"{b50 / p50:,.0f}x"))
             print(f"[{label}] campaign analytics, {name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms; raw snapshots p50"
                   f" {b50:,.0f} ms ({videos} videos)", flush=True)
+            # The route before one-pass campaign figures, in the same run, as the same caller (no HTTP layer).
+            from uuid import UUID
+
+            from vidstats.db import Caller
+            caller_db = handler.database().as_caller(Caller(
+                claims={"sub": BENCH_USER, "aud": "authenticated", "role": "authenticated"},
+                workspace_id=UUID(str(workspace))))
+            assert previous_route(caller_db, campaign_id) == current_route(caller_db, campaign_id), name
+            def current(d: Any = caller_db, c: Any = campaign_id) -> object:
+                return current_route(d, c)
+
+            def previous(d: Any = caller_db, c: Any = campaign_id) -> object:
+                return previous_route(d, c)
+
+            c50, c95 = percentiles(current, max(repeat // 4, 10))
+            o50, o95 = percentiles(previous, max(repeat // 4, 10))
+            rows.append((label, f"campaign analytics daily (in-process), {name}", f"{c50:.1f}", f"{c95:.1f}",
+                         "the route before 20261201130000", f"{o50:,.1f}", f"{o95:,.1f}", f"{o50 / c50:,.2f}x"))
+            print(f"[{label}] campaign analytics in-process, {name}: p50 {c50:.1f} ms, p95 {c95:.1f} ms; before"
+                  f" one-pass figures p50 {o50:.1f} ms, p95 {o95:.1f} ms", flush=True)
             # The same page through a share link (no account), against the member's route.
             share_token = new_token()
             conn.execute("insert into analytics.campaign_share_links (campaign_id, token_hash)"
@@ -296,6 +386,25 @@ def run_scale(label: str, days: int, work_dir: Path, rows: list[tuple[str, ...]]
                          "the member's route", f"{p50:,.1f}", f"{p95:,.1f}", f"{p50 / s50:,.2f}x"))
             print(f"[{label}] shared campaign, {name}: p50 {s50:.1f} ms, p95 {s95:.1f} ms; member's route p50"
                   f" {p50:.1f} ms", flush=True)
+        # The campaigns list: one page of every campaign with its totals and growth, one request.
+        def listing() -> dict[str, Any]:
+            result = handler.lambda_handler(event("/campaigns", {}, token, workspace), context)
+            assert result["statusCode"] == 200, result
+            return json.loads(result["body"])  # type: ignore[no-any-return]
+
+        def per_row() -> list[dict[str, Any]]:  # what the web's list did before: one analytics call per row
+            return [json.loads(handler.lambda_handler(event(f"/campaigns/{c['id']}/analytics",
+                                                            {"mode": "totals", "limit": "1"}, token, workspace),
+                                                      context)["body"]) for c in listing()["items"]]
+
+        listed = {c["id"]: (c["totals"], c["increments"]) for c in listing()["items"]}
+        assert listed == {a["campaign"]["id"]: (a["totals"], a["increments"]) for a in per_row()}  # same figures
+        l50, l95 = percentiles(listing, max(repeat // 4, 10))
+        r50, r95 = percentiles(per_row, max(repeat // 8, 5))
+        rows.append((label, f"GET /campaigns ({len(listed)} campaigns with figures)", f"{l50:.1f}", f"{l95:.1f}",
+                     "the list + an analytics call per row", f"{r50:,.1f}", f"{r95:,.1f}", f"{r50 / l50:,.2f}x"))
+        print(f"[{label}] campaigns list: p50 {l50:.1f} ms, p95 {l95:.1f} ms; one call per row p50 {r50:.1f} ms",
+              flush=True)
         handler.database().close()
 
 

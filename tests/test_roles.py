@@ -113,6 +113,7 @@ EXPECTED_FUNCTION_GRANTS = {
     ("campaign_video_days", READER): {"EXECUTE"},
     ("campaign_video_growth", READER): {"EXECUTE"},
     ("campaign_series", READER): {"EXECUTE"},
+    ("campaign_figures", READER): {"EXECUTE"},
     ("video_period_growth", READER): {"EXECUTE"},
     ("video_series", READER): {"EXECUTE"},
     ("series_periods", READER): {"EXECUTE"},
@@ -135,12 +136,13 @@ EXPECTED_FUNCTION_GRANTS = {
     # A tracking command charges its workspace's budget in the transaction of its writes.
     ("charge_workspace_budget", INGEST): {"EXECUTE"},
     **{(function, EXPORT): {"EXECUTE"} for function in (
-        "campaign_video_days", "campaign_video_growth", "campaign_series", "video_period_growth", "video_series",
-        "refresh_status")},
+        "campaign_video_days", "campaign_video_growth", "campaign_series", "campaign_figures",
+        "video_period_growth", "video_series", "refresh_status")},
     ("viewing_workspace_id", READER): {"EXECUTE"},
     **{(function, SHARE): {"EXECUTE"} for function in (
-        "campaign_video_days", "campaign_video_growth", "campaign_series", "video_period_growth", "series_periods",
-        "refresh_status", "current_share_campaign_id", "current_share_workspace_id", "viewing_workspace_id")},
+        "campaign_video_days", "campaign_video_growth", "campaign_series", "campaign_figures",
+        "video_period_growth", "series_periods", "refresh_status", "current_share_campaign_id",
+        "current_share_workspace_id", "viewing_workspace_id")},
 }
 
 

@@ -404,10 +404,18 @@ def video_increments(
     return videos.video_increments(reading(workspace), video_id, granularity, date_from, date_to)
 
 
-@app.get("/campaigns", summary="Campaigns, newest first", tags=["campaigns"], responses=ok(ERRORS))
-def list_campaigns(workspace: WorkspaceId,
-                   limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Cursor = None) -> CampaignPage:
-    return campaigns.list_campaigns(reading(workspace), limit=limit, cursor=cursor)
+@app.get("/campaigns", summary="Campaigns, newest first, with their totals and growth", tags=["campaigns"],
+         responses=ok(ERRORS), description="Each campaign's `totals` (as `GET /campaigns/{id}`) and `increments`, "
+         "its growth in the campaign over `from`..`to` (the same figures as `GET /campaigns/{id}/analytics` "
+         "for the same range).")
+def list_campaigns(
+    workspace: WorkspaceId,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Cursor = None,
+    date_from: Annotated[ApiDate | None, Query(alias="from", description="Count from this UTC day")] = None,
+    date_to: Annotated[ApiDate | None, Query(alias="to", description="Count up to this UTC day")] = None,
+) -> CampaignPage:
+    return campaigns.list_campaigns(reading(workspace), limit=limit, cursor=cursor, date_from=date_from,
+                                    date_to=date_to)
 
 
 @app.get("/campaigns/<campaign_id>", summary="One campaign with its totals", tags=["campaigns"],

@@ -194,3 +194,41 @@ def test_adding_videos_keeps_existing_added_at_and_counts_from_the_new_one(
                        body={"video_ids": ["5b3f6f2a-1111-4222-8333-944445555666"]})
     assert unknown.status == 404
     assert unknown.body["errors"][0]["field"] == "body.video_ids"
+
+
+@pytest.mark.usefixtures("api_env")
+def test_the_lists_figures_are_the_analytics_routes_for_every_campaign_and_range(
+        api: Api, db: Database, promo: dict[str, str]) -> None:
+    # Beside promo: an ended campaign, one that has not started, one without videos; saves are never reported
+    # (NULL growth), and the future and empty campaigns count nothing at all (every metric NULL).
+    ended = seed.campaign(db, "Ended", seed.at(T() - timedelta(days=9), 0), seed.at(T() - timedelta(days=4), 0))
+    seed.add_to_campaign(db, ended, promo["P"], seed.days_ago(20))
+    seed.add_to_campaign(db, ended, promo["outside"], seed.days_ago(20))
+    future = seed.campaign(db, "Next month", seed.at(T() + timedelta(days=30), 0))
+    seed.add_to_campaign(db, future, promo["M"], seed.days_ago(1))
+    empty = seed.campaign(db, "Empty", seed.days_ago(3))
+    ids = {promo["id"], ended, future, empty}
+    ranges: list[dict[str, str]] = [{}, {"from": day(7)}, {"to": day(3)}, {"from": day(5), "to": day(3)},
+                                    {"from": day(2), "to": day(2)}, {"from": day(0)}]
+    for query in ranges:
+        page = api.ok("/campaigns", limit=200, **query)
+        listed = {c["id"]: c for c in page["items"] if c["id"] in ids}
+        assert set(listed) == ids, query
+        for cid, row in listed.items():
+            analytics = api.ok(f"/campaigns/{cid}/analytics", mode="totals", limit=1, **query)
+            assert (row["totals"], row["increments"], row["date_from"], row["date_to"]) == (
+                analytics["totals"], analytics["increments"], analytics["date_from"], analytics["date_to"]), \
+                (cid, query)
+    whole = {c["id"]: c for c in api.ok("/campaigns", limit=200)["items"]}
+    assert whole[promo["id"]]["increments"]["views"] == 50 + 150 + 100 + 100
+    assert whole[promo["id"]]["increments"]["saves"] is None  # measured nowhere: unknown, not 0
+    assert whole[ended]["increments"]["views"] is not None
+    assert set(whole[future]["increments"].values()) == {None}
+    assert set(whole[empty]["increments"].values()) == {None}
+    assert set(whole[empty]["totals"].values()) == {None}
+
+
+@pytest.mark.usefixtures("api_env")
+def test_the_list_refuses_a_range_that_ends_before_it_starts(api: Api) -> None:
+    reply = api.get("/campaigns", **{"from": day(1), "to": day(3)})
+    assert reply.status == 400

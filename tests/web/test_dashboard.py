@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -65,6 +66,28 @@ def test_the_chart_draws_the_apis_series_for_the_campaign_and_period(page: Page,
     page.get_by_label("Metric").select_option("likes")
     expect(chart).to_have_attribute("data-drawn", drawn(week["series"], "likes"))
     expect(page.get_by_text(f"Growth counted {week['date_from']} to {week['date_to']}")).to_be_visible()
+
+
+def test_the_campaigns_list_shows_each_campaigns_analytics_figures_with_one_request_per_page(
+        page: Page, api: httpx.Client) -> None:
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    sign_in(page)
+    cid = campaign_id(api)
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name=LAUNCH))
+    since = (datetime.now(UTC).date() - timedelta(days=6)).isoformat()
+    for window, params in (("campaign", {}), ("7d", {"from": since})):
+        page.get_by_label("Growth over").select_option(window)
+        figures = api.get(f"/campaigns/{cid}/analytics", params={"mode": "totals", "limit": 1, **params}).json()
+        growth = figures["increments"]["views"]
+        assert growth is not None
+        expect(row.locator(".growth").first).to_have_attribute(
+            "title", re.compile(rf"^\+?{re.escape(f'{growth:,}')}( \(.*\))?$"))
+        expect(row.locator(".num:not(.growth)").first).to_have_attribute("title", f"{figures['totals']['views']:,}")
+    assert not [u for u in requests if "/analytics" in u]  # the list's figures come with the list
+    listed = [u for u in requests if "/campaigns?" in u]
+    assert len(listed) == 2
+    assert f"from={since}" in listed[1]
 
 
 @pytest.mark.parametrize(("header", "params"), [

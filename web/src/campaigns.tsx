@@ -5,7 +5,7 @@ import { Empty, ErrorBox, Freshness, Growth, Loading, Num, Page, Select, useLoad
 import { day, daysBefore } from "./format";
 import { href } from "./router";
 import { VideosTable } from "./videos-table";
-import type { BloggerPage, Campaign, CampaignAnalytics, CampaignPage, Metric } from "./types";
+import type { BloggerPage, CampaignAnalytics, CampaignPage, CampaignSummary, Metric } from "./types";
 import { METRICS } from "./types";
 
 export type Window = "campaign" | "7d" | "30d";
@@ -20,20 +20,16 @@ function analytics(id: string, mode: string, window: Window, limit = 1): Promise
   return get<CampaignAnalytics>(`/campaigns/${id}/analytics`, { mode, limit, ...windowRange(window) });
 }
 
-function CampaignRow({ campaign, window }: { campaign: Campaign; window: Window }) {
-  const summary = useLoad(() => analytics(campaign.id, "totals", window), [campaign.id, window]);
-  const s = summary.data;
+function CampaignRow({ campaign: c }: { campaign: CampaignSummary }) {
   return (
     <tr>
-      <th scope="row"><a href={href.campaign(campaign.id)}>{campaign.name}</a></th>
-      <td>{day(campaign.starts_at)} – {campaign.ends_at ? day(campaign.ends_at) : "open"}</td>
-      <td class="n">{campaign.video_count}</td>
-      {summary.error ? <td colSpan={4} class="error-cell">could not load its figures</td> : <>
-        <td class="n">{s ? <Num value={s.totals.views} /> : "…"}</td>
-        <td class="n">{s ? <Growth value={s.increments.views} total={s.totals.views} /> : "…"}</td>
-        <td class="n">{s ? <Num value={s.totals.likes} /> : "…"}</td>
-        <td class="n">{s ? <Growth value={s.increments.likes} total={s.totals.likes} /> : "…"}</td>
-      </>}
+      <th scope="row"><a href={href.campaign(c.id)}>{c.name}</a></th>
+      <td>{day(c.starts_at)} – {c.ends_at ? day(c.ends_at) : "open"}</td>
+      <td class="n">{c.video_count}</td>
+      <td class="n"><Num value={c.totals.views} /></td>
+      <td class="n"><Growth value={c.increments.views} total={c.totals.views} /></td>
+      <td class="n"><Num value={c.totals.likes} /></td>
+      <td class="n"><Growth value={c.increments.likes} total={c.totals.likes} /></td>
     </tr>
   );
 }
@@ -41,16 +37,17 @@ function CampaignRow({ campaign, window }: { campaign: Campaign; window: Window 
 export function CampaignsScreen() {
   const [window, setWindow] = useState<Window>("campaign");
   const [pages, setPages] = useState<(string | null)[]>([null]);
+  // One request per page: the list carries each campaign's totals and its growth over the chosen window.
   const list = useLoad(async () => {
-    const items: Campaign[] = [];
+    const items: CampaignSummary[] = [];
     let next: string | null = null;
     for (const cursor of pages) {
-      const page: CampaignPage = await get<CampaignPage>("/campaigns", { limit: 50, cursor });
+      const page: CampaignPage = await get<CampaignPage>("/campaigns", { limit: 50, cursor, ...windowRange(window) });
       items.push(...page.items);
       next = page.next_cursor;
     }
     return { items, next };
-  }, [pages.length]);
+  }, [pages.length, window]);
   return (
     <Page title="Campaigns" actions={<Select id="campaigns-window" label="Growth over" value={window}
       options={WINDOWS} onChange={setWindow} />}>
@@ -66,7 +63,7 @@ export function CampaignsScreen() {
             <thead><tr><th scope="col">Campaign</th><th scope="col">Dates (UTC)</th><th scope="col" class="n">Videos</th>
               <th scope="col" class="n">Views</th><th scope="col" class="n">Views growth</th>
               <th scope="col" class="n">Likes</th><th scope="col" class="n">Likes growth</th></tr></thead>
-            <tbody>{list.data.items.map((c) => <CampaignRow key={c.id} campaign={c} window={window} />)}</tbody>
+            <tbody>{list.data.items.map((c) => <CampaignRow key={c.id} campaign={c} />)}</tbody>
           </table>
         </div>) : null}
       {list.data?.next ? (

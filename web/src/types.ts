@@ -18,7 +18,11 @@ export interface VideoPage {
 export interface Campaign {
   id: string; name: string; starts_at: string; ends_at: string | null; created_at: string; video_count: number;
 }
-export interface CampaignPage { items: Campaign[]; next_cursor: string | null }
+/** A campaign of the list with its totals and its growth over the requested range (as its analytics). */
+export interface CampaignSummary extends Campaign {
+  date_from: string | null; date_to: string | null; totals: Counters; increments: Counters;
+}
+export interface CampaignPage { items: CampaignSummary[]; next_cursor: string | null }
 export interface SeriesPoint extends Counters { period_start: string; period_end: string; snapshots: number }
 export interface CampaignAnalytics {
   campaign: Campaign; mode: string; date_from: string | null; date_to: string | null; counting_rule: string;

@@ -12,7 +12,6 @@ Totals are the latest absolute counters, whatever the window. ``from``/``to`` na
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -31,6 +30,7 @@ from vidstats.dashboard.models import (
     CampaignCreate,
     CampaignDetail,
     CampaignPage,
+    CampaignSummary,
     CampaignUpdate,
     CampaignVideoBreakdown,
     CampaignVideosAdd,
@@ -77,8 +77,12 @@ def _fetch(conn: psycopg.Connection, campaign_id: UUID, *, lock: bool = False) -
     return _campaign(row)
 
 
-def list_campaigns(db: Database, *, limit: int, cursor: str | None) -> CampaignPage:
-    """Newest first (created_at desc, then id)."""
+def list_campaigns(db: Database, *, limit: int, cursor: str | None, date_from: date | None = None,
+                   date_to: date | None = None) -> CampaignPage:
+    """Newest first (created_at desc, then id), each with its totals and its growth over [from, to]: for the
+    whole page in one statement, from the figure the analytics route reads (``analytics.campaign_figures``)."""
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise BadRequestError("query.from", "must not be after `to`")
     after = sql.SQL("true")
     params: dict[str, Any] = {"n": limit + 1}
     if cursor is not None:
@@ -95,12 +99,37 @@ def list_campaigns(db: Database, *, limit: int, cursor: str | None) -> CampaignP
         rows = conn.execute(sql.SQL(
             f"select {CAMPAIGN_COLUMNS} from analytics.campaigns c where {{after}}"
             " order by c.created_at desc, c.id limit %(n)s").format(after=after), params).fetchall()
-    items = [_campaign(r) for r in rows[:limit]]
+        page = [_campaign(r) for r in rows[:limit]]
+        windows = [counted_days(c, date_from, date_to) for c in page]
+        figures = _page_figures(conn, page, windows)
+    items = [CampaignSummary(**c.model_dump(), date_from=w[0] if w else None, date_to=w[1] if w else None,
+                             totals=figures[c.id][0], increments=figures[c.id][1])
+             for c, w in zip(page, windows, strict=True)]
     next_cursor = None
     if len(rows) > limit:
         next_cursor = cursors.encode(cursors.Cursor(s="campaigns", k=items[-1].created_at.isoformat(),
                                                     id=items[-1].id))
     return CampaignPage(items=items, next_cursor=next_cursor)
+
+
+def _page_figures(conn: psycopg.Connection, page: list[Campaign], windows: list[tuple[date, date] | None]
+                  ) -> dict[UUID, tuple[Totals, Increments]]:
+    """Each campaign's totals (as ``CampaignDetail.totals``) and growth over its window (as the analytics
+    route's ``increments``), one statement for the page."""
+    if not page:
+        return {}
+    # An empty window counts nothing: the range that ends before it starts (as campaign_analytics).
+    bounds = [w if w is not None else (date.max, date.min) for w in windows]
+    rows = conn.execute(
+        "select p.id, t.views, t.likes, t.comments, t.reposts, t.saves,"
+        "       f.views, f.likes, f.comments, f.reposts, f.saves"
+        "  from unnest(%s::uuid[], %s::date[], %s::date[]) p(id, first_day, last_day)"
+        "  left join lateral (select * from analytics.campaign_totals t where t.campaign_id = p.id) t on true"
+        " cross join lateral analytics.campaign_figures(p.id, p.first_day, p.last_day, null, false) f"
+        " where f.kind = 'campaign'",
+        ([c.id for c in page], [b[0] for b in bounds], [b[1] for b in bounds])).fetchall()
+    return {r[0]: (Totals(**dict(zip(METRICS, r[1:6], strict=True))),
+                   Increments(**dict(zip(METRICS, r[6:11], strict=True)))) for r in rows}
 
 
 def _totals(conn: psycopg.Connection, campaign_id: UUID) -> Totals:
@@ -140,48 +169,48 @@ def campaign_analytics(db: Database, campaign_id: UUID, *, mode: AnalyticsMode, 
             raise BadRequestError("query.from", f"a series spans at most {MAX_SERIES_DAYS} days; narrow from/to")
         # An empty window counts nothing: the range that ends before it starts.
         first, last = window if window is not None else (date.max, date.min)
-        params = {"cid": campaign_id, "first": first, "last": last}
-        breakdown_rows = conn.execute(
-            "select v.id, v.platform, v.external_video_id, v.url, v.caption, cv.added_at,"
-            "       greatest(c.starts_at, cv.added_at), g.counted_from, g.counted_to,"
-            "       l.views, l.likes, l.comments, l.reposts, l.saves,"
-            "       g.views, g.likes, g.comments, g.reposts, g.saves"
-            "  from analytics.campaign_video_growth(%(cid)s, %(first)s, %(last)s) g"
-            "  join analytics.campaign_videos cv on cv.campaign_id = %(cid)s and cv.video_id = g.video_id"
-            "  join analytics.campaigns c on c.id = cv.campaign_id"
-            "  join analytics.videos v on v.id = g.video_id"
-            "  left join analytics.video_latest_statistics l on l.video_id = v.id"
-            " order by g.views desc nulls last, v.id", params).fetchall()
-        series: list[SeriesPoint] = []
-        if window is not None and mode is not AnalyticsMode.totals:
-            bucket = "day" if mode is AnalyticsMode.daily else "week"
-            series = [
-                SeriesPoint(period_start=r[0], period_end=r[1], views=r[2], likes=r[3], comments=r[4], reposts=r[5],
-                            saves=r[6], snapshots=r[7])
-                for r in conn.execute("select * from analytics.campaign_series(%(cid)s, %(first)s, %(last)s,"
-                                      " %(bucket)s)", {**params, "bucket": bucket}).fetchall()]
+        bucket = None if window is None or mode is AnalyticsMode.totals else \
+            "day" if mode is AnalyticsMode.daily else "week"
+        # One read of the campaign's days gives its growth, the series and the per-video rows; only the `limit`
+        # highest video rows (and one more, to tell truncation) leave the database.
+        rows = conn.execute(
+            "with f as (select f.*, row_number() over (partition by f.kind order by f.views desc nulls last,"
+            "                                            f.video_id, f.period_start) as n"
+            "             from analytics.campaign_figures(%(cid)s, %(first)s, %(last)s, %(bucket)s, true) f)"
+            "select f.kind, f.period_start, f.period_end, f.views, f.likes, f.comments, f.reposts, f.saves,"
+            "       f.snapshots, v.id, v.platform, v.external_video_id, v.url, v.caption, cv.added_at,"
+            "       greatest(c.starts_at, cv.added_at), f.counted_from, f.counted_to,"
+            "       l.views, l.likes, l.comments, l.reposts, l.saves"
+            "  from f"
+            "  left join analytics.campaign_videos cv on cv.campaign_id = %(cid)s and cv.video_id = f.video_id"
+            "  left join analytics.campaigns c on c.id = cv.campaign_id"
+            "  left join analytics.videos v on v.id = f.video_id"
+            "  left join analytics.video_latest_statistics l on l.video_id = f.video_id"
+            " where f.kind <> 'video' or f.n <= %(n)s"
+            " order by f.kind, f.period_start, f.n",
+            {"cid": campaign_id, "first": first, "last": last, "bucket": bucket, "n": limit + 1}).fetchall()
         totals = _totals(conn, campaign_id)
         as_of = data_as_of(conn)
-    breakdown = [
-        CampaignVideoBreakdown(
-            video_id=r[0], platform=r[1], external_video_id=r[2], url=r[3], caption=r[4], added_at=r[5],
-            entered_at=r[6], counted_from=r[7], counted_to=r[8],
-            totals=Totals(**dict(zip(METRICS, r[9:14], strict=True))),
-            increments=Increments(**dict(zip(METRICS, r[14:19], strict=True))))
-        for r in breakdown_rows
-    ]
-    increments = Increments(**{m: total(getattr(b.increments, m) for b in breakdown) for m in METRICS})
+    increments = Increments()
+    series: list[SeriesPoint] = []
+    breakdown: list[CampaignVideoBreakdown] = []
+    for r in rows:
+        if r[0] == "campaign":
+            increments = Increments(**dict(zip(METRICS, r[3:8], strict=True)))
+        elif r[0] == "point":
+            series.append(SeriesPoint(period_start=r[1], period_end=r[2], views=r[3], likes=r[4], comments=r[5],
+                                      reposts=r[6], saves=r[7], snapshots=r[8]))
+        else:
+            breakdown.append(CampaignVideoBreakdown(
+                video_id=r[9], platform=r[10], external_video_id=r[11], url=r[12], caption=r[13], added_at=r[14],
+                entered_at=r[15], counted_from=r[16], counted_to=r[17],
+                totals=Totals(**dict(zip(METRICS, r[18:23], strict=True))),
+                increments=Increments(**dict(zip(METRICS, r[3:8], strict=True)))))
     return CampaignAnalytics(
         campaign=campaign, mode=mode, date_from=window[0] if window else None,
         date_to=window[1] if window else None, counting_rule=COUNTING_RULE, totals=totals,
         increments=increments, series=series, videos=breakdown[:limit],
         videos_truncated=len(breakdown) > limit, data_as_of=as_of)
-
-
-def total(values: Iterable[int | None]) -> int | None:
-    """The sum of the known values; None when none is known (as SQL's sum)."""
-    known = [v for v in values if v is not None]
-    return sum(known) if known else None
 
 
 # ---- commands ----------------------------------------------------------------------------------------------

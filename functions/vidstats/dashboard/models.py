@@ -263,14 +263,24 @@ class Campaign(_Out):
     video_count: int
 
 
-class CampaignPage(_Out):
-    items: list[Campaign]
-    next_cursor: str | None
-
-
 class CampaignDetail(Campaign):
     totals: Totals = Field(description="Sum of the latest counters of the campaign's videos")
     data_as_of: datetime | None
+
+
+class CampaignSummary(Campaign):
+    """A campaign with its figures over the requested range: what its analytics answers for the same range."""
+
+    date_from: date | None = Field(description="First day counted (null: none)")
+    date_to: date | None = Field(description="Last day counted (null: none)")
+    totals: Totals = Field(description="Sum of the latest counters of the campaign's videos")
+    increments: Increments = Field(description="Growth inside the campaign window and the range, per the counting "
+                                               "rule: GET /campaigns/{id}/analytics' increments for the same range")
+
+
+class CampaignPage(_Out):
+    items: list[CampaignSummary]
+    next_cursor: str | None
 
 
 class CampaignVideoBreakdown(_Out):
