@@ -394,3 +394,43 @@ def test_the_members_screen_lists_the_members_and_shows_the_apis_refusals(
     page.get_by_label("Role of dev@localhost").select_option("viewer")
     expect(page.get_by_role("alert")).to_contain_text("last owner cannot be removed or demoted")
     expect(page.get_by_label("Role of dev@localhost")).to_have_value("owner")
+
+
+def test_an_owner_sets_the_budget_within_the_limit_and_an_editor_manages_export_targets(
+        page: Page, api: httpx.Client) -> None:
+    budget = api.get("/workspace/budget").json()
+    maximum = budget["tracked_videos"]["maximum"]
+    sign_in(page, "owner@demo.localhost")
+    page.get_by_role("link", name="Settings").click()
+    caps = page.get_by_label(re.compile("^Tracked videos \\(max"))
+    caps.fill(str(maximum + 1))
+    page.get_by_role("button", name="Save caps").click()
+    expect(page.get_by_role("alert")).to_contain_text(f"at most {maximum}")  # the API's 422, as it words it
+    caps.fill("500")
+    page.get_by_role("button", name="Save caps").click()
+    expect(page.get_by_text("Caps saved.")).to_be_visible()
+    expect(page.get_by_test_id("budget").get_by_role("row", name=re.compile("^Tracked videos"))).to_contain_text("500")
+    assert api.get("/workspace/budget").json()["tracked_videos"]["set_by_owner"] == 500
+    page.get_by_label(re.compile("^Tracked videos \\(max")).fill("")  # back to the operator's default
+    page.get_by_role("button", name="Save caps").click()
+    expect(page.get_by_text("Caps saved.")).to_be_visible()
+    assert api.get("/workspace/budget").json()["tracked_videos"]["set_by_owner"] is None
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, "editor@demo.localhost")
+    page.goto("/#/settings")
+    expect(page.get_by_role("button", name="Save caps")).to_have_count(0)  # the budget is the owners'
+    sheet = "1WebTestSpreadsheet_0123456789"
+    page.get_by_label("Spreadsheet id or URL").fill(f"https://docs.google.com/spreadsheets/d/{sheet}/edit#gid=0")
+    page.get_by_label("Campaigns (none chosen").select_option(label=LAUNCH)
+    page.get_by_role("button", name="Add spreadsheet").click()
+    row = page.get_by_test_id("export-targets").get_by_role("row", name=re.compile(sheet))
+    expect(row).to_contain_text(LAUNCH)
+    (target,) = [t for t in api.get("/workspace/export-targets").json()["items"] if t["spreadsheet_id"] == sheet]
+    assert target["campaign_ids"] == [campaign_id(api)]
+    page.get_by_label("Spreadsheet id or URL").fill(sheet)  # a spreadsheet is one workspace's target: 409
+    page.get_by_role("button", name="Add spreadsheet").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    page.get_by_role("button", name=f"Remove spreadsheet {sheet}").click()
+    expect(row).to_have_count(0)
+    assert all(t["spreadsheet_id"] != sheet for t in api.get("/workspace/export-targets").json()["items"])

@@ -13,8 +13,10 @@ export function SharedScreen({ token }: { token: string }) {
     token);
   const gone = figures.data.error instanceof ApiError && figures.data.error.status === 404;
   const campaign = figures.data.data?.campaign;
-  useEffect(() => { document.title = campaign ? `${campaign.name} · vidstats` : "Shared campaign · vidstats"; },
-    [campaign?.name]);
+  useEffect(() => {
+    document.title = campaign ? `${campaign.name} · vidstats` : "Shared campaign · vidstats";
+    return () => { document.title = "vidstats"; };
+  }, [campaign?.name]);
   return (
     <>
       <header class="top"><span class="brand">vidstats</span><span class="meta">Shared campaign · read-only</span></header>
