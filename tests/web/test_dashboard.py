@@ -293,6 +293,8 @@ def test_a_user_in_no_workspace_is_told_so(page: Page) -> None:
     expect(page.get_by_test_id("no-workspace")).to_contain_text("not a member of any workspace")
     expect(page.get_by_role("navigation", name="Main")).to_have_count(0)
     expect(page.get_by_role("combobox", name="Workspace", exact=True)).to_have_count(0)
+    assert axe_violations(page) == []
+    screenshot(page, "no-workspace")
 
 
 def test_a_viewer_sees_no_command_buttons(page: Page, api: httpx.Client) -> None:
@@ -317,6 +319,8 @@ def test_a_viewer_sees_no_command_buttons(page: Page, api: httpx.Client) -> None
     expect(page.get_by_test_id("budget")).to_be_visible()
     expect(page.get_by_role("button", name="Save caps")).to_have_count(0)
     expect(page.get_by_role("heading", name="Google Sheets export targets")).to_have_count(0)
+    assert axe_violations(page) == []
+    screenshot(page, "settings-viewer")
     page.goto("/#/track")
     expect(page.get_by_text("not available to you in this workspace (your role: viewer)")).to_be_visible()
 
@@ -333,6 +337,8 @@ def test_a_share_link_opens_the_campaigns_figures_without_sign_in_until_revoked(
     (made,) = [li for li in api.get(f"/campaigns/{cid}/share-links").json()["items"] if li["id"] not in before]
     row = page.get_by_test_id("share-links").locator(f"tr[data-link-id='{made['id']}']")
     expect(row).to_have_attribute("data-state", "active")
+    assert axe_violations(page) == []  # the campaign screen with the new link shown
+    screenshot(page, "share-link-created")
 
     client = browser.new_context(viewport={"width": 390, "height": 900}, locale="en-US", timezone_id="UTC")
     problems = PageProblems()
