@@ -84,8 +84,13 @@ def campaign_screen(browser: Any, work: Path, videos: int, days: int, runs: int)
     with bench_database(work) as url:
         with psycopg.connect(url, autocommit=True) as conn:
             load_synthetic_history(conn, videos, days)
-            row = conn.execute("insert into analytics.campaigns (name, starts_at) values ('Bench campaign', "
-                               "now() - make_interval(days => %s)) returning id::text", (days + 1,)).fetchone()
+            # The Default workspace (the development user owns it) tracks every video and holds the campaign.
+            conn.execute("insert into analytics.workspace_videos (workspace_id, video_id, added_at)"
+                         " select %s, id, tracking_started_at from analytics.videos on conflict do nothing",
+                         (DEFAULT_WORKSPACE_ID,))
+            row = conn.execute("insert into analytics.campaigns (workspace_id, name, starts_at) values (%s, "
+                               "'Bench campaign', now() - make_interval(days => %s)) returning id::text",
+                               (DEFAULT_WORKSPACE_ID, days + 1)).fetchone()
             assert row is not None
             campaign = row[0]
             conn.execute("insert into analytics.campaign_videos (campaign_id, video_id, added_at) "

@@ -124,9 +124,11 @@ def page(browser: Browser, base_url: str) -> Iterator[Page]:
     assert real == []
 
 
-def sign_in(page: Page) -> None:
+def sign_in(page: Page, email: str = "dev@localhost") -> None:
+    """The local stack's development sign-in as one of its users (the developer: an admin, the Default
+    workspace's owner; or a demo member, owner@ / editor@ / viewer@demo.localhost)."""
     page.goto("/")
-    page.get_by_role("button", name="Development sign-in as dev@localhost").click()
+    page.get_by_role("button", name=f"Development sign-in as {email}").click()
     page.get_by_role("heading", name="Campaigns", level=1).wait_for()
 
 

@@ -5,20 +5,33 @@ from __future__ import annotations
 import json
 import re
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
+from vidstats.local.stack import DEMO_MEMBERS, DEV_USER_ID, LocalStack
+from vidstats.workspaces import DEFAULT_WORKSPACE_ID, create_workspace
 
-from tests.web.conftest import axe_violations, screenshot, sign_in
+from tests.web.conftest import PageProblems, axe_violations, screenshot, sign_in
 
 # One worker runs them all (pyproject's --dist loadgroup): one stack with the demo data and one browser.
 pytestmark = pytest.mark.xdist_group("web")
 
 LAUNCH = "[demo] Launch campaign"
+SECOND = "Zeta workspace"  # sorts after "Default workspace": /me lists by name, so the Default stays the first
+
+
+@pytest.fixture(scope="module")
+def second_workspace(stack: LocalStack) -> str:
+    """A second workspace, empty, the developer its only owner (as an operator adds one: the project owner)."""
+    conn = stack.owner_database().connection()
+    with conn.transaction():
+        workspace = create_workspace(conn, SECOND, owner_user_id=uuid.UUID(DEV_USER_ID), owner_email="dev@localhost")
+    return str(workspace)
 
 
 def campaign_id(api: httpx.Client, name: str = LAUNCH) -> str:
@@ -234,13 +247,17 @@ def test_every_screen_passes_axe_and_fits_a_phone(page: Page, api: httpx.Client)
     cid = campaign_id(api)
     video = api.get("/videos", params={"campaign_id": cid}).json()["items"][0]
     creator = video["blogger"]["id"]
+    token = api.post(f"/campaigns/{cid}/share-links", json={}).json()["token"]
     page.goto("/")
     page.get_by_role("button", name="Development sign-in as dev@localhost").wait_for()
     screens: list[tuple[str, str | None, str]] = [("sign-in", None, "vidstats")]
     screens += [("campaigns", "/#/campaigns", "Campaigns"), ("campaign", f"/#/campaigns/{cid}", LAUNCH),
                 ("video", f"/#/videos/{video['id']}", "Fetch health"), ("creators", "/#/creators", "Creators"),
                 ("creator", f"/#/creators/{creator}", "Videos"), ("track", "/#/track", "Track videos"),
-                ("page-views", "/#/page-views", "Page views")]
+                ("page-views", "/#/page-views", "Page views"), ("members", "/#/members", "Members"),
+                ("settings", "/#/settings", "Workspace settings"),
+                ("shared", f"/#/shared/{token}", LAUNCH),
+                ("shared-gone", "/#/shared/no-such-token", "This link no longer works")]
     problems: dict[str, Any] = {}
     for name, path, heading in screens:
         if path is not None:
@@ -271,3 +288,177 @@ def test_an_unknown_campaign_and_an_unreachable_api_say_so_and_offer_a_retry(pag
     alert.get_by_role("button", name="Try again").click()
     current_page(page)
     assert len(table_ids(page)) > 0
+
+
+def test_the_switcher_changes_workspace_remembers_it_and_reloads_the_screen(page: Page, second_workspace: str) -> None:
+    sign_in(page)
+    switcher = page.get_by_role("combobox", name="Workspace", exact=True)
+    expect(switcher).to_have_value(str(DEFAULT_WORKSPACE_ID))
+    expect(page.get_by_role("link", name=LAUNCH)).to_be_visible()
+    expect(switcher.locator("option")).to_have_text(["Default workspace (owner)", f"{SECOND} (owner)"])
+    switcher.select_option(label=f"{SECOND} (owner)")
+    expect(page.get_by_text("No campaigns yet")).to_be_visible()
+    expect(page.get_by_role("link", name=LAUNCH)).to_have_count(0)
+    page.reload()  # remembered
+    expect(page.get_by_role("combobox", name="Workspace", exact=True)).to_have_value(second_workspace)
+    expect(page.get_by_text("No campaigns yet")).to_be_visible()
+    page.get_by_role("combobox", name="Workspace", exact=True).select_option(str(DEFAULT_WORKSPACE_ID))
+    expect(page.get_by_role("link", name=LAUNCH)).to_be_visible()
+
+
+def test_a_user_in_no_workspace_is_told_so(page: Page) -> None:
+    page.route("**/me", lambda route: route.fulfill(json={"user_id": DEV_USER_ID, "email": "dev@localhost",
+                                                          "workspaces": []}))
+    page.goto("/")
+    page.get_by_role("button", name="Development sign-in as dev@localhost").click()
+    expect(page.get_by_role("heading", name="No workspace yet")).to_be_visible()
+    expect(page.get_by_test_id("no-workspace")).to_contain_text("not a member of any workspace")
+    expect(page.get_by_role("navigation", name="Main")).to_have_count(0)
+    expect(page.get_by_role("combobox", name="Workspace", exact=True)).to_have_count(0)
+    assert axe_violations(page) == []
+    screenshot(page, "no-workspace")
+
+
+def test_a_viewer_sees_no_command_buttons(page: Page, api: httpx.Client) -> None:
+    cid = campaign_id(api)
+    video = api.get("/videos", params={"campaign_id": cid, "tracking_state": "active"}).json()["items"][0]
+    sign_in(page, "viewer@demo.localhost")
+    expect(page.get_by_role("combobox", name="Workspace", exact=True).locator("option:checked")).to_have_text(
+        "Default workspace (viewer)")
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link")).to_have_text(["Campaigns", "Creators", "Settings"])
+    page.get_by_role("link", name=LAUNCH).click()
+    page.get_by_role("heading", name=LAUNCH, level=1).wait_for()
+    page.wait_for_function("() => !document.querySelector('.state.loading')")
+    expect(page.get_by_role("button", name="Download CSV")).to_be_visible()  # a read
+    for command in ("Export to Sheets", "Create share link", "Revoke"):
+        expect(page.get_by_role("button", name=command)).to_have_count(0)
+    expect(page.get_by_role("heading", name="Share links")).to_have_count(0)
+    page.goto(f"/#/videos/{video['id']}")
+    expect(page.get_by_test_id("tracking-state")).to_have_text("active")
+    expect(page.get_by_role("button", name="Stop tracking")).to_have_count(0)
+    page.goto("/#/settings")
+    expect(page.get_by_test_id("budget")).to_be_visible()
+    expect(page.get_by_role("button", name="Save caps")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Google Sheets export targets")).to_have_count(0)
+    assert axe_violations(page) == []
+    screenshot(page, "settings-viewer")
+    page.goto("/#/track")
+    expect(page.get_by_text("not available to you in this workspace (your role: viewer)")).to_be_visible()
+
+
+def test_a_share_link_opens_the_campaigns_figures_without_sign_in_until_revoked(
+        page: Page, browser: Browser, base_url: str, api: httpx.Client) -> None:
+    cid = campaign_id(api)
+    before = {link["id"] for link in api.get(f"/campaigns/{cid}/share-links").json()["items"]}
+    sign_in(page, "owner@demo.localhost")
+    page.get_by_role("link", name=LAUNCH).click()
+    page.get_by_role("button", name="Create share link").click()
+    link = page.get_by_label("The client's link").input_value()
+    assert link.startswith(f"{base_url}/#/shared/")
+    (made,) = [li for li in api.get(f"/campaigns/{cid}/share-links").json()["items"] if li["id"] not in before]
+    row = page.get_by_test_id("share-links").locator(f"tr[data-link-id='{made['id']}']")
+    expect(row).to_have_attribute("data-state", "active")
+    assert axe_violations(page) == []  # the campaign screen with the new link shown
+    screenshot(page, "share-link-created")
+
+    client = browser.new_context(viewport={"width": 390, "height": 900}, locale="en-US", timezone_id="UTC")
+    problems = PageProblems()
+    try:
+        shared = client.new_page()
+        shared.on("console", problems.console)
+        shared.goto(link)
+        shared.get_by_role("heading", name=LAUNCH, level=1).wait_for()
+        whole = api.get(f"/campaigns/{cid}/analytics", params={"mode": "daily", "limit": 1}).json()
+        expect(shared.get_by_test_id("chart")).to_have_attribute("data-drawn", drawn(whole["series"], "views"))
+        for metric, total in whole["totals"].items():
+            card = shared.locator(f".card[data-metric={metric}]")
+            expect(card.locator(".big .num")).to_have_attribute("title", f"{total:,}" if total is not None
+                                                                else "not measured")
+            growth = whole["increments"][metric]
+            if growth is not None:
+                expect(card.locator(".growth")).to_have_attribute("title", re.compile(
+                    rf"^{'[+]' if growth > 0 else ''}{re.escape(f'{growth:,}')}( |$)"))
+        listed = api.get("/videos", params={"campaign_id": cid, "limit": 20}).json()["items"]
+        expect(shared.get_by_test_id("videos")).to_have_attribute("data-current", "true")
+        assert table_ids(shared) == [v["id"] for v in listed]
+        expect(shared.get_by_role("button", name="Sign out")).to_have_count(0)
+
+        row.get_by_role("button", name=re.compile("^Revoke the link")).click()
+        expect(row).to_have_attribute("data-state", "revoked")
+        states = {li["id"]: li["state"] for li in api.get(f"/campaigns/{cid}/share-links").json()["items"]}
+        assert states[made["id"]] == "revoked"
+        shared.reload()
+        expect(shared.get_by_role("heading", name="This link no longer works")).to_be_visible()
+        expect(shared.get_by_test_id("chart")).to_have_count(0)
+    finally:
+        client.close()
+    assert [m for m in problems.messages if "Failed to load resource" not in m] == []
+
+
+def test_the_members_screen_lists_the_members_and_shows_the_apis_refusals(
+        page: Page, second_workspace: str) -> None:
+    sign_in(page, "owner@demo.localhost")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Members").click()
+    members = page.get_by_test_id("members")
+    for role, user_id, _ in DEMO_MEMBERS:
+        row = members.locator(f"tr[data-user-id='{user_id}']")
+        expect(row.get_by_role("combobox")).to_have_value(role)
+        expect(row).to_contain_text("active")
+    expect(members.locator(f"tr[data-user-id='{DEV_USER_ID}'] select")).to_have_value("owner")
+    for _, _, email in DEMO_MEMBERS:
+        expect(members.get_by_role("rowheader", name=email)).to_be_visible()
+
+    page.get_by_role("textbox", name="E-mail").fill("new.client@agency.example")
+    page.get_by_role("combobox", name="Role", exact=True).select_option("editor")
+    page.get_by_role("button", name="Invite").click()  # no service-role key in the local stack: the API says so
+    expect(page.get_by_role("alert")).to_contain_text("invitations by e-mail are not configured")
+
+    page.goto("/")  # the developer is the only owner of the second workspace: the API refuses to demote them
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page)
+    page.get_by_role("combobox", name="Workspace", exact=True).select_option(second_workspace)
+    page.goto("/#/members")
+    page.get_by_label("Role of dev@localhost").select_option("viewer")
+    expect(page.get_by_role("alert")).to_contain_text("last owner cannot be removed or demoted")
+    expect(page.get_by_label("Role of dev@localhost")).to_have_value("owner")
+
+
+def test_an_owner_sets_the_budget_within_the_limit_and_an_editor_manages_export_targets(
+        page: Page, api: httpx.Client) -> None:
+    budget = api.get("/workspace/budget").json()
+    maximum = budget["tracked_videos"]["maximum"]
+    sign_in(page, "owner@demo.localhost")
+    page.get_by_role("link", name="Settings").click()
+    caps = page.get_by_label(re.compile("^Tracked videos \\(max"))
+    caps.fill(str(maximum + 1))
+    page.get_by_role("button", name="Save caps").click()
+    expect(page.get_by_role("alert")).to_contain_text(f"at most {maximum}")  # the API's 422, as it words it
+    caps.fill("500")
+    page.get_by_role("button", name="Save caps").click()
+    expect(page.get_by_text("Caps saved.")).to_be_visible()
+    expect(page.get_by_test_id("budget").get_by_role("row", name=re.compile("^Tracked videos"))).to_contain_text("500")
+    assert api.get("/workspace/budget").json()["tracked_videos"]["set_by_owner"] == 500
+    page.get_by_label(re.compile("^Tracked videos \\(max")).fill("")  # back to the operator's default
+    page.get_by_role("button", name="Save caps").click()
+    expect(page.get_by_text("Caps saved.")).to_be_visible()
+    assert api.get("/workspace/budget").json()["tracked_videos"]["set_by_owner"] is None
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, "editor@demo.localhost")
+    page.goto("/#/settings")
+    expect(page.get_by_role("button", name="Save caps")).to_have_count(0)  # the budget is the owners'
+    sheet = "1WebTestSpreadsheet_0123456789"
+    page.get_by_label("Spreadsheet id or URL").fill(f"https://docs.google.com/spreadsheets/d/{sheet}/edit#gid=0")
+    page.get_by_label("Campaigns (none chosen").select_option(label=LAUNCH)
+    page.get_by_role("button", name="Add spreadsheet").click()
+    row = page.get_by_test_id("export-targets").get_by_role("row", name=re.compile(sheet))
+    expect(row).to_contain_text(LAUNCH)
+    (target,) = [t for t in api.get("/workspace/export-targets").json()["items"] if t["spreadsheet_id"] == sheet]
+    assert target["campaign_ids"] == [campaign_id(api)]
+    page.get_by_label("Spreadsheet id or URL").fill(sheet)  # a spreadsheet is one workspace's target: 409
+    page.get_by_role("button", name="Add spreadsheet").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    page.get_by_role("button", name=f"Remove spreadsheet {sheet}").click()
+    expect(row).to_have_count(0)
+    assert all(t["spreadsheet_id"] != sheet for t in api.get("/workspace/export-targets").json()["items"])

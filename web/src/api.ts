@@ -27,10 +27,13 @@ export function withQuery(path: string, query?: Query): string {
   return text ? `${path}?${text}` : path;
 }
 
-function headers(body: boolean): Headers {
+// A share link's routes (/shared/<token>...) carry no credentials: the token in the path is the only one.
+function isPublic(path: string): boolean { return path.startsWith("/shared/"); }
+
+function headers(body: boolean, path: string): Headers {
   const result = new Headers();
-  if (accessToken) result.set("Authorization", `Bearer ${accessToken}`);
-  if (workspaceId) result.set("X-Workspace-Id", workspaceId);
+  if (accessToken && !isPublic(path)) result.set("Authorization", `Bearer ${accessToken}`);
+  if (workspaceId && !isPublic(path)) result.set("X-Workspace-Id", workspaceId);
   if (body) result.set("Content-Type", "application/json");
   return result;
 }
@@ -39,7 +42,7 @@ async function send(method: string, path: string, query?: Query, body?: unknown)
   let response: Response;
   try {
     response = await fetch(withQuery(path, query), {
-      method, headers: headers(body !== undefined), body: body === undefined ? undefined : JSON.stringify(body),
+      method, headers: headers(body !== undefined, path), body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, "The dashboard API cannot be reached", []);
@@ -52,7 +55,7 @@ async function send(method: string, path: string, query?: Query, body?: unknown)
     title = error.title ?? error.message ?? title;
     problems = Array.isArray(error.errors) ? error.errors : [];
   } catch { /* not the API's error body (a gateway's) */ }
-  if (response.status === 401) onUnauthorized();
+  if (response.status === 401 && !isPublic(path)) onUnauthorized();
   throw new ApiError(response.status, title, problems);
 }
 
@@ -66,6 +69,14 @@ export async function post<T>(path: string, body: unknown): Promise<T> {
 
 export async function del<T>(path: string): Promise<T> {
   return (await send("DELETE", path)).json();
+}
+
+export async function patch<T>(path: string, body: unknown): Promise<T> {
+  return (await send("PATCH", path, undefined, body)).json();
+}
+
+export async function put<T>(path: string, body: unknown): Promise<T> {
+  return (await send("PUT", path, undefined, body)).json();
 }
 
 /** A file the API answers (CSV): its name from Content-Disposition, and its content. */

@@ -5,7 +5,9 @@ import { Empty, ErrorBox, Freshness, Growth, Loading, Num, Page, Select, useLoad
 import { day, daysBefore } from "./format";
 import { href } from "./router";
 import { VideosTable } from "./videos-table";
-import type { BloggerPage, CampaignAnalytics, CampaignPage, CampaignSummary, Metric } from "./types";
+import { ShareLinks } from "./share-links";
+import { useAccess } from "./workspace";
+import type { BloggerPage, Campaign, CampaignAnalytics, CampaignPage, CampaignSummary, Metric } from "./types";
 import { METRICS } from "./types";
 
 export type Window = "campaign" | "7d" | "30d";
@@ -72,7 +74,7 @@ export function CampaignsScreen() {
   );
 }
 
-function MetricCard({ metric, data }: { metric: Metric; data: CampaignAnalytics }) {
+export function MetricCard({ metric, data }: { metric: Metric; data: CampaignAnalytics }) {
   return (
     <div class="card" data-metric={metric}>
       <h2>{metric}</h2>
@@ -82,7 +84,43 @@ function MetricCard({ metric, data }: { metric: Metric; data: CampaignAnalytics 
   );
 }
 
+export type AnalyticsSource = (mode: string, window: Window) => Promise<CampaignAnalytics>;
+
+/** A campaign's figures (meta line, controls, a card per metric, the chart), from a member's route or a share
+ * link's: the same body, so the same components. */
+export function useFigures(source: AnalyticsSource, key: string) {
+  const [window, setWindow] = useState<Window>("campaign");
+  const [mode, setMode] = useState<"daily" | "weekly">("daily");
+  const [metric, setMetric] = useState<Metric>("views");
+  const data = useLoad(() => source(mode, window), [key, mode, window]);
+  const a = data.data;
+  const c = a?.campaign;
+  const body = <>
+    {data.error ? <ErrorBox error={data.error} retry={data.reload} /> : null}
+    {!a || !c ? (data.loading ? <Loading what="the campaign" /> : null) : <>
+      <p class="meta">
+        {day(c.starts_at)} – {c.ends_at ? day(c.ends_at) : "open"} · {c.video_count} videos · <Freshness
+          asOf={a.data_as_of} />{data.loading ? <span class="refreshing" role="status"> updating…</span> : null}
+      </p>
+      <div class="controls">
+        <Select id="campaign-window" label="Growth over" value={window} options={WINDOWS} onChange={setWindow} />
+        <Select id="campaign-mode" label="Chart" value={mode} options={[["daily", "Daily"], ["weekly", "Weekly"]]}
+          onChange={setMode} />
+        <Select id="campaign-metric" label="Metric" value={metric} options={METRICS.map((m) => [m, m])}
+          onChange={setMetric} />
+      </div>
+      <p class="meta">Growth counted {a.date_from ?? "—"} to {a.date_to ?? "—"} (UTC)</p>
+      <div class="cards">{METRICS.map((m) => <MetricCard key={m} metric={m} data={a} />)}</div>
+      {a.series.length ? <Chart points={a.series} metrics={[metric]}
+        label={`${metric} growth per ${mode === "daily" ? "day" : "week"}`} />
+        : <Empty>No growth counted in this period yet.</Empty>}
+    </>}
+  </>;
+  return { data, body };
+}
+
 function ExportActions({ id }: { id: string }) {
+  const { canEdit } = useAccess();
   const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
   const [busy, setBusy] = useState(false);
   const run = async (what: () => Promise<string>) => {
@@ -115,47 +153,27 @@ function ExportActions({ id }: { id: string }) {
   return (
     <div class="actions">
       <button type="button" onClick={csv} disabled={busy}>Download CSV</button>
-      <button type="button" onClick={sheets} disabled={busy}>Export to Sheets</button>
+      {canEdit ? <button type="button" onClick={sheets} disabled={busy}>Export to Sheets</button> : null}
       {message ? <p class={message.error ? "note error" : "note"} role="status">{message.text}</p> : null}
     </div>
   );
 }
 
 export function CampaignScreen({ id }: { id: string }) {
-  const [window, setWindow] = useState<Window>("campaign");
-  const [mode, setMode] = useState<"daily" | "weekly">("daily");
-  const [metric, setMetric] = useState<Metric>("views");
+  const { canEdit } = useAccess();
   const [platform, setPlatform] = useState("");
   const [blogger, setBlogger] = useState("");
   const [wantCreators, setWantCreators] = useState(false);
-  const data = useLoad(() => analytics(id, mode, window), [id, mode, window]);
+  const figures = useFigures((mode, window) => analytics(id, mode, window), id);
   // The creator filter's choices are read when it is first used, not with the screen.
   const creators = useLoad(() => (wantCreators ? get<BloggerPage>("/bloggers", { limit: 200 }) : Promise.resolve(null)),
     [wantCreators]);
-  const a = data.data;
-  const c = a?.campaign;
+  const c = figures.data.data?.campaign;
   // The videos table loads beside the figures, not after them.
   return (
     <Page title={c?.name ?? "Campaign"} actions={<ExportActions id={id} />}>
-      {data.error ? <ErrorBox error={data.error} retry={data.reload} /> : null}
-      {!a || !c ? (data.loading ? <Loading what="the campaign" /> : null) : <>
-        <p class="meta">
-          {day(c.starts_at)} – {c.ends_at ? day(c.ends_at) : "open"} · {c.video_count} videos · <Freshness
-            asOf={a.data_as_of} />{data.loading ? <span class="refreshing" role="status"> updating…</span> : null}
-        </p>
-        <div class="controls">
-          <Select id="campaign-window" label="Growth over" value={window} options={WINDOWS} onChange={setWindow} />
-          <Select id="campaign-mode" label="Chart" value={mode} options={[["daily", "Daily"], ["weekly", "Weekly"]]}
-            onChange={setMode} />
-          <Select id="campaign-metric" label="Metric" value={metric} options={METRICS.map((m) => [m, m])}
-            onChange={setMetric} />
-        </div>
-        <p class="meta">Growth counted {a.date_from ?? "—"} to {a.date_to ?? "—"} (UTC)</p>
-        <div class="cards">{METRICS.map((m) => <MetricCard key={m} metric={m} data={a} />)}</div>
-        {a.series.length ? <Chart points={a.series} metrics={[metric]}
-          label={`${metric} growth per ${mode === "daily" ? "day" : "week"}`} />
-          : <Empty>No growth counted in this period yet.</Empty>}
-      </>}
+      {figures.body}
+      {c && canEdit ? <ShareLinks campaign={c} /> : null}
       <h2>Videos</h2>
       <div class="controls" onFocusIn={() => setWantCreators(true)} onPointerDown={() => setWantCreators(true)}>
         <Select id="filter-platform" label="Platform" value={platform} onChange={setPlatform}

@@ -10,52 +10,93 @@ import { href, type Route, useRoute } from "./router";
 import { SignIn } from "./signin";
 import { TrackScreen } from "./track";
 import { ErrorBox, Loading, useLoad } from "./components";
-import { chooseWorkspace } from "./workspace";
+import { MembersScreen } from "./members";
+import { SettingsScreen } from "./settings";
+import { SharedScreen } from "./shared";
+import type { Abilities, Access, Chosen, Workspace } from "./workspace";
+import { AccessContext, abilities, chooseWorkspace, isAdminToken, rememberWorkspace, useAccess } from "./workspace";
 import { VideoScreen } from "./video";
 import "./style.css";
 
-const NAV: [string, string, string[]][] = [
-  ["Campaigns", href.campaigns(), ["campaigns", "campaign"]],
-  ["Creators", href.creators(), ["creators", "creator"]],
-  ["Track videos", href.track(), ["track"]],
-  ["Page views", href.pageViews(), ["page-views"]],
+// The main menu: [label, link, route names, who sees it].
+const NAV: [string, string, string[], (a: Abilities) => boolean][] = [
+  ["Campaigns", href.campaigns(), ["campaigns", "campaign"], () => true],
+  ["Creators", href.creators(), ["creators", "creator"], () => true],
+  ["Track videos", href.track(), ["track"], (a) => a.canEdit],
+  ["Members", href.members(), ["members"], (a) => a.role === "owner"],
+  ["Settings", href.settings(), ["settings"], (a) => a.role !== null],
+  ["Page views", href.pageViews(), ["page-views"], (a) => a.admin],
 ];
+const DETAIL: Record<string, string> = { campaign: href.campaigns(), video: href.campaigns(), creator: href.creators() };
 
 function Screen({ route }: { route: Route }) {
+  const access = useAccess();
   switch (route.name) {
     case "campaigns": return <CampaignsScreen />;
     case "campaign": return <CampaignScreen id={route.params.id} key={route.params.id} />;
     case "video": return <VideoScreen id={route.params.id} key={route.params.id} />;
     case "creators": return <CreatorsScreen />;
     case "creator": return <CreatorScreen id={route.params.id} key={route.params.id} />;
-    case "track": return <TrackScreen />;
+    case "track": return access.canEdit ? <TrackScreen /> : <NotAllowed what="Tracking videos" />;
     case "page-views": return <PageViewsScreen />;
+    case "members": return access.role === "owner" ? <MembersScreen /> : <NotAllowed what="Members" />;
+    case "settings": return <SettingsScreen />;
     default: return <section class="page"><h1>Not found</h1><p><a href={href.campaigns()}>Back to campaigns</a></p></section>;
   }
 }
 
+function NotAllowed({ what }: { what: string }) {
+  const { role } = useAccess();
+  return <section class="page"><h1>{what}</h1>
+    <p class="state">{what} is not available to you in this workspace (your role: {role}).</p></section>;
+}
+
+function WorkspaceSwitcher({ chosen, onSwitch }: { chosen: Chosen; onSwitch: (w: Workspace) => void }) {
+  if (!chosen.current) return null;
+  return (
+    <label class="field switcher" for="workspace-switcher">
+      <span>Workspace</span>
+      <select id="workspace-switcher" value={chosen.current.id}
+        onChange={(e) => onSwitch(chosen.all.find((w) => w.id === (e.target as HTMLSelectElement).value)!)}>
+        {chosen.all.map((w) => <option key={w.id} value={w.id}>{w.name} ({w.role})</option>)}
+      </select>
+    </label>
+  );
+}
+
 function Layout({ session }: { session: Session }) {
   const route = useRoute();
-  const workspace = useLoad(() => chooseWorkspace(), [session.token]);
+  const loaded = useLoad(() => chooseWorkspace(), [session.token]);
+  const [switched, setSwitched] = useState<Workspace | null>(null);
+  const chosen: Chosen | null = loaded.data
+    ? { all: loaded.data.all, current: loaded.data.all.find((w) => w.id === switched?.id) ?? loaded.data.current }
+    : null;
+  const access: Access = { role: chosen?.current?.role ?? null, admin: isAdminToken(session.token) };
   const main = useRef<HTMLElement>(null);
   const first = useRef(true);
   useEffect(() => {  // move focus to the new screen, for keyboard and screen-reader users
     if (first.current) { first.current = false; return; }
     main.current?.focus();
   }, [route.name, route.params.id]);
+  const switchTo = (workspace: Workspace) => {
+    rememberWorkspace(workspace.id);
+    setSwitched(workspace);
+    // A campaign, video or creator belongs to one workspace: after a switch, its list.
+    if (DETAIL[route.name]) location.hash = DETAIL[route.name];
+  };
+  const inNone = chosen !== null && !chosen.current;
   return (
-    <>
+    <AccessContext.Provider value={access}>
       <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); main.current?.focus(); }}>Skip to content</a>
       <header class="top">
         <a class="brand" href={href.campaigns()}>vidstats</a>
-        <nav aria-label="Main">
-          {NAV.map(([label, link, names]) => (
-            <a key={link} href={link} aria-current={names.includes(route.name) ? "page" : undefined}>{label}</a>))}
-        </nav>
-        {/* The workspace switcher goes here (workspace.ts: GET /me, rememberWorkspace). */}
+        {inNone ? null : (
+          <nav aria-label="Main">
+            {NAV.filter(([, , , shown]) => shown(abilities(access))).map(([label, link, names]) => (
+              <a key={link} href={link} aria-current={names.includes(route.name) ? "page" : undefined}>{label}</a>))}
+          </nav>)}
         <div class="workspace-slot" data-testid="workspace-slot">
-          {workspace.data?.current ? <span title={`your role: ${workspace.data.current.role}`}>
-            {workspace.data.current.name}</span> : null}
+          {chosen ? <WorkspaceSwitcher chosen={chosen} onSwitch={switchTo} /> : null}
         </div>
         <div class="user">
           <span title={session.kind === "development" ? "development sign-in" : "signed in"}>{session.email}</span>
@@ -63,22 +104,34 @@ function Layout({ session }: { session: Session }) {
         </div>
       </header>
       <main id="main" ref={main} tabIndex={-1}>
-        {workspace.error ? <ErrorBox error={workspace.error} retry={workspace.reload} />
-          : workspace.loading ? <Loading what="your workspace" />
-          : workspace.data && !workspace.data.current
-            ? <p class="state">You are not a member of any workspace yet: ask a workspace owner to add you.</p>
-            : <Screen route={route} />}
+        {loaded.error ? <ErrorBox error={loaded.error} retry={loaded.reload} />
+          : loaded.loading && !loaded.data ? <Loading what="your workspace" />
+          : inNone ? <NoWorkspace email={session.email} />
+          : <Screen route={route} key={chosen?.current?.id ?? "none"} />}
       </main>
-    </>
+    </AccessContext.Provider>
+  );
+}
+
+function NoWorkspace({ email }: { email: string }) {
+  return (
+    <section class="page" data-testid="no-workspace">
+      <h1>No workspace yet</h1>
+      <p class="state">You ({email}) are not a member of any workspace yet. Ask a workspace owner to invite this
+        address (Members, Invite); the workspace appears here once they have.</p>
+    </section>
   );
 }
 
 function App({ config, initial }: { config: AuthConfig | null; initial: Session | null }) {
   const [session, setSession] = useState<Session | null>(initial);
+  const route = useRoute();
   useEffect(() => {
     onSession(setSession);
     whenUnauthorized(() => { signOut(); });
   }, []);
+  // A share link's page needs no account: it reads only the link's own routes.
+  if (route.name === "shared") return <SharedScreen token={route.params.token} key={route.params.token} />;
   return session ? <Layout session={session} /> : <SignIn config={config} />;
 }
 

@@ -12,6 +12,9 @@ const ROUTES: [string, RegExp][] = [
   ["creator", /^\/creators\/(?<id>[^/]+)$/],
   ["track", /^\/track$/],
   ["page-views", /^\/page-views$/],
+  ["members", /^\/members$/],
+  ["settings", /^\/settings$/],
+  ["shared", /^\/shared\/(?<token>[^/]+)$/],
 ];
 
 export function parse(hash: string): Route {
@@ -41,4 +44,7 @@ export const href = {
   creator: (id: string) => `#/creators/${id}`,
   track: () => "#/track",
   pageViews: () => "#/page-views",
+  members: () => "#/members",
+  settings: () => "#/settings",
+  shared: (token: string) => `#/shared/${token}`,
 };

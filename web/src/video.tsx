@@ -6,11 +6,13 @@ import { ago, exact, when } from "./format";
 import { href } from "./router";
 import type { VideoDetail, VideoIncrements } from "./types";
 import { METRICS } from "./types";
+import { useAccess } from "./workspace";
 
 function StopTracking({ video, stopped }: { video: VideoDetail; stopped: () => void }) {
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  if (video.tracking.state !== "active") return null;
+  const { canEdit } = useAccess();
+  if (video.tracking.state !== "active" || !canEdit) return null;
   const stop = async () => {
     try {
       await del(`/videos/${video.id}/tracking`);

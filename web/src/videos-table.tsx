@@ -11,7 +11,8 @@ type Sort = { by: "total" | "growth"; metric: Metric };
 
 const PAGE_SIZE = 20;
 
-export function VideosTable({ query }: { query: VideoFilters }) {
+/** `shared`: a share link's token: its videos (GET /shared/{token}/videos), with no links to member screens. */
+export function VideosTable({ query, shared }: { query: VideoFilters; shared?: string }) {
   const [sort, setSort] = useState<Sort>({ by: "total", metric: "views" });
   const [period, setPeriod] = useState<Period>("7d");
   const [size, setSize] = useState(String(PAGE_SIZE));
@@ -24,7 +25,8 @@ export function VideosTable({ query }: { query: VideoFilters }) {
   const setCursors = (next: (string | null)[]) => setPaging({ key, cursors: next });
   const cursor = cursors[cursors.length - 1];
   const request = JSON.stringify([key, cursor]);
-  const loaded = useLoad(async () => ({ request, page: await get<VideoPage>("/videos", {
+  const path = shared ? `/shared/${encodeURIComponent(shared)}/videos` : "/videos";
+  const loaded = useLoad(async () => ({ request, page: await get<VideoPage>(path, {
     ...query, sort: sort.by === "total" ? sort.metric : "growth", metric: sort.metric, period, limit: pageSize, cursor,
   }) }), [request]);
   // While the next page loads, the previous one stays on screen, marked busy (data-current="false").
@@ -66,9 +68,12 @@ export function VideosTable({ query }: { query: VideoFilters }) {
             <tbody>
               {page.data.items.map((v) => (
                 <tr key={v.id} data-video-id={v.id}>
-                  <th scope="row"><a href={href.video(v.id)}>{v.caption?.slice(0, 60) || v.external_video_id}</a>
+                  <th scope="row">{shared ? <a href={v.url} rel="noopener noreferrer" target="_blank">
+                    {v.caption?.slice(0, 60) || v.external_video_id}</a>
+                    : <a href={href.video(v.id)}>{v.caption?.slice(0, 60) || v.external_video_id}</a>}
                     <small class="platform">{v.platform}{v.tracking_state !== "active" ? ` · ${v.tracking_state}` : ""}</small></th>
-                  <td>{v.blogger ? <a href={href.creator(v.blogger.id)}>@{v.blogger.username ?? "?"}</a> : "—"}</td>
+                  <td>{!v.blogger ? "—" : shared ? `@${v.blogger.username ?? "?"}`
+                    : <a href={href.creator(v.blogger.id)}>@{v.blogger.username ?? "?"}</a>}</td>
                   {METRICS.map((m) => <td class="n" key={m}><Num value={v.totals[m]} /></td>)}
                   {METRICS.map((m) => <td class="n" key={m}><Growth value={v.increments[m]} total={v.totals[m]} /></td>)}
                 </tr>

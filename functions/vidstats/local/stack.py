@@ -436,10 +436,12 @@ class LocalStack:
 
         conn = self.owner_database().connection()
         with conn.transaction():
-            for user_id in (DEV_USER_ID, DEV_CLAIMS.sub):
-                add_member(conn, DEFAULT_WORKSPACE_ID, uuid.UUID(user_id), WorkspaceRole.OWNER)
-            for role, user_id, _ in DEMO_MEMBERS:
-                add_member(conn, DEFAULT_WORKSPACE_ID, uuid.UUID(user_id), WorkspaceRole(role))
+            # With their e-mail, as an invitation records it: the members list (and the web's Members screen)
+            # names them.
+            add_member(conn, DEFAULT_WORKSPACE_ID, uuid.UUID(DEV_USER_ID), WorkspaceRole.OWNER, email=DEV_USER["email"])
+            add_member(conn, DEFAULT_WORKSPACE_ID, uuid.UUID(DEV_CLAIMS.sub), WorkspaceRole.OWNER)
+            for role, user_id, email in DEMO_MEMBERS:
+                add_member(conn, DEFAULT_WORKSPACE_ID, uuid.UUID(user_id), WorkspaceRole(role), email=email)
 
     def owner_database(self) -> Database:
         """A connection as the login user (the project owner), outside any function role."""
