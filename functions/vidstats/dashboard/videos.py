@@ -118,20 +118,21 @@ def video_filters(query: VideoQuery) -> tuple[sql.Composable, dict[str, Any]]:
 SMALL_WORKSPACE_SCOPE = sql.SQL(
     "v.id = any(array(select wv.video_id from analytics.workspace_videos wv"
     " where wv.workspace_id = (select analytics.current_workspace_id())))")
-SMALL_WORKSPACE_PROBE_LIMIT = 20_000
 
 
 def starts_from_workspace_videos(conn: psycopg.Connection) -> bool:
-    """Whether the caller's workspace tracks so few of all videos that its pages start from its own videos."""
+    """Whether the caller's workspace tracks so few of all videos that its pages start from its own videos: its
+    tracked videos are counted only up to that threshold (an index-only scan of at most sqrt(32 N) entries)."""
     row = conn.execute(
-        "select (select count(*) from (select 1 from analytics.workspace_videos"
-        "                               where workspace_id = (select analytics.current_workspace_id())"
-        "                               limit %(cap)s) w),"
-        "       (select greatest(reltuples, 0) from pg_class where oid = 'analytics.videos'::regclass)",
-        {"cap": SMALL_WORKSPACE_PROBE_LIMIT}).fetchone()
-    assert row is not None
-    tracked, all_videos = row
-    return bool(tracked < SMALL_WORKSPACE_PROBE_LIMIT and tracked * tracked <= 32 * all_videos)
+        "with threshold as (select floor(sqrt(32 * greatest(reltuples, 0)))::bigint as k"
+        "                     from pg_class where oid = 'analytics.videos'::regclass)"
+        " select (select count(*) from (select 1 from analytics.workspace_videos"
+        "                                where workspace_id = (select analytics.current_workspace_id())"
+        # In key order: an index-only scan that stops at the limit (a bitmap scan would read every entry).
+        "                                order by video_id limit (select k + 1 from threshold)) w)"
+        " <= (select k from threshold)"
+    ).fetchone()
+    return bool(row is not None and row[0])
 
 
 def _int_key(cursor: cursors.Cursor) -> int | None:
