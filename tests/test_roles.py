@@ -137,7 +137,7 @@ EXPECTED_FUNCTION_GRANTS = {
     ("charge_workspace_budget", INGEST): {"EXECUTE"},
     **{(function, EXPORT): {"EXECUTE"} for function in (
         "campaign_video_days", "campaign_video_growth", "campaign_series", "campaign_figures",
-        "video_period_growth", "video_series", "refresh_status")},
+        "video_period_growth", "video_series", "series_periods", "refresh_status")},
     ("viewing_workspace_id", READER): {"EXECUTE"},
     **{(function, SHARE): {"EXECUTE"} for function in (
         "campaign_video_days", "campaign_video_growth", "campaign_series", "campaign_figures",
