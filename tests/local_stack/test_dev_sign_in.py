@@ -31,6 +31,9 @@ def test_the_local_stack_signs_the_web_dashboard_in_with_a_development_token(sta
         assert httpx.get(f"{url}/videos", headers=headers).status_code == 200
     unknown = httpx.post(f"{url}/_local/dev-sign-in", json={"email": "someone@example.com"})
     assert unknown.status_code == 404
+    malformed = httpx.post(f"{url}/_local/dev-sign-in", content=b"{not json")
+    assert malformed.status_code == 400
+    assert "email" in malformed.json()["message"]
     assert httpx.get(f"{url}/videos", headers={"authorization": "Bearer forged"}).status_code == 401
 
     page = httpx.get(f"{url}/")
