@@ -18,6 +18,7 @@ from vidstats.platforms import Platform
 
 from tests.dashboard_api import seed
 from tests.dashboard_api.conftest import Api
+from tests.factories import make_video
 from tests.ingest_helpers import TIKTOK_VIDEO_URL, processor, tiktok_body
 from tests.providers.conftest import load, url
 
@@ -72,6 +73,27 @@ def test_a_failed_blogger_batch_says_why(
     failed = api.ok(accepted.body["status_url"])
     assert (failed["status"], failed["failure_reason"]) == ("failed", "creator_not_found")
     assert "user not exist" in failed["error"]
+
+
+@pytest.mark.usefixtures("api_env")
+def test_a_batch_that_would_pass_the_tracked_videos_cap_filled_since_its_request_fails_and_keeps_nothing(
+        api: Api, db: Database, sqs: tuple[Any, str], router: respx.MockRouter, client: httpx.Client) -> None:
+    assert api.call("PUT", "/workspace/budget", body={"max_tracked_videos": 4, "max_fetches_per_day": None}
+                    ).status == 200
+    accepted = api.call("POST", "/bloggers", body={"platform": "tiktok", "username": "@mineodesu69", "limit": 3})
+    assert accepted.status == 202, accepted  # room for 3 of 4 when requested
+    for _ in range(2):  # then another command tracks 2 videos: room for 2 only
+        make_video(db)
+    tracked_before = api.ok("/workspace/budget")["tracked_videos"]["used"]
+    assert tracked_before == 2
+
+    listing(router)
+    assert run_queue(sqs, db, client) == {}  # failed for good: no retry can make room
+    failed = api.ok(accepted.body["status_url"])
+    assert (failed["status"], failed["failure_reason"]) == ("failed", "budget_exceeded")
+    assert "tracks 2 of its 4 videos and this command would add 3" in failed["error"]
+    assert api.ok("/workspace/budget")["tracked_videos"]["used"] == tracked_before
+    assert api.ok("/bloggers")["items"] == []  # nothing of the batch was kept
 
 
 @pytest.mark.usefixtures("api_env")

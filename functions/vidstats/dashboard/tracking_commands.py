@@ -94,6 +94,7 @@ class BatchFailure(StrEnum):
     provider_configuration = FailureReason.PROVIDER_CONFIGURATION.value
     campaign_not_found = FailureReason.CAMPAIGN_NOT_FOUND.value
     provider_error = FailureReason.PROVIDER_ERROR.value
+    budget_exceeded = FailureReason.BUDGET_EXCEEDED.value
 
 
 class BloggerBatchCounts(_Out):
@@ -120,7 +121,8 @@ class BloggerBatchOutcome(_Out):
     failure_reason: BatchFailure | None = Field(
         description="Set when failed: `creator_not_found` (no such or no visible creator), `provider_configuration` "
                     "(the operator's RapidAPI key or subscription), `campaign_not_found` (deleted meanwhile), "
-                    "`provider_error` (the provider kept failing)")
+                    "`provider_error` (the provider kept failing), `budget_exceeded` (the workspace's tracked-videos "
+                    "cap filled up between the request and the run: `error` gives the figures)")
     failed_attempts: int = Field(description="Deliveries that failed in a way a retry may fix")
     error: str | None = Field(description="The last error (why it failed, or why the last attempt did)")
 

@@ -16,6 +16,7 @@ from uuid import UUID
 
 import psycopg
 
+from vidstats.budgets import BudgetExceededError, charge
 from vidstats.db import Database, Role
 from vidstats.ingestion.blogger_batches_repository import (
     BatchCounts,
@@ -180,7 +181,11 @@ def run_blogger_batch(
                 result.errors[entry.external_id] = error
                 outcomes.append(FetchOutcome(video_id, ok=False, error=error,
                                              gone=isinstance(measured, VideoGoneError)))
-        track_in_workspace(conn, workspace_id, list(ids.values()))
+        tracked = track_in_workspace(conn, workspace_id, list(ids.values()))
+        # The request reserved room for `limit` videos, but other commands may have filled it since: checked
+        # again after the writes, in their transaction (over the cap, none of this batch is kept). Its fetches
+        # were charged when it was requested.
+        charge(conn, workspace_id, fetches=0, added=tracked.newly_tracked)
         if campaign_id is not None:
             add_to_campaign(conn, campaign_id, list(ids.values()))
         copy_snapshots(conn, snapshots)
@@ -227,6 +232,8 @@ def failure_reason(error: BaseException) -> FailureReason | None:
         return FailureReason.PROVIDER_CONFIGURATION
     if isinstance(error, CampaignNotFoundError):
         return FailureReason.CAMPAIGN_NOT_FOUND
+    if isinstance(error, BudgetExceededError):
+        return FailureReason.BUDGET_EXCEEDED
     return None
 
 

@@ -24,6 +24,7 @@ class FailureReason(StrEnum):
     PROVIDER_CONFIGURATION = "provider_configuration"  # bad key, no subscription, wrong endpoint: the operator's
     CAMPAIGN_NOT_FOUND = "campaign_not_found"  # the campaign was deleted before the batch ran
     PROVIDER_ERROR = "provider_error"  # the provider kept failing until the queue gave up
+    BUDGET_EXCEEDED = "budget_exceeded"  # the workspace's tracked-videos cap filled up before the batch ran
 
 
 @dataclass(frozen=True)
