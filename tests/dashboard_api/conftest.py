@@ -119,12 +119,12 @@ def auth_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def api_env(monkeypatch: pytest.MonkeyPatch, database: IsolatedDatabase, auth_env: None) -> Iterator[None]:
     """The API on this test's database; the default token's user owns the test workspace."""
-    from dashboard_api import handler
+    from dashboard_api import dependencies
 
     owner = Database(database.owner_url)
     join_workspace(owner)
     owner.close()
-    with handler_connected_to(handler, database, monkeypatch):
+    with handler_connected_to(dependencies, database, monkeypatch):
         yield
 
 
@@ -136,11 +136,11 @@ def api(api_env: None) -> Api:
 @pytest.fixture
 def sqs(sqs: tuple[Any, str]) -> Iterator[tuple[Any, str]]:
     """The shared moto fetch queue, with the API's cached queue client reset around the test."""
-    from dashboard_api import handler
+    from dashboard_api import dependencies
 
-    handler.fetch_queue.cache_clear()
+    dependencies.fetch_queue.cache_clear()
     yield sqs
-    handler.fetch_queue.cache_clear()
+    dependencies.fetch_queue.cache_clear()
 
 
 def _api_params() -> list[Any]:

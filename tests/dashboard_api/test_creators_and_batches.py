@@ -130,7 +130,8 @@ def test_a_creators_totals_include_the_videos_tracked_by_url(
 
 
 def test_the_openapi_examples_of_a_batch_outcome_are_valid_outcomes() -> None:
-    from dashboard_api.handler import BATCH_EXAMPLES, openapi_document
+    from dashboard_api.handler import openapi_document
+    from dashboard_api.routes.bloggers import BATCH_EXAMPLES
     from vidstats.dashboard.tracking_commands import BloggerBatchOutcome
 
     for example in BATCH_EXAMPLES.values():

@@ -16,7 +16,7 @@ from tests.factories import TEST_WORKSPACE_ID
 def export_function(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
     """SheetsExportFunction on moto's Lambda; yields the Invoke calls the API makes."""
     import boto3  # type: ignore[import-untyped]
-    from dashboard_api import handler
+    from dashboard_api import dependencies
     from moto import mock_aws
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
@@ -36,8 +36,8 @@ def export_function(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, 
                 invocations.append(kwargs)
                 return dict(lambda_client.invoke(**kwargs))  # moto checks the function exists
 
-        handler.export_invoker.cache_clear()
-        monkeypatch.setattr(handler, "export_invoker", RecordingInvoker)
+        dependencies.export_invoker.cache_clear()
+        monkeypatch.setattr(dependencies, "export_invoker", RecordingInvoker)
         yield invocations
 
 
@@ -75,10 +75,10 @@ def test_an_unknown_campaign_is_404_and_starts_nothing(api: Api, export_function
 def test_without_an_export_function_configured_the_api_says_what_to_set(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dashboard_api import handler
+    from dashboard_api import dependencies
 
     monkeypatch.delenv("SHEETS_EXPORT_FUNCTION_NAME", raising=False)
-    handler.export_invoker.cache_clear()
+    dependencies.export_invoker.cache_clear()
     reply = api.call("POST", "/exports", body={})
     assert reply.status == 409
     assert "SHEETS_EXPORT_FUNCTION_NAME" in reply.body["errors"][0]["message"]

@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import secrets
+import sys
 import time
 import uuid
 from collections.abc import Callable, MutableMapping
@@ -99,11 +100,16 @@ def load_handler(handler: str) -> Callable[[dict[str, Any], Any], Any] | None:
 
 
 def reset_process_state(modules: list[ModuleType]) -> None:
-    """Closes and forgets what the handlers cached (connections, settings, clients), as a cold start would."""
+    """Closes and forgets what the handlers cached (connections, settings, clients), as a cold start would:
+    in the handler modules, the other modules of their function's package (a handler's routes and
+    dependencies), and the shared settings."""
     import vidstats.auth
     import vidstats.settings
 
-    for module in [*modules, vidstats.settings, vidstats.auth]:
+    packages = {module.__name__.partition(".")[0] for module in modules}
+    package_modules = [module for name, module in list(sys.modules.items())
+                       if module is not None and name.partition(".")[0] in packages and module not in modules]
+    for module in [*modules, *package_modules, vidstats.settings, vidstats.auth]:
         for name, value in list(vars(module).items()):
             if not (callable(value) and hasattr(value, "cache_clear") and hasattr(value, "cache_info")):
                 continue
