@@ -17,7 +17,6 @@ from vidstats.dashboard.models import (
     Metric,
     Period,
     Platform,
-    SearchText,
     TrackingState,
     VideoPage,
     VideoQuery,
@@ -39,6 +38,7 @@ from dashboard_api.dependencies import (
     scoped,
 )
 from dashboard_api.routes.campaigns import AnalyticsRows
+from dashboard_api.routes.videos import GrowthPeriod, PageSize, Sort, SortMetric, VideoSearch
 
 SHARE_PREFIX = "/shared/"  # a share link's routes: the token in the path is the only credential
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
@@ -84,14 +84,12 @@ def shared_campaign_videos(
     token: ShareToken,
     platform: Annotated[Platform | None, Query()] = None,
     tracking_state: Annotated[TrackingState | None, Query()] = None,
-    q: Annotated[SearchText | None, Query(description="Text in the caption or the blogger's username")] = None,
-    sort: Annotated[VideoSort, Query(description="A total, `growth` (of `metric` over `period`) or `recent`")]
-    = VideoSort.views,
-    metric: Annotated[Metric, Query(description="The counter `sort=growth` ranks by")] = Metric.views,
-    period: Annotated[Period, Query(description="Growth period: the rows' increments, and sort=growth")]
-    = Period.d7,
+    q: VideoSearch = None,
+    sort: Sort = VideoSort.views,
+    metric: SortMetric = Metric.views,
+    period: GrowthPeriod = Period.d7,
     until: Until = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: PageSize = 50,
     cursor: Cursor = None,
 ) -> VideoPage:
     query = VideoQuery(platform=platform, tracking_state=tracking_state, q=q, sort=sort, metric=metric,

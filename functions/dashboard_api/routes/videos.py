@@ -43,6 +43,12 @@ from dashboard_api.dependencies import (
 )
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
+# The video list's parameters (also a share link's list: GET /shared/{token}/videos).
+VideoSearch = Annotated[SearchText | None, Query(description="Text in the caption or the blogger's username")]
+Sort = Annotated[VideoSort, Query(description="A total, `growth` (of `metric` over `period`) or `recent`")]
+SortMetric = Annotated[Metric, Query(description="The counter `sort=growth` ranks by")]
+GrowthPeriod = Annotated[Period, Query(description="Growth period: the rows' increments, and sort=growth")]
+PageSize = Annotated[int, Query(ge=1, le=200)]
 
 
 @router.get("/videos", summary="The dashboard list", tags=["videos"], responses=ok(ERRORS))
@@ -55,14 +61,12 @@ def list_videos(
     health: Annotated[FetchHealthState | None, Query(
         description="Fetch health: tracking, failing (fetches failed on 2+ UTC days since the last success), "
                     "gone, stopped")] = None,
-    q: Annotated[SearchText | None, Query(description="Text in the caption or the blogger's username")] = None,
-    sort: Annotated[VideoSort, Query(description="A total, `growth` (of `metric` over `period`) or `recent`")]
-    = VideoSort.views,
-    metric: Annotated[Metric, Query(description="The counter `sort=growth` ranks by")] = Metric.views,
-    period: Annotated[Period, Query(description="Growth period: the rows' increments, and sort=growth")]
-    = Period.d7,
+    q: VideoSearch = None,
+    sort: Sort = VideoSort.views,
+    metric: SortMetric = Metric.views,
+    period: GrowthPeriod = Period.d7,
     until: Until = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: PageSize = 50,
     cursor: Cursor = None,
 ) -> VideoPage:
     query = VideoQuery(platform=platform, campaign_id=campaign_id, blogger_id=blogger_id,
