@@ -158,6 +158,17 @@ def test_health_openapi_and_docs_need_no_token(path: str) -> None:
 
 
 @pytest.mark.usefixtures("api_env")
+def test_swagger_ui_and_the_openapi_document_show_a_share_links_routes_without_the_token_lock() -> None:
+    documented = Api(None).get("/openapi.json").body
+    swagger_spec = Api(None).call("GET", "/docs", query={"format": "json"}).body
+    for spec in (documented, swagger_spec):
+        assert spec["security"] == [{"bearerAuth": []}]
+        assert spec["paths"]["/shared/{token}"]["get"]["security"] == []
+        assert spec["paths"]["/shared/{token}/videos"]["get"]["security"] == []
+        assert "security" not in spec["paths"]["/videos"]["get"]  # the global requirement applies
+
+
+@pytest.mark.usefixtures("api_env")
 def test_the_jwks_endpoint_failing_is_a_401_not_a_500() -> None:
     with respx.mock() as mock:
         mock.get(JWKS_URL).mock(return_value=httpx.Response(503))
