@@ -82,7 +82,7 @@ EXPECTED_RELATION_GRANTS = {
         "workspaces", "workspace_videos", "videos", "bloggers", "campaigns", "campaign_videos",
         "campaign_video_bounds", "mv_video_daily_increments", "mv_video_weekly_increments",
         "video_latest_statistics", "videos_with_statistics_fast", "video_growth", "read_model_state",
-        "campaign_totals", "blogger_totals")},
+        "campaign_totals", "blogger_totals", "workspace_video_tracking")},
     # Share links: made and listed by the dashboard (revoking updates only revoked_at, a column grant).
     ("campaign_share_links", READER): {"SELECT", "INSERT"},
     ("workspace_video_tracking", READER): {"SELECT"},
@@ -137,7 +137,7 @@ EXPECTED_FUNCTION_GRANTS = {
     ("charge_workspace_budget", INGEST): {"EXECUTE"},
     **{(function, EXPORT): {"EXECUTE"} for function in (
         "campaign_video_days", "campaign_video_growth", "campaign_series", "campaign_figures",
-        "video_period_growth", "video_series", "series_periods", "refresh_status")},
+        "video_period_growth", "video_series", "series_periods", "refresh_status", "viewing_workspace_id")},
     ("viewing_workspace_id", READER): {"EXECUTE"},
     **{(function, SHARE): {"EXECUTE"} for function in (
         "campaign_video_days", "campaign_video_growth", "campaign_series", "campaign_figures",

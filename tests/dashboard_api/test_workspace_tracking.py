@@ -3,7 +3,7 @@ answer of the API (lists, the video, campaigns' and creators' video lists, the t
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -111,3 +111,31 @@ def test_status_counts_a_failing_video_only_for_the_workspaces_still_tracking_it
     assert persona_api("owner A", data).ok("/status")["failing_videos"] == 1
     assert persona_api("owner B", data).ok("/status")["failing_videos"] == 0
 
+
+
+def test_each_workspaces_sheets_and_csv_show_its_own_start_and_stop(b_stopped: TwoWorkspaces, db: Database) -> None:
+    from vidstats.export.tables import ExportTarget, snapshot, table_for
+
+    data = b_stopped
+    url = str(persona_api("owner A", data).ok(f"/videos/{data.shared_video}")["url"])
+
+    def shared_row(target: ExportTarget) -> tuple[Any, Any]:
+        with snapshot(db) as conn:  # as the export reads: every workspace's targets in one transaction
+            table = table_for(conn, target, datetime.now(UTC))
+            try:
+                (row,) = [r for r in table.rows() if r[1] == url]
+            finally:
+                table.close()
+        return row[4], row[5]  # "Tracking since (UTC)", "Fetch health"
+
+    spreadsheet = "1AbCdEfGhIjKlMnOpQrStUvWxYz"
+    for side, health in ((data.a, "tracking"), (data.b, "stopped")):
+        for campaign in (None, side.campaign):
+            target = ExportTarget(spreadsheet_id=spreadsheet, campaign_id=campaign, workspace_id=side.workspace)
+            assert shared_row(target) == (data.shared_added[side.workspace], health)
+
+    # The campaign's CSV download is the export's worksheet: B's own start and stop there too.
+    csv = persona_api("owner B", data).call("GET", f"/campaigns/{data.b.campaign}/export.csv").body
+    (line,) = [line for line in csv.splitlines() if url in line]
+    assert f"{data.shared_added[data.b.workspace]:%Y-%m-%d %H:%M:%S}" in line
+    assert ",stopped," in line

@@ -36,6 +36,9 @@ def video(db: Database, platform: str, external_id: str, url: str, *, blogger_id
             (platform, external_id, url, blogger_id, caption, tracking_started_at)).fetchone()
         assert row is not None
         track_in_workspace(conn, TEST_WORKSPACE_ID, [row[0]])
+        # The workspace started tracking it then too ("Tracking since" is the workspace's own start).
+        conn.execute("update analytics.workspace_videos set added_at = %s where workspace_id = %s and video_id = %s",
+                     (tracking_started_at, TEST_WORKSPACE_ID, row[0]))
     return str(row[0])
 
 

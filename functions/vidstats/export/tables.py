@@ -24,6 +24,7 @@ An empty cell is a number nobody measured (a counter the platform does not repor
 
 from __future__ import annotations
 
+import json
 import pickle
 import tempfile
 import zlib
@@ -81,12 +82,17 @@ _CAPTION = (f"case when length(f.caption) > {CAPTION_MAX_CHARS}"
             f" then left(f.caption, {CAPTION_MAX_CHARS - 1}) || '…' else f.caption end")
 # videos.fetch_health (the view's column list predates it), with the last error's class and message when not
 # "tracking": "failing: quota: ...", "gone: instagram: /post: not found ...".
-_FETCH_HEALTH = ("(select case when h.fetch_health = 'tracking' then 'tracking' else h.fetch_health"
+# A video the viewed workspace stopped tracking is "stopped" for it, whatever other workspaces do.
+_FETCH_HEALTH = ("(select case when t.fetch_health = 'stopped' then 'stopped'"
+                 " when h.fetch_health = 'tracking' then 'tracking' else h.fetch_health"
                  " || coalesce(': ' || h.last_error_class, '') || coalesce(': ' || left(h.last_error, 160), '') end"
                  " from analytics.videos h where h.id = f.id)")
 _BLOGGER = "coalesce(b.username, b.display_name, b.platform_user_id)"
-_LEAD_SQL = (f"f.platform, f.url, {_BLOGGER}, {_CAPTION}, f.tracking_started_at,"
+# "Tracking since": the viewed workspace's own start (analytics.workspace_video_tracking, the API's definition);
+# the video's first start only when no workspace is viewed (an operator's export of every workspace).
+_LEAD_SQL = (f"f.platform, f.url, {_BLOGGER}, {_CAPTION}, coalesce(t.started_at, f.tracking_started_at),"
              f" {_FETCH_HEALTH}")
+_TRACKING_JOIN = "  left join analytics.workspace_video_tracking t on t.video_id = f.id"
 _TOTALS_SQL = ", ".join(f"f.{m}" for m in METRICS)
 
 
@@ -100,6 +106,7 @@ select {_LEAD_SQL}, {_TOTALS_SQL},
        f.stats_created_at
   from analytics.videos_with_statistics_fast f
   left join analytics.bloggers b on b.id = f.blogger_id
+{_TRACKING_JOIN}
 {_GROWTH_JOINS}
  where %(workspace)s::uuid is null
     or exists (select 1 from analytics.workspace_videos wv
@@ -115,6 +122,7 @@ select {_LEAD_SQL}, cv.added_at, {_TOTALS_SQL},
   join analytics.campaign_videos cv on cv.campaign_id = %(campaign)s and cv.video_id = g.video_id
   join analytics.videos_with_statistics_fast f on f.id = g.video_id
   left join analytics.bloggers b on b.id = f.blogger_id
+{_TRACKING_JOIN}
  order by f.views desc nulls last, f.id
 """
 _FIRST_TOTAL = len(_LEAD_COLUMNS) + 1  # campaign rows: lead columns, added_at, then totals
@@ -241,8 +249,16 @@ def _read(conn: psycopg.Connection, query: str, params: dict[str, Any], name: st
         raise
 
 
+def _view_workspace(conn: psycopg.Connection, workspace_id: UUID | None) -> None:
+    """The workspace the next reads are about (None: every workspace's, the operator's view), named the way the
+    API's callers name theirs: its own tracking dates and states then show in the rows."""
+    headers = json.dumps({"x-workspace-id": str(workspace_id)} if workspace_id else {})
+    conn.execute("select set_config('request.headers', %s, true)", (headers,))
+
+
 def all_videos_table(conn: psycopg.Connection, as_of_day: date, target: ExportTarget | None = None) -> Table:
     workspace = target.workspace_id if target else None
+    _view_workspace(conn, workspace)
     # A workspace's growth is summed over its own videos only, not every video's (NULL: all of them).
     video_ids = None if workspace is None else [r[0] for r in conn.execute(
         "select video_id from analytics.workspace_videos where workspace_id = %s", (workspace,))]
@@ -259,14 +275,15 @@ def all_videos_table(conn: psycopg.Connection, as_of_day: date, target: ExportTa
 
 def campaign_table(conn: psycopg.Connection, campaign_id: UUID, as_of_day: date,
                    target: ExportTarget | None = None) -> Table:
-    campaign = conn.execute("select name, starts_at, ends_at from analytics.campaigns where id = %s"
+    campaign = conn.execute("select name, starts_at, ends_at, workspace_id from analytics.campaigns where id = %s"
                             " and (%s::uuid is null or workspace_id = %s::uuid)",
                             (campaign_id, target.workspace_id if target else None,
                              target.workspace_id if target else None)).fetchone()
     if campaign is None:
         raise ExportConfigError(f"campaign {campaign_id} does not exist: remove it from the export targets "
                                 "(SHEETS_EXPORT_TARGETS) or fix its id")
-    name, starts_at, ends_at = campaign
+    name, starts_at, ends_at, workspace_id = campaign
+    _view_workspace(conn, workspace_id)  # a campaign is one workspace's: its videos as that workspace tracks them
     params = {"day": as_of_day, "campaign": campaign_id}
     summary = conn.execute(_CAMPAIGN_SUMMARY_SQL.encode(), params).fetchone()
     assert summary is not None
