@@ -53,9 +53,10 @@ class IdempotencyStore:
         if not unique:
             return claims
         params = {"keys": unique, "lock": lock_s, "token": token, "window": self._window_s}
+        # The usual case, every key free: one insert that touches only the keys' own rows, and its count read
+        # once it committed (pipelined, the claim is one round trip).
         with pipelined_transaction(self._db, Role.INGEST) as conn:
-            # The usual case, every key free: one insert that touches only the keys' own rows and returns a count.
-            row = conn.execute(
+            cursor = conn.execute(
                 """
                 with claimed as (
                     insert into analytics.ingest_idempotency as i
@@ -76,13 +77,14 @@ class IdempotencyStore:
                 select count(*) from claimed
                 """,
                 params,
-            ).fetchone()
-            if row is not None and row[0] == len(unique):
-                claims.claimed = set(unique)
-                return claims
-            # Some keys were done or held. Ours now carry our token (this transaction wrote them; a committed
-            # token is never reused); a key gone meanwhile (released, purged) reads as held: the next delivery
-            # claims it.
+            )
+        count = cursor.fetchone()
+        if count is not None and count[0] == len(unique):
+            claims.claimed = set(unique)
+            return claims
+        # Some keys were done or held. Ours carry our token (a committed token is never reused); a key gone
+        # meanwhile (released, purged) reads as held: the next delivery claims it.
+        with self._db.transaction(Role.INGEST) as conn:
             rows = conn.execute(
                 """
                 select i.idempotency_key, i.claimed_by = %(token)s and i.status = 'in_progress',

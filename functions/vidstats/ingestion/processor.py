@@ -199,11 +199,10 @@ class IngestProcessor:
 
     def _process_videos(self, messages: list[tuple[str, FetchVideosMessage]], report: BatchReport, token: str,
                         time_left_s: Callable[[], float]) -> None:
-        items = [
-            _Item(key=f"{message.request_id}:{ref.video_id}", message_id=message_id, ref=ref)
-            for message_id, message in messages
-            for ref in message.videos
-        ]
+        items: list[_Item] = []
+        for message_id, message in messages:
+            request = str(message.request_id)  # once per message, not per video: a nightly batch has 500
+            items += [_Item(key=f"{request}:{ref.video_id}", message_id=message_id, ref=ref) for ref in message.videos]
         lock_s = max(time_left_s(), 1.0) + 30.0
         try:
             claims = self._claim([i.key for i in items], lock_s=lock_s, token=token)
