@@ -70,3 +70,22 @@ def test_releasing_after_a_commit_whose_reply_was_lost_keeps_the_keys_done(db: D
     store.release(["a", "b"], token="t1")  # what the processor does when it cannot tell the commit happened
 
     assert store.claim(["a", "b"], lock_s=60, token="t2").done == {"a", "b"}
+
+
+def test_one_claim_sorts_free_done_held_expired_and_own_keys(db: Database, database: IsolatedDatabase) -> None:
+    store = IdempotencyStore(db, window_s=3600)
+    store.claim(["done", "expired"], lock_s=60, token="t-done")
+    with db.transaction(Role.INGEST) as conn:
+        store.complete(conn, token="t-done")
+    store.claim(["held"], lock_s=60, token="t-other")
+    store.claim(["mine"], lock_s=60, token="t-me")  # a claim re-run after a lost connection gets its keys back
+    with database.connect_owner() as conn:
+        conn.execute("update analytics.ingest_idempotency set expires_at = now() - interval '1 second'"
+                     " where idempotency_key = 'expired'")
+
+    claims = store.claim(["free", "done", "held", "expired", "mine", "free"], lock_s=60, token="t-me")
+
+    assert claims.claimed == {"free", "expired", "mine"}
+    assert claims.done == {"done"}
+    assert claims.busy == {"held"}
+    assert store.claim(["free", "expired", "mine"], lock_s=60, token="t-else").busy == {"free", "expired", "mine"}

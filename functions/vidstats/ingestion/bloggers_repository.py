@@ -181,14 +181,15 @@ def attach_videos(conn: psycopg.Connection, pairs: Sequence[tuple[UUID, UUID]]) 
     if not by_video:
         return 0
     ordered = sorted(by_video, key=str)  # a stable lock order
-    # Arrays in binary (%b): a nightly batch passes a thousand pairs, almost all unchanged.
+    # Arrays in binary (%b): a nightly batch passes a thousand pairs, almost all unchanged. ``v.id = any(ids)``:
+    # found by primary key, never by reading the whole table (see videos_repository.record_fetch_outcomes).
     cursor = conn.execute(
         """
         update analytics.videos v set blogger_id = u.blogger_id
-          from unnest(%b::uuid[], %b::uuid[]) as u(video_id, blogger_id)
-         where v.id = u.video_id and v.blogger_id is distinct from u.blogger_id
+          from unnest(%(video_id)b::uuid[], %(blogger_id)b::uuid[]) as u(video_id, blogger_id)
+         where v.id = u.video_id and v.id = any(%(video_id)b::uuid[]) and v.blogger_id is distinct from u.blogger_id
         """,
-        (ordered, [by_video[v] for v in ordered]),
+        {"video_id": ordered, "blogger_id": [by_video[v] for v in ordered]},
     )
     return cursor.rowcount
 

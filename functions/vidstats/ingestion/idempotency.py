@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from vidstats.db import Database, Role
+from vidstats.ingestion.pipelined import pipelined_transaction
 
 
 @dataclass
@@ -51,16 +52,18 @@ class IdempotencyStore:
         # Arrays go in binary (%b): psycopg dumps a 1,000-key text array about 10x faster than as text.
         if not unique:
             return claims
-        with self._db.transaction(Role.INGEST) as conn:
-            rows = conn.execute(
+        params = {"keys": unique, "lock": lock_s, "token": token, "window": self._window_s}
+        # The usual case, every key free: one insert that touches only the keys' own rows, and its count read
+        # once it committed (pipelined, the claim is one round trip).
+        with pipelined_transaction(self._db, Role.INGEST) as conn:
+            cursor = conn.execute(
                 """
-                with wanted as (select unnest(%(keys)b::text[]) as key),
-                claimed as (
+                with claimed as (
                     insert into analytics.ingest_idempotency as i
                            (idempotency_key, status, locked_until, claimed_by, expires_at)
                     select key, 'in_progress', now() + make_interval(secs => %(lock)s), %(token)s,
                            now() + make_interval(secs => %(window)s)
-                      from wanted
+                      from unnest(%(keys)b::text[]) as key
                     on conflict (idempotency_key) do update
                        set status = 'in_progress', locked_until = excluded.locked_until,
                            claimed_by = excluded.claimed_by, expires_at = excluded.expires_at, updated_at = now()
@@ -69,24 +72,35 @@ class IdempotencyStore:
                             and not exists (select from analytics.ingest_claim_commits c
                                              where c.claimed_by = i.claimed_by)
                             and (i.locked_until < now() or i.claimed_by = %(token)s))
-                    returning idempotency_key
+                    returning 1
                 )
-                select w.key, c.idempotency_key is not null,
+                select count(*) from claimed
+                """,
+                params,
+            )
+        count = cursor.fetchone()
+        if count is not None and count[0] == len(unique):
+            claims.claimed = set(unique)
+            return claims
+        # Some keys were done or held. Ours carry our token (a committed token is never reused); a key gone
+        # meanwhile (released, purged) reads as held: the next delivery claims it.
+        with self._db.transaction(Role.INGEST) as conn:
+            rows = conn.execute(
+                """
+                select i.idempotency_key, i.claimed_by = %(token)s and i.status = 'in_progress',
                        i.status = 'completed'
                        or exists (select from analytics.ingest_claim_commits k where k.claimed_by = i.claimed_by)
-                  from wanted w
-                  left join claimed c on c.idempotency_key = w.key
-                  left join analytics.ingest_idempotency i on i.idempotency_key = w.key
+                  from analytics.ingest_idempotency i
+                 where i.idempotency_key = any(%(keys)b::text[])
                 """,
-                {"keys": unique, "lock": lock_s, "token": token, "window": self._window_s},
+                params,
             ).fetchall()
-        for key, was_claimed, done in rows:
-            if was_claimed:
+        for key, ours, done in rows:
+            if ours:
                 claims.claimed.add(key)
             elif done:
                 claims.done.add(key)
-            else:
-                claims.busy.add(key)
+        claims.busy = set(unique) - claims.claimed - claims.done
         return claims
 
     def complete(self, conn: psycopg.Connection, *, token: str, unfinished: Sequence[str] = ()) -> None:

@@ -8,8 +8,9 @@ Per batch:
 3. Claimed videos are fetched on a bounded thread pool; each platform's provider paces its requests
    (``RAPIDAPI_<P>_RPS``) and slows everyone on a 429. YouTube ids go 50 per call. An auth, quota or budget
    error stops further calls to that platform for this batch.
-4. One transaction writes every snapshot of the batch (one ``COPY``), the videos' last-fetch fields and the
-   completion of their idempotency keys. If it fails, every record with a row in it fails, nothing remains.
+4. One transaction writes every snapshot of the batch (one ``INSERT``), the videos' last-fetch fields and the
+   completion of their idempotency keys, pipelined (one round trip; ``pipelined``). If it fails, every record
+   with a row in it fails, nothing remains.
 5. Each video's outcome is recorded on ``videos`` (fetch health: last success, last error and its class,
    failure counts; see ``videos_repository.record_fetch_outcomes``), and its record's fate follows the
    error's class (``providers.errors.ErrorClass``):
@@ -57,8 +58,9 @@ from vidstats.ingestion.messages import (
     VideoRef,
     parse_message,
 )
+from vidstats.ingestion.pipelined import pipelined_transaction
 from vidstats.ingestion.refresh_signal import RefreshSignal
-from vidstats.ingestion.snapshots_repository import SnapshotRow, copy_snapshots
+from vidstats.ingestion.snapshots_repository import SnapshotRow, insert_snapshots
 from vidstats.ingestion.videos_repository import FetchOutcome, record_fetch_outcomes
 from vidstats.platforms import Platform
 from vidstats.providers.base import VideoCounters, VideoProvider
@@ -197,11 +199,10 @@ class IngestProcessor:
 
     def _process_videos(self, messages: list[tuple[str, FetchVideosMessage]], report: BatchReport, token: str,
                         time_left_s: Callable[[], float]) -> None:
-        items = [
-            _Item(key=f"{message.request_id}:{ref.video_id}", message_id=message_id, ref=ref)
-            for message_id, message in messages
-            for ref in message.videos
-        ]
+        items: list[_Item] = []
+        for message_id, message in messages:
+            request = str(message.request_id)  # once per message, not per video: a nightly batch has 500
+            items += [_Item(key=f"{request}:{ref.video_id}", message_id=message_id, ref=ref) for ref in message.videos]
         lock_s = max(time_left_s(), 1.0) + 30.0
         try:
             claims = self._claim([i.key for i in items], lock_s=lock_s, token=token)
@@ -270,8 +271,8 @@ class IngestProcessor:
 
         if outcomes:
             try:
-                with self._db.transaction(Role.INGEST) as conn:
-                    copy_snapshots(conn, rows)
+                with pipelined_transaction(self._db, Role.INGEST) as conn:
+                    insert_snapshots(conn, rows)
                     record_fetch_outcomes(conn, outcomes, gone_after_days=self._gone_after_days)
                     attach_creators(conn, creators)
                     self._idempotency.complete(conn, token=token, unfinished=release)

@@ -49,3 +49,21 @@ def copy_snapshots(conn: psycopg.Connection, rows: Sequence[SnapshotRow]) -> int
         for row in rows:
             copy.write_row(row.as_tuple())
     return len(rows)
+
+
+# The binary array type of each column, in ``COLUMNS`` order.
+_ARRAY_TYPES = ("uuid[]", "text[]", "int8[]", "int8[]", "int8[]", "int8[]", "int8[]", "text[]")
+
+
+def insert_snapshots(conn: psycopg.Connection, rows: Sequence[SnapshotRow]) -> int:
+    """All rows in one ``INSERT`` from binary arrays: for a batch of a few hundred rows it costs the server what
+    a ``COPY`` does, and unlike a ``COPY`` it can share a pipeline with the rest of the write (the queue
+    processor's whole write transaction is then one round trip). ``created_at`` is the transaction's ``now()``.
+    """
+    if not rows:
+        return 0
+    columns = [list(column) for column in zip(*(row.as_tuple() for row in rows), strict=True)]
+    unnest = ", ".join(f"%b::{array_type}" for array_type in _ARRAY_TYPES)
+    conn.execute(f"insert into analytics.video_statistics ({', '.join(COLUMNS)}) select * from unnest({unnest})",
+                 columns)
+    return len(rows)

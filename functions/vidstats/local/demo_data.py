@@ -12,7 +12,7 @@ Everything goes through the product's own write path, with the demo provider's c
 - each creator's videos, blogger and first snapshot come from a blogger batch (``run_blogger_batch``, what
   the queue processor runs for ``POST /bloggers``);
 - each following day is a nightly-style ``fetch_videos`` message processed by ``IngestProcessor`` (claim,
-  fetch, one COPY, fetch outcomes), exactly the queue processor's work.
+  fetch, one INSERT, fetch outcomes), exactly the queue processor's work.
 
 Snapshots take the database's ``now()``, so history is simulated: the demo provider's clock is set to the
 day being loaded, and that step's new snapshot rows (and only them) are then moved to that instant with the
