@@ -303,37 +303,24 @@ def recency_query(where: sql.Composable, *, after_cursor: bool) -> sql.Composed:
                    " order by wv.added_at desc, wv.video_id limit %(n)s").format(where=where, after=after)
 
 
-ROW_COLUMNS = (
-    "v.id, v.platform, v.external_video_id, v.url, v.caption, v.published_at, v.blogger_id, b.username,"
-    " t.tracking_state, t.started_at, l.views, l.likes, l.comments, l.reposts, l.saves, l.created_at,"
-    " i.views, i.likes, i.comments, i.reposts, i.saves, l.views_kind, b.display_name"
-)
-ROW_JOINS = (
-    " join analytics.workspace_video_tracking t on t.video_id = v.id"
-    " left join analytics.bloggers b on b.id = v.blogger_id"
-    " left join analytics.video_latest_statistics l on l.video_id = v.id"
-    " left join analytics.video_period_growth(%(ids)s, %(pf)s, %(pt)s) i on i.video_id = v.id"
-)
-
-
 def _row(r: Sequence[Any]) -> VideoRow:
+    """A row of ``analytics.video_list_rows`` (after its position)."""
     return VideoRow(
-        id=r[0], platform=r[1], external_video_id=r[2], url=r[3], caption=r[4], published_at=r[5],
-        blogger=BloggerRef(id=r[6], username=r[7], display_name=r[22]) if r[6] is not None else None,
-        tracking_state=r[8], tracking_started_at=r[9],
-        totals=Totals(views=r[10], likes=r[11], comments=r[12], reposts=r[13], saves=r[14]), stats_at=r[15],
-        increments=Increments(views=r[16], likes=r[17], comments=r[18], reposts=r[19], saves=r[20]), views_kind=r[21],
+        id=r[1], platform=r[2], external_video_id=r[3], url=r[4], caption=r[5], published_at=r[6],
+        blogger=BloggerRef(id=r[7], username=r[8], display_name=r[9]) if r[7] is not None else None,
+        tracking_state=r[10], tracking_started_at=r[11],
+        totals=Totals(views=r[12], likes=r[13], comments=r[14], reposts=r[15], saves=r[16]), stats_at=r[17],
+        views_kind=r[18], increments=Increments(views=r[19], likes=r[20], comments=r[21], reposts=r[22], saves=r[23]),
     )
 
 
 def video_rows(conn: psycopg.Connection, ids: Sequence[UUID], first: date, last: date) -> list[VideoRow]:
-    """The rows of the given videos, in the given order: totals and the period's increments."""
+    """The rows of the given videos, in the given order: totals and the period's increments
+    (``analytics.video_list_rows``: its statements are planned once per session, behind any pooler)."""
     if not ids:
         return []
-    rows = conn.execute(
-        f"select {ROW_COLUMNS} from unnest(%(ids)s::uuid[]) with ordinality as p(id, ord)"
-        f" join analytics.videos v on v.id = p.id {ROW_JOINS} order by p.ord",
-        {"ids": list(ids), "pf": first, "pt": last}).fetchall()
+    rows = conn.execute("select * from analytics.video_list_rows(%s, %s, %s) r order by r.ord",
+                        (list(ids), first, last)).fetchall()
     return [_row(r) for r in rows]
 
 
