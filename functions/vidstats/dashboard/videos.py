@@ -32,7 +32,7 @@ from psycopg import sql
 
 from vidstats.dashboard import cursor as cursors
 from vidstats.dashboard.errors import BadRequestError, ConflictError, NotFoundError
-from vidstats.dashboard.freshness import data_as_of
+from vidstats.dashboard.freshness import DATA_AS_OF_SQL, data_as_of, data_as_of_from
 from vidstats.dashboard.models import (
     METRICS,
     BloggerRef,
@@ -120,19 +120,32 @@ SMALL_WORKSPACE_SCOPE = sql.SQL(
     " where wv.workspace_id = (select analytics.current_workspace_id())))")
 
 
+# Whether the caller's workspace tracks so few of all videos that its pages start from its own videos: its
+# tracked videos are counted only up to that threshold (an index-only scan of at most sqrt(32 N) entries).
+SMALL_WORKSPACE_PROBE = (
+    "(with threshold as (select floor(sqrt(32 * greatest(reltuples, 0)))::bigint as k"
+    "                      from pg_class where oid = 'analytics.videos'::regclass)"
+    "  select (select count(*) from (select 1 from analytics.workspace_videos"
+    "                                 where workspace_id = (select analytics.current_workspace_id())"
+    # In key order: an index-only scan that stops at the limit (a bitmap scan would read every entry).
+    "                                 order by video_id limit (select k + 1 from threshold)) w)"
+    "  <= (select k from threshold))"
+)
+
+
 def starts_from_workspace_videos(conn: psycopg.Connection) -> bool:
-    """Whether the caller's workspace tracks so few of all videos that its pages start from its own videos: its
-    tracked videos are counted only up to that threshold (an index-only scan of at most sqrt(32 N) entries)."""
-    row = conn.execute(
-        "with threshold as (select floor(sqrt(32 * greatest(reltuples, 0)))::bigint as k"
-        "                     from pg_class where oid = 'analytics.videos'::regclass)"
-        " select (select count(*) from (select 1 from analytics.workspace_videos"
-        "                                where workspace_id = (select analytics.current_workspace_id())"
-        # In key order: an index-only scan that stops at the limit (a bitmap scan would read every entry).
-        "                                order by video_id limit (select k + 1 from threshold)) w)"
-        " <= (select k from threshold)"
-    ).fetchone()
+    """Whether the caller's workspace's pages start from its own videos (``SMALL_WORKSPACE_PROBE``)."""
+    row = conn.execute(f"select {SMALL_WORKSPACE_PROBE}").fetchone()
     return bool(row is not None and row[0])
+
+
+def list_preamble(conn: psycopg.Connection, *, probe: bool) -> tuple[bool, datetime | None]:
+    """In one round trip: whether the pages start from the workspace's own videos (when ``probe``; else False)
+    and the data's as-of instant. Read before the page, the as-of instant is never later than the numbers."""
+    row = conn.execute(f"select {SMALL_WORKSPACE_PROBE if probe else 'false'}, f.*"
+                       f"  from (select) one left join lateral ({DATA_AS_OF_SQL}) f on true").fetchone()
+    assert row is not None  # one row, whatever refresh_status() holds
+    return bool(row[0]), data_as_of_from(row[1:])
 
 
 def _int_key(cursor: cursors.Cursor) -> int | None:
@@ -334,7 +347,8 @@ def list_videos(db: Database, query: VideoQuery) -> VideoPage:
     n = query.limit + 1  # one more than asked: tells whether there is a next page
     selective = query.campaign_id is not None or query.blogger_id is not None
     with db.transaction(Role.READER) as conn:
-        if not selective and query.sort is not VideoSort.recent and starts_from_workspace_videos(conn):
+        small, as_of = list_preamble(conn, probe=not selective and query.sort is not VideoSort.recent)
+        if small:
             where = sql.SQL("{} and {}").format(where, SMALL_WORKSPACE_SCOPE)
         if query.sort.value in TOTAL_SORTS:
             keyed = page_by_total(conn, query.sort.value, where, params, cursor, n)
@@ -344,7 +358,6 @@ def list_videos(db: Database, query: VideoQuery) -> VideoPage:
             keyed = _page_by_recency(conn, where, params, cursor, n)
         page, more = keyed[: query.limit], len(keyed) > query.limit
         items = video_rows(conn, [video_id for video_id, _ in page], first, last)
-        as_of = data_as_of(conn)
     next_cursor = None
     if more:
         last_id, last_key = page[-1]
