@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
@@ -141,19 +141,25 @@ class Database:
         """One transaction under ``role`` (and ``caller``'s identity); commits on success, rolls back on any
         exception."""
         conn = self.connection()
-        with conn.transaction():
-            if caller is None:
-                # One round trip: the equivalent of SET LOCAL ROLE and SET LOCAL statement_timeout.
-                conn.execute("select set_config('role', %s, true), set_config('statement_timeout', %s, true)",
-                             (role.value, str(self._statement_timeout_ms)))
-            else:
-                # Still one round trip. The target list runs left to right: the editor check sees the claims.
-                check = ", analytics.require_workspace_editor()" if caller.edits else ""
-                conn.execute("select set_config('role', %s, true), set_config('statement_timeout', %s, true),"
-                             " set_config('request.jwt.claims', %s, true), set_config('request.headers', %s, true)"
-                             + check,
-                             (role.value, str(self._statement_timeout_ms), json.dumps(caller.claims),
-                              caller.headers_json()))
+        with ExitStack() as stack:
+            # BEGIN and the statement below in one round trip: pipelined, one Sync (as a single parameterized
+            # statement is sent). The caller's statements then run one by one, each raising its own error; an
+            # error here (the editor check) raises on leaving the pipeline and rolls the transaction back.
+            with conn.pipeline():
+                # The Transaction itself: conn.transaction() would keep the whole block in pipeline mode.
+                stack.enter_context(psycopg.Transaction(conn))
+                if caller is None:
+                    # The equivalent of SET LOCAL ROLE and SET LOCAL statement_timeout.
+                    conn.execute("select set_config('role', %s, true), set_config('statement_timeout', %s, true)",
+                                 (role.value, str(self._statement_timeout_ms)))
+                else:
+                    # The target list runs left to right: the editor check sees the claims.
+                    check = ", analytics.require_workspace_editor()" if caller.edits else ""
+                    conn.execute("select set_config('role', %s, true), set_config('statement_timeout', %s, true),"
+                                 " set_config('request.jwt.claims', %s, true),"
+                                 " set_config('request.headers', %s, true)" + check,
+                                 (role.value, str(self._statement_timeout_ms), json.dumps(caller.claims),
+                                  caller.headers_json()))
             yield conn
 
     def fetch_one_as(self, role: Role, caller: Caller, query: str) -> tuple[Any, ...] | None:
