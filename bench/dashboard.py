@@ -397,14 +397,15 @@ def run_scale(label: str, days: int, work_dir: Path, rows: list[tuple[str, ...]]
                                                             {"mode": "totals", "limit": "1"}, token, workspace),
                                                       context)["body"]) for c in listing()["items"]]
 
-        listed = {c["id"]: (c["totals"], c["increments"]) for c in listing()["items"]}
-        assert listed == {a["campaign"]["id"]: (a["totals"], a["increments"]) for a in per_row()}  # same figures
-        l50, l95 = percentiles(listing, max(repeat // 4, 10))
-        r50, r95 = percentiles(per_row, max(repeat // 8, 5))
-        rows.append((label, f"GET /campaigns ({len(listed)} campaigns with figures)", f"{l50:.1f}", f"{l95:.1f}",
-                     "the list + an analytics call per row", f"{r50:,.1f}", f"{r95:,.1f}", f"{r50 / l50:,.2f}x"))
-        print(f"[{label}] campaigns list: p50 {l50:.1f} ms, p95 {l95:.1f} ms; one call per row p50 {r50:.1f} ms",
-              flush=True)
+        if not sorts_only:  # GET /campaigns is not one of the sorts
+            listed = {c["id"]: (c["totals"], c["increments"]) for c in listing()["items"]}
+            assert listed == {a["campaign"]["id"]: (a["totals"], a["increments"]) for a in per_row()}  # same figures
+            l50, l95 = percentiles(listing, max(repeat // 4, 10))
+            r50, r95 = percentiles(per_row, max(repeat // 8, 5))
+            rows.append((label, f"GET /campaigns ({len(listed)} campaigns with figures)", f"{l50:.1f}", f"{l95:.1f}",
+                         "the list + an analytics call per row", f"{r50:,.1f}", f"{r95:,.1f}", f"{r50 / l50:,.2f}x"))
+            print(f"[{label}] campaigns list: p50 {l50:.1f} ms, p95 {l95:.1f} ms; one call per row p50 {r50:.1f} ms",
+                  flush=True)
         handler.database().close()
 
 

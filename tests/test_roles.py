@@ -115,6 +115,7 @@ EXPECTED_FUNCTION_GRANTS = {
     ("campaign_series", READER): {"EXECUTE"},
     ("campaign_figures", READER): {"EXECUTE"},
     ("video_period_growth", READER): {"EXECUTE"},
+    ("video_list_rows", READER): {"EXECUTE"},
     ("video_series", READER): {"EXECUTE"},
     ("series_periods", READER): {"EXECUTE"},
     ("add_page_views", PAGE_VIEWS): {"EXECUTE"},
@@ -141,7 +142,7 @@ EXPECTED_FUNCTION_GRANTS = {
     ("viewing_workspace_id", READER): {"EXECUTE"},
     **{(function, SHARE): {"EXECUTE"} for function in (
         "campaign_video_days", "campaign_video_growth", "campaign_series", "campaign_figures",
-        "video_period_growth", "series_periods", "refresh_status", "current_share_campaign_id",
+        "video_period_growth", "video_list_rows", "series_periods", "refresh_status", "current_share_campaign_id",
         "current_share_workspace_id", "viewing_workspace_id")},
 }
 

@@ -2,21 +2,27 @@
 
 Every transaction a function runs starts with ``SET LOCAL ROLE vidstats_<role>``: the privileges of that role,
 not of the login user, decide what it may touch (seed 003's service isolation, enforced by Postgres).
-``SET LOCAL`` is transaction-scoped, so it also works through Supabase's transaction-mode pooler, which is
-also why server-side prepared statements are off.
+``SET LOCAL`` is transaction-scoped, so it also works through Supabase's transaction-mode pooler.
+
+Server-side prepared statements (``DATABASE_PREPARE``): a statement run again on the same connection is planned
+once, not on every call (row-level security makes planning a real share of a dashboard page). A transaction-mode
+pooler (Supavisor or PgBouncer on port 6543) hands each transaction to any server connection, so it cannot keep
+them: ``auto`` turns them off for such a URL, on for a direct connection or the session pooler (port 5432).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
 from vidstats.settings import DatabaseSettings, database_settings
@@ -63,12 +69,29 @@ class Caller:
         return cls(claims={}, share_token_hash=token_hash)
 
 
-def connect(url: str, *, connect_timeout_s: int = 10, application_name: str = "vidstats") -> psycopg.Connection:
+TRANSACTION_POOLER_PORT = "6543"  # Supabase's Supavisor and dedicated PgBouncer, transaction mode
+# Prepared on its second execution: a statement run once (a one-off command) costs no extra round trip.
+PREPARE_THRESHOLD = 1
+Prepare = Literal["auto", "on", "off"]
+
+
+def uses_prepared_statements(url: str, prepare: Prepare = "auto") -> bool:
+    """Whether connections to ``url`` prepare their statements: ``on`` / ``off`` as said; ``auto``: unless the URL
+    names a transaction pooler's port (any of its hosts' ports, when it lists several)."""
+    if prepare != "auto":
+        return prepare == "on"
+    ports = conninfo_to_dict(url).get("port") or os.environ.get("PGPORT") or "5432"
+    return TRANSACTION_POOLER_PORT not in (p.strip() for p in str(ports).split(","))
+
+
+def connect(url: str, *, connect_timeout_s: int = 10, application_name: str = "vidstats",
+            prepare: Prepare = "auto") -> psycopg.Connection:
     """An autocommit connection: transactions are always explicit (``Database.transaction``)."""
     return psycopg.connect(
         url,
         autocommit=True,
-        prepare_threshold=None,  # transaction-mode poolers cannot keep prepared statements
+        # None: never prepare (transaction-mode poolers cannot keep prepared statements).
+        prepare_threshold=PREPARE_THRESHOLD if uses_prepared_statements(url, prepare) else None,
         connect_timeout=connect_timeout_s,
         application_name=application_name,
     )
@@ -78,8 +101,9 @@ class Database:
     """A lazily opened connection, reused across warm invocations and reopened when it breaks."""
 
     def __init__(self, url: str, *, statement_timeout_ms: int = 30_000, connect_timeout_s: int = 10,
-                 application_name: str = "vidstats") -> None:
+                 application_name: str = "vidstats", prepare: Prepare = "auto") -> None:
         self._url = url
+        self._prepare: Prepare = prepare
         self._statement_timeout_ms = statement_timeout_ms
         self._connect_timeout_s = connect_timeout_s
         self._application_name = application_name
@@ -90,7 +114,8 @@ class Database:
                       ) -> Database:
         settings = settings or database_settings()
         return cls(settings.resolve_url(), statement_timeout_ms=settings.statement_timeout_ms,
-                   connect_timeout_s=settings.connect_timeout_s, application_name=application_name)
+                   connect_timeout_s=settings.connect_timeout_s, application_name=application_name,
+                   prepare=settings.database_prepare)
 
     @classmethod
     def read_replica_from_settings(cls, settings: DatabaseSettings | None = None, *,
@@ -102,12 +127,13 @@ class Database:
         if url is None:
             return None
         return cls(url, statement_timeout_ms=settings.statement_timeout_ms,
-                   connect_timeout_s=settings.connect_timeout_s, application_name=application_name)
+                   connect_timeout_s=settings.connect_timeout_s, application_name=application_name,
+                   prepare=settings.database_prepare)
 
     def connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._conn = connect(self._url, connect_timeout_s=self._connect_timeout_s,
-                                 application_name=self._application_name)
+                                 application_name=self._application_name, prepare=self._prepare)
         return self._conn
 
     @contextmanager
@@ -115,19 +141,25 @@ class Database:
         """One transaction under ``role`` (and ``caller``'s identity); commits on success, rolls back on any
         exception."""
         conn = self.connection()
-        with conn.transaction():
-            if caller is None:
-                # One round trip: the equivalent of SET LOCAL ROLE and SET LOCAL statement_timeout.
-                conn.execute("select set_config('role', %s, true), set_config('statement_timeout', %s, true)",
-                             (role.value, str(self._statement_timeout_ms)))
-            else:
-                # Still one round trip. The target list runs left to right: the editor check sees the claims.
-                check = ", analytics.require_workspace_editor()" if caller.edits else ""
-                conn.execute("select set_config('role', %s, true), set_config('statement_timeout', %s, true),"
-                             " set_config('request.jwt.claims', %s, true), set_config('request.headers', %s, true)"
-                             + check,
-                             (role.value, str(self._statement_timeout_ms), json.dumps(caller.claims),
-                              caller.headers_json()))
+        with ExitStack() as stack:
+            # BEGIN and the statement below in one round trip: pipelined, one Sync (as a single parameterized
+            # statement is sent). The caller's statements then run one by one, each raising its own error; an
+            # error here (the editor check) raises on leaving the pipeline and rolls the transaction back.
+            with conn.pipeline():
+                # The Transaction itself: conn.transaction() would keep the whole block in pipeline mode.
+                stack.enter_context(psycopg.Transaction(conn))
+                if caller is None:
+                    # The equivalent of SET LOCAL ROLE and SET LOCAL statement_timeout.
+                    conn.execute("select set_config('role', %s, true), set_config('statement_timeout', %s, true)",
+                                 (role.value, str(self._statement_timeout_ms)))
+                else:
+                    # The target list runs left to right: the editor check sees the claims.
+                    check = ", analytics.require_workspace_editor()" if caller.edits else ""
+                    conn.execute("select set_config('role', %s, true), set_config('statement_timeout', %s, true),"
+                                 " set_config('request.jwt.claims', %s, true),"
+                                 " set_config('request.headers', %s, true)" + check,
+                                 (role.value, str(self._statement_timeout_ms), json.dumps(caller.claims),
+                                  caller.headers_json()))
             yield conn
 
     def fetch_one_as(self, role: Role, caller: Caller, query: str) -> tuple[Any, ...] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,6 +28,15 @@ class DatabaseSettings(BaseSettings):
     # Upper bound for one statement, so a stuck query cannot eat a whole Lambda timeout.
     statement_timeout_ms: int = Field(default=30_000, ge=100, validation_alias="DB_STATEMENT_TIMEOUT_MS")
     connect_timeout_s: int = Field(default=10, ge=1, validation_alias="DB_CONNECT_TIMEOUT_S")
+    # Server-side prepared statements (each statement planned once per connection, not on every call): "auto"
+    # uses them unless the URL is a transaction pooler's (port 6543: Supavisor's or PgBouncer's transaction mode,
+    # which cannot keep them); "on" / "off" force it.
+    database_prepare: Literal["auto", "on", "off"] = Field(default="auto", validation_alias="DATABASE_PREPARE")
+
+    @field_validator("database_prepare", mode="before")
+    @classmethod
+    def _prepare_lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     def resolve_url(self) -> str:
         if self.database_url is not None:

@@ -3,7 +3,7 @@ read model: totals, growth, keyset pages over ties, filters, series."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -68,6 +68,38 @@ def test_growth_period_can_end_on_an_earlier_day(api: Api, four: dict[str, str])
     page = api.ok("/videos", sort="growth", period="1d", until=str(seed.today() - timedelta(days=2)))
     assert names(page, four)[0] == "A"
     assert page["items"][0]["increments"]["views"] == 900
+
+
+def summed_growth(db: Database, days: int, last: date) -> dict[str, int | None]:
+    """Each video's views growth over the period, summed from the daily increments (the reference)."""
+    with db.transaction(Role.EXPORT) as conn:
+        rows = conn.execute("select video_id::text, views from analytics.video_period_growth(null, %s, %s)",
+                            (last - timedelta(days=days - 1), last)).fetchall()
+    return dict(rows)
+
+
+@pytest.mark.usefixtures("api_env")
+@pytest.mark.parametrize("period", ["1d", "7d", "30d"])
+def test_the_rows_growth_is_the_daily_sum_whether_or_not_video_growth_ends_on_the_period(
+        api: Api, db: Database, four: dict[str, str], period: str) -> None:
+    days, today, yesterday = int(period.removesuffix("d")), seed.today(), seed.today() - timedelta(days=1)
+
+    def listed(**query: str) -> dict[str, int | None]:
+        return {i["id"]: i["increments"]["views"] for i in api.ok("/videos", period=period, **query)["items"]}
+
+    def summed(last: date) -> dict[str, int | None]:
+        return {vid: summed_growth(db, days, last).get(vid) for vid in four.values()}
+
+    assert listed() == summed(today)  # video_growth ends today: its rows
+    # As if the refresh had not run since midnight: video_growth holds the periods ending yesterday.
+    with db.transaction(Role.REFRESH) as conn:
+        conn.execute("reset role")
+        conn.execute("update analytics.read_model_state set growth_as_of = %s where name = 'video_statistics'",
+                     (yesterday,))
+        conn.execute("select analytics.resum_video_growth(%s, array(select id from analytics.videos))", (yesterday,))
+    assert summed(today) != summed(yesterday)
+    assert listed() == summed(today)  # summed from the days, never the table's other period
+    assert listed(until=str(yesterday)) == summed(yesterday)  # the table's period: its rows
 
 
 @pytest.mark.usefixtures("api_env")

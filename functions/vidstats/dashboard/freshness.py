@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 
@@ -18,16 +20,23 @@ REPLAYED_AT_SQL = ("case when pg_is_in_recovery()"
                    "      then pg_last_xact_replay_timestamp() end")
 
 
-def data_as_of(conn: psycopg.Connection) -> datetime | None:
-    """The instant the numbers are as of: the last successful refresh when nothing is pending; otherwise the
-    earlier of that and the oldest snapshot still waiting to be reflected; on a read replica still replaying,
-    no later than the last transaction it replayed. None before the first refresh."""
-    row = conn.execute(
-        f"select last_success_at, oldest_pending_at, {REPLAYED_AT_SQL} from analytics.refresh_status()").fetchone()
+# data_as_of's three instants, for a statement that reads them beside something else (one round trip).
+DATA_AS_OF_SQL = f"select last_success_at, oldest_pending_at, {REPLAYED_AT_SQL} from analytics.refresh_status()"
+
+
+def data_as_of_from(row: Sequence[Any] | None) -> datetime | None:
+    """``data_as_of`` from the three instants ``DATA_AS_OF_SQL`` reads."""
     if row is None or row[0] is None:
         return None
     instants: list[datetime] = [value for value in row if value is not None]
     return min(instants)
+
+
+def data_as_of(conn: psycopg.Connection) -> datetime | None:
+    """The instant the numbers are as of: the last successful refresh when nothing is pending; otherwise the
+    earlier of that and the oldest snapshot still waiting to be reflected; on a read replica still replaying,
+    no later than the last transaction it replayed. None before the first refresh."""
+    return data_as_of_from(conn.execute(DATA_AS_OF_SQL).fetchone())
 
 
 def replica_lag_seconds(conn: psycopg.Connection) -> float | None:

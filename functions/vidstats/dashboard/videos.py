@@ -32,7 +32,7 @@ from psycopg import sql
 
 from vidstats.dashboard import cursor as cursors
 from vidstats.dashboard.errors import BadRequestError, ConflictError, NotFoundError
-from vidstats.dashboard.freshness import data_as_of
+from vidstats.dashboard.freshness import DATA_AS_OF_SQL, data_as_of, data_as_of_from
 from vidstats.dashboard.models import (
     METRICS,
     BloggerRef,
@@ -120,19 +120,32 @@ SMALL_WORKSPACE_SCOPE = sql.SQL(
     " where wv.workspace_id = (select analytics.current_workspace_id())))")
 
 
+# Whether the caller's workspace tracks so few of all videos that its pages start from its own videos: its
+# tracked videos are counted only up to that threshold (an index-only scan of at most sqrt(32 N) entries).
+SMALL_WORKSPACE_PROBE = (
+    "(with threshold as (select floor(sqrt(32 * greatest(reltuples, 0)))::bigint as k"
+    "                      from pg_class where oid = 'analytics.videos'::regclass)"
+    "  select (select count(*) from (select 1 from analytics.workspace_videos"
+    "                                 where workspace_id = (select analytics.current_workspace_id())"
+    # In key order: an index-only scan that stops at the limit (a bitmap scan would read every entry).
+    "                                 order by video_id limit (select k + 1 from threshold)) w)"
+    "  <= (select k from threshold))"
+)
+
+
 def starts_from_workspace_videos(conn: psycopg.Connection) -> bool:
-    """Whether the caller's workspace tracks so few of all videos that its pages start from its own videos: its
-    tracked videos are counted only up to that threshold (an index-only scan of at most sqrt(32 N) entries)."""
-    row = conn.execute(
-        "with threshold as (select floor(sqrt(32 * greatest(reltuples, 0)))::bigint as k"
-        "                     from pg_class where oid = 'analytics.videos'::regclass)"
-        " select (select count(*) from (select 1 from analytics.workspace_videos"
-        "                                where workspace_id = (select analytics.current_workspace_id())"
-        # In key order: an index-only scan that stops at the limit (a bitmap scan would read every entry).
-        "                                order by video_id limit (select k + 1 from threshold)) w)"
-        " <= (select k from threshold)"
-    ).fetchone()
+    """Whether the caller's workspace's pages start from its own videos (``SMALL_WORKSPACE_PROBE``)."""
+    row = conn.execute(f"select {SMALL_WORKSPACE_PROBE}").fetchone()
     return bool(row is not None and row[0])
+
+
+def list_preamble(conn: psycopg.Connection, *, probe: bool) -> tuple[bool, datetime | None]:
+    """In one round trip: whether the pages start from the workspace's own videos (when ``probe``; else False)
+    and the data's as-of instant. Read before the page, the as-of instant is never later than the numbers."""
+    row = conn.execute(f"select {SMALL_WORKSPACE_PROBE if probe else 'false'}, f.*"
+                       f"  from (select) one left join lateral ({DATA_AS_OF_SQL}) f on true").fetchone()
+    assert row is not None  # one row, whatever refresh_status() holds
+    return bool(row[0]), data_as_of_from(row[1:])
 
 
 def _int_key(cursor: cursors.Cursor) -> int | None:
@@ -303,37 +316,24 @@ def recency_query(where: sql.Composable, *, after_cursor: bool) -> sql.Composed:
                    " order by wv.added_at desc, wv.video_id limit %(n)s").format(where=where, after=after)
 
 
-ROW_COLUMNS = (
-    "v.id, v.platform, v.external_video_id, v.url, v.caption, v.published_at, v.blogger_id, b.username,"
-    " t.tracking_state, t.started_at, l.views, l.likes, l.comments, l.reposts, l.saves, l.created_at,"
-    " i.views, i.likes, i.comments, i.reposts, i.saves, l.views_kind, b.display_name"
-)
-ROW_JOINS = (
-    " join analytics.workspace_video_tracking t on t.video_id = v.id"
-    " left join analytics.bloggers b on b.id = v.blogger_id"
-    " left join analytics.video_latest_statistics l on l.video_id = v.id"
-    " left join analytics.video_period_growth(%(ids)s, %(pf)s, %(pt)s) i on i.video_id = v.id"
-)
-
-
 def _row(r: Sequence[Any]) -> VideoRow:
+    """A row of ``analytics.video_list_rows`` (after its position)."""
     return VideoRow(
-        id=r[0], platform=r[1], external_video_id=r[2], url=r[3], caption=r[4], published_at=r[5],
-        blogger=BloggerRef(id=r[6], username=r[7], display_name=r[22]) if r[6] is not None else None,
-        tracking_state=r[8], tracking_started_at=r[9],
-        totals=Totals(views=r[10], likes=r[11], comments=r[12], reposts=r[13], saves=r[14]), stats_at=r[15],
-        increments=Increments(views=r[16], likes=r[17], comments=r[18], reposts=r[19], saves=r[20]), views_kind=r[21],
+        id=r[1], platform=r[2], external_video_id=r[3], url=r[4], caption=r[5], published_at=r[6],
+        blogger=BloggerRef(id=r[7], username=r[8], display_name=r[9]) if r[7] is not None else None,
+        tracking_state=r[10], tracking_started_at=r[11],
+        totals=Totals(views=r[12], likes=r[13], comments=r[14], reposts=r[15], saves=r[16]), stats_at=r[17],
+        views_kind=r[18], increments=Increments(views=r[19], likes=r[20], comments=r[21], reposts=r[22], saves=r[23]),
     )
 
 
 def video_rows(conn: psycopg.Connection, ids: Sequence[UUID], first: date, last: date) -> list[VideoRow]:
-    """The rows of the given videos, in the given order: totals and the period's increments."""
+    """The rows of the given videos, in the given order: totals and the period's increments
+    (``analytics.video_list_rows``: its statements are planned once per session, behind any pooler)."""
     if not ids:
         return []
-    rows = conn.execute(
-        f"select {ROW_COLUMNS} from unnest(%(ids)s::uuid[]) with ordinality as p(id, ord)"
-        f" join analytics.videos v on v.id = p.id {ROW_JOINS} order by p.ord",
-        {"ids": list(ids), "pf": first, "pt": last}).fetchall()
+    rows = conn.execute("select * from analytics.video_list_rows(%s, %s, %s) r order by r.ord",
+                        (list(ids), first, last)).fetchall()
     return [_row(r) for r in rows]
 
 
@@ -347,7 +347,8 @@ def list_videos(db: Database, query: VideoQuery) -> VideoPage:
     n = query.limit + 1  # one more than asked: tells whether there is a next page
     selective = query.campaign_id is not None or query.blogger_id is not None
     with db.transaction(Role.READER) as conn:
-        if not selective and query.sort is not VideoSort.recent and starts_from_workspace_videos(conn):
+        small, as_of = list_preamble(conn, probe=not selective and query.sort is not VideoSort.recent)
+        if small:
             where = sql.SQL("{} and {}").format(where, SMALL_WORKSPACE_SCOPE)
         if query.sort.value in TOTAL_SORTS:
             keyed = page_by_total(conn, query.sort.value, where, params, cursor, n)
@@ -357,7 +358,6 @@ def list_videos(db: Database, query: VideoQuery) -> VideoPage:
             keyed = _page_by_recency(conn, where, params, cursor, n)
         page, more = keyed[: query.limit], len(keyed) > query.limit
         items = video_rows(conn, [video_id for video_id, _ in page], first, last)
-        as_of = data_as_of(conn)
     next_cursor = None
     if more:
         last_id, last_key = page[-1]
