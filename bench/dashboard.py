@@ -186,6 +186,19 @@ def current_route(db: Any, campaign_id: Any) -> tuple[dict[str, int | None], lis
 def load(conn: psycopg.Connection, days: int) -> tuple[str, str]:
     """Loads the history; returns the measured (every video) and a small workspace's ids."""
     load_synthetic_history(conn, VIDEOS, days)
+    workspace, small = add_workspaces(conn, VIDEOS)
+    while True:
+        step = conn.execute("select analytics.refresh_materialized_views(10000000)").fetchone()
+        assert step is not None
+        if step[0]["caught_up"]:
+            break
+    conn.execute("analyze")
+    return workspace, small
+
+
+def add_workspaces(conn: psycopg.Connection, videos: int) -> tuple[str, str]:
+    """The workspaces, members, campaigns and fetch health of the bench over the loaded videos; returns the
+    measured workspace's id (it tracks every video) and a small one's."""
     workspaces = [str(r[0]) for r in conn.execute(
         "insert into analytics.workspaces (name) select 'bench ' || i from generate_series(1, %s) i returning id",
         (WORKSPACES,)).fetchall()]
@@ -215,13 +228,7 @@ def load(conn: psycopg.Connection, days: int) -> tuple[str, str]:
     conn.execute("update analytics.videos set consecutive_failures = 2, failure_days = 2,"
                  " last_error_class = 'transient', last_error = 'bench', last_error_at = now()"
                  " where id in (select id from analytics.videos order by md5('f' || id::text) limit %s)",
-                 (VIDEOS // 200,))
-    while True:
-        step = conn.execute("select analytics.refresh_materialized_views(10000000)").fetchone()
-        assert step is not None
-        if step[0]["caught_up"]:
-            break
-    conn.execute("analyze")
+                 (videos // 200,))
     return workspaces[0], workspaces[1]
 
 
@@ -248,6 +255,58 @@ def percentiles(run: Callable[[], object], repeat: int) -> tuple[float, float]:
     return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.95))]
 
 
+def handler_client(url: str, workspace: str, small: str) -> tuple[Any, str, Any, Callable[[dict[str, str]], Any]]:
+    """The dashboard handler in-process on ``url`` (auth on), a token of the bench's user, a Lambda context, and
+    ``call(query)``: GET /videos in the measured workspace (in the small one when query's "workspace" is "small")."""
+    os.environ.update(DATABASE_URL=url, AUTH_ISSUER=ISSUER, AUTH_JWT_SECRET=SECRET, POWERTOOLS_LOG_LEVEL="WARNING")
+    from dashboard_api import handler
+    from vidstats.auth import authenticator
+    from vidstats.settings import database_settings
+
+    database_settings.cache_clear()
+    handler.database.cache_clear()
+    authenticator.cache_clear()
+    token = jwt.encode({"sub": BENCH_USER, "aud": "authenticated", "iss": ISSUER, "exp": int(time.time()) + 86400},
+                       SECRET, algorithm="HS256")
+    context = type("Ctx", (), {"function_name": "bench", "memory_limit_in_mb": 512, "aws_request_id": "b",
+                               "invoked_function_arn": "arn:aws:lambda:eu-west-1:1:function:bench"})()
+
+    def call(query: dict[str, str]) -> dict[str, Any]:
+        in_workspace = small if query.get("workspace") == "small" else workspace
+        query = {k: v for k, v in query.items() if k != "workspace"}
+        result = handler.lambda_handler(event("/videos", query, token, in_workspace), context)
+        assert result["statusCode"] == 200, result
+        return json.loads(result["body"])  # type: ignore[no-any-return]
+
+    return handler, token, context, call
+
+
+def videos_cases(call: Callable[[dict[str, str]], Any], campaign_id: str) -> dict[str, dict[str, str]]:
+    """Every GET /videos sort and filter the bench measures, by name (page 20's cursors walked with ``call``)."""
+    def cursor_of_page_20(query: dict[str, str]) -> str:
+        cursor: str | None = None
+        for _ in range(19):
+            page = call({**query, "cursor": cursor} if cursor else query)
+            cursor = page["next_cursor"]
+        assert cursor is not None
+        return cursor
+
+    growth_7d = {"sort": "growth", "period": "7d"}
+    return {
+        "default": {},
+        "growth": growth_7d,
+        "campaign": {"campaign_id": campaign_id},
+        "page 20": {"cursor": cursor_of_page_20({})},
+        "failing": {"health": "failing"},
+        "likes": {"sort": "likes"},
+        "recent": {"sort": "recent"},
+        "growth 1d": {"sort": "growth", "period": "1d"},
+        "growth 30d likes": {"sort": "growth", "period": "30d", "metric": "likes"},
+        "growth page 20": {**growth_7d, "cursor": cursor_of_page_20(growth_7d)},
+        "small workspace": {"workspace": "small"},
+    }
+
+
 def run_scale(label: str, days: int, work_dir: Path, rows: list[tuple[str, ...]], repeat: int,
               sorts_only: bool = False) -> None:
     with bench_database(work_dir / label) as url, psycopg.connect(url, autocommit=True) as conn:
@@ -262,49 +321,8 @@ def run_scale(label: str, days: int, work_dir: Path, rows: list[tuple[str, ...]]
         assert campaign is not None
         assert big_campaign is not None
 
-        os.environ.update(DATABASE_URL=url, AUTH_ISSUER=ISSUER, AUTH_JWT_SECRET=SECRET,
-                          POWERTOOLS_LOG_LEVEL="WARNING")
-        from dashboard_api import handler
-        from vidstats.auth import authenticator
-        from vidstats.settings import database_settings
-
-        database_settings.cache_clear()
-        handler.database.cache_clear()
-        authenticator.cache_clear()
-        token = jwt.encode({"sub": BENCH_USER, "aud": "authenticated", "iss": ISSUER, "exp": int(time.time()) + 86400},
-                           SECRET, algorithm="HS256")
-        context = type("Ctx", (), {"function_name": "bench", "memory_limit_in_mb": 512, "aws_request_id": "b",
-                                   "invoked_function_arn": "arn:aws:lambda:eu-west-1:1:function:bench"})()
-
-        def call(query: dict[str, str]) -> dict[str, Any]:
-            in_workspace = small if query.get("workspace") == "small" else workspace
-            query = {k: v for k, v in query.items() if k != "workspace"}
-            result = handler.lambda_handler(event("/videos", query, token, in_workspace), context)
-            assert result["statusCode"] == 200, result
-            return json.loads(result["body"])  # type: ignore[no-any-return]
-
-        def cursor_of_page_20(query: dict[str, str]) -> str:
-            cursor: str | None = None
-            for _ in range(19):
-                page = call({**query, "cursor": cursor} if cursor else query)
-                cursor = page["next_cursor"]
-            assert cursor is not None
-            return cursor
-
-        growth_7d = {"sort": "growth", "period": "7d"}
-        cases = {
-            "default": {},
-            "growth": growth_7d,
-            "campaign": {"campaign_id": str(campaign[0])},
-            "page 20": {"cursor": cursor_of_page_20({})},
-            "failing": {"health": "failing"},
-            "likes": {"sort": "likes"},
-            "recent": {"sort": "recent"},
-            "growth 1d": {"sort": "growth", "period": "1d"},
-            "growth 30d likes": {"sort": "growth", "period": "30d", "metric": "likes"},
-            "growth page 20": {**growth_7d, "cursor": cursor_of_page_20(growth_7d)},
-            "small workspace": {"workspace": "small"},
-        }
+        handler, token, context, call = handler_client(url, workspace, small)
+        cases = videos_cases(call, str(campaign[0]))
         for name, query in cases.items():
             items = call(query)["items"]
 
