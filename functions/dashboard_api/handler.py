@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from psycopg import errors as pg_errors
 from vidstats.auth import AuthError, authenticator
 from vidstats.budgets import BudgetExceededError
-from vidstats.dashboard import access, bloggers, campaigns, share_links, videos, workspace_admin
+from vidstats.dashboard import access, bloggers, campaigns, share_links, snapshots, videos, workspace_admin
 from vidstats.dashboard.errors import ApiError
 from vidstats.dashboard.exports import ExportAccepted, ExportRequest, LambdaInvoker, campaign_csv, start_export
 from vidstats.dashboard.freshness import freshness
@@ -57,6 +57,7 @@ from vidstats.dashboard.models import (
     VideoIncrements,
     VideoPage,
     VideoQuery,
+    VideoSnapshotPage,
     VideoSort,
 )
 from vidstats.dashboard.tracking_commands import (
@@ -402,6 +403,14 @@ def video_increments(
     date_to: Annotated[ApiDate | None, Query(alias="to", description="Last UTC day (default: today)")] = None,
 ) -> VideoIncrements:
     return videos.video_increments(reading(workspace), video_id, granularity, date_from, date_to)
+
+
+@app.get("/videos/<video_id>/snapshots", summary="A video's raw snapshots, newest first (keyset paged)",
+         tags=["videos"], responses=ok({**ERRORS, **NOT_FOUND}),
+         description="Each fetch's absolute counters as stored (null: not reported by the platform).")
+def video_snapshots(workspace: WorkspaceId, video_id: Annotated[UUID, Path()],
+                    limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Cursor = None) -> VideoSnapshotPage:
+    return snapshots.video_snapshots(reading(workspace), video_id, limit=limit, cursor=cursor)
 
 
 @app.get("/campaigns", summary="Campaigns, newest first, with their totals and growth", tags=["campaigns"],
