@@ -198,6 +198,28 @@ def test_stop_tracking_a_video(page: Page, api: httpx.Client) -> None:
     expect(page.get_by_role("button", name="Stop tracking")).to_have_count(0)
 
 
+
+def test_the_video_screen_lists_the_apis_raw_snapshots_newest_first_and_pages_to_older_ones(
+        page: Page, api: httpx.Client) -> None:
+    video = api.get("/videos", params={"campaign_id": campaign_id(api), "sort": "views"}).json()["items"][0]
+    first = api.get(f"/videos/{video['id']}/snapshots", params={"limit": 30}).json()
+    assert first["next_cursor"] is not None  # the demo's 31 days are more than a page (30)
+    second = api.get(f"/videos/{video['id']}/snapshots", params={"limit": 30, "cursor": first["next_cursor"]}).json()
+    sign_in(page)
+    page.goto(f"/#/videos/{video['id']}")
+    table = page.get_by_test_id("snapshots")
+    rows = table.locator("tbody tr")
+    expect(rows).to_have_count(len(first["items"]))
+    assert [int(i) for i in rows.evaluate_all("rs => rs.map(r => r.dataset.snapshotId)")] == \
+        [s["id"] for s in first["items"]]
+    newest = first["items"][0]
+    expect(rows.first.locator("td").first.locator(".num")).to_have_attribute(
+        "title", f"{newest['views']:,}" if newest["views"] is not None else "not measured")
+    page.get_by_role("button", name="Older snapshots").click()
+    expect(rows).to_have_count(len(first["items"]) + len(second["items"]))
+    assert [int(i) for i in rows.evaluate_all("rs => rs.map(r => r.dataset.snapshotId)")] == \
+        [s["id"] for s in first["items"] + second["items"]]
+
 def test_sign_out_returns_to_sign_in_and_forgets_the_session(page: Page) -> None:
     sign_in(page)
     page.get_by_role("button", name="Sign out").click()
