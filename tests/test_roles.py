@@ -114,6 +114,11 @@ EXPECTED_FUNCTION_GRANTS = {
     ("campaign_video_growth", READER): {"EXECUTE"},
     ("campaign_series", READER): {"EXECUTE"},
     ("campaign_figures", READER): {"EXECUTE"},
+    # The same figures with the caller's access checked once (security definer): the two roles whose checks it makes.
+    ("viewer_campaign_figures", READER): {"EXECUTE"},
+    ("viewer_campaign_figures", SHARE): {"EXECUTE"},
+    # A video's raw snapshots, for its workspace's members only (security definer: the reader has no grant on them).
+    ("video_snapshots", READER): {"EXECUTE"},
     ("video_period_growth", READER): {"EXECUTE"},
     ("video_list_rows", READER): {"EXECUTE"},
     ("video_series", READER): {"EXECUTE"},

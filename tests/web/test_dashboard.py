@@ -198,6 +198,33 @@ def test_stop_tracking_a_video(page: Page, api: httpx.Client) -> None:
     expect(page.get_by_role("button", name="Stop tracking")).to_have_count(0)
 
 
+
+def test_the_video_screen_lists_the_apis_raw_snapshots_newest_first_and_pages_to_older_ones(
+        page: Page, api: httpx.Client) -> None:
+    # A video with the demo's 31 days of history: more than a page (30). (Another test may have tracked one
+    # more, with a single snapshot.)
+    for video in api.get("/videos", params={"campaign_id": campaign_id(api), "sort": "views"}).json()["items"]:
+        first = api.get(f"/videos/{video['id']}/snapshots", params={"limit": 30}).json()
+        if first["next_cursor"] is not None:
+            break
+    else:
+        raise AssertionError("no demo video has more than 30 snapshots")
+    second = api.get(f"/videos/{video['id']}/snapshots", params={"limit": 30, "cursor": first["next_cursor"]}).json()
+    sign_in(page)
+    page.goto(f"/#/videos/{video['id']}")
+    table = page.get_by_test_id("snapshots")
+    rows = table.locator("tbody tr")
+    expect(rows).to_have_count(len(first["items"]))
+    assert [int(i) for i in rows.evaluate_all("rs => rs.map(r => r.dataset.snapshotId)")] == \
+        [s["id"] for s in first["items"]]
+    newest = first["items"][0]
+    expect(rows.first.locator("td").first.locator(".num")).to_have_attribute(
+        "title", f"{newest['views']:,}" if newest["views"] is not None else "not measured")
+    page.get_by_role("button", name="Older snapshots").click()
+    expect(rows).to_have_count(len(first["items"]) + len(second["items"]))
+    assert [int(i) for i in rows.evaluate_all("rs => rs.map(r => r.dataset.snapshotId)")] == \
+        [s["id"] for s in first["items"] + second["items"]]
+
 def test_sign_out_returns_to_sign_in_and_forgets_the_session(page: Page) -> None:
     sign_in(page)
     page.get_by_role("button", name="Sign out").click()
@@ -462,3 +489,56 @@ def test_an_owner_sets_the_budget_within_the_limit_and_an_editor_manages_export_
     page.get_by_role("button", name=f"Remove spreadsheet {sheet}").click()
     expect(row).to_have_count(0)
     assert all(t["spreadsheet_id"] != sheet for t in api.get("/workspace/export-targets").json()["items"])
+
+
+def test_copy_link_puts_the_clients_link_on_the_clipboard_and_an_expired_link_shows_the_revoked_screen(
+        page: Page, browser: Browser, base_url: str, api: httpx.Client, stack: LocalStack) -> None:
+    cid = campaign_id(api)
+    before = {link["id"] for link in api.get(f"/campaigns/{cid}/share-links").json()["items"]}
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
+    sign_in(page, "owner@demo.localhost")
+    page.get_by_role("link", name=LAUNCH).click()
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    page.get_by_label("Works until (UTC day, optional)").fill(tomorrow)
+    page.get_by_role("button", name="Create share link").click()
+    link = page.get_by_label("The client's link").input_value()
+    page.get_by_role("button", name="Copy link").click()
+    expect(page.get_by_test_id("new-share-link").get_by_role("status")).to_have_text("Copied to the clipboard.")
+    assert page.evaluate("navigator.clipboard.readText()") == link
+    (made,) = [li for li in api.get(f"/campaigns/{cid}/share-links").json()["items"] if li["id"] not in before]
+    assert made["expires_at"] == f"{tomorrow}T23:59:59Z"  # the end of the chosen UTC day
+    row = page.get_by_test_id("share-links").locator(f"tr[data-link-id='{made['id']}']")
+    expect(row).to_have_attribute("data-state", "active")
+    expect(row.locator("td").nth(1)).to_have_text(f"{tomorrow} 23:59 UTC")
+
+    # A revoked link, to compare: what its client sees.
+    revoked = api.post(f"/campaigns/{cid}/share-links", json={}).json()
+    api.delete(f"/campaigns/{cid}/share-links/{revoked['id']}").raise_for_status()
+    client = browser.new_context(viewport={"width": 390, "height": 900}, locale="en-US", timezone_id="UTC")
+    problems = PageProblems()
+    try:
+        shared = client.new_page()
+        shared.on("console", problems.console)
+        shared.goto(f"{base_url}/#/shared/{revoked['token']}")
+        gone = shared.get_by_test_id("link-gone")
+        expect(gone).to_be_visible()
+        revoked_screen = gone.inner_text()
+
+        shared.goto(link)
+        shared.get_by_role("heading", name=LAUNCH, level=1).wait_for()  # works until its day ends
+        # The day passes: its expiry is now behind us (moved back, as the clock would).
+        conn = stack.owner_database().connection()
+        with conn.transaction():
+            conn.execute("update analytics.campaign_share_links set created_at = now() - interval '2 days',"
+                         " expires_at = now() - interval '1 second' where id = %s", (made["id"],))
+        shared.reload()
+        expect(gone).to_be_visible()
+        assert gone.inner_text() == revoked_screen  # the same screen: a guess learns nothing
+        expect(shared.get_by_test_id("chart")).to_have_count(0)
+        assert httpx.get(f"{base_url}/shared/{link.rsplit('/', 1)[1]}").status_code == 404
+    finally:
+        client.close()
+    page.reload()
+    expect(row).to_have_attribute("data-state", "expired")
+    expect(row.get_by_role("button", name=re.compile("^Revoke"))).to_have_count(0)
+    assert [m for m in problems.messages if "Failed to load resource" not in m] == []

@@ -62,3 +62,5 @@ export interface PageViewsReport {
   rows: { name: string; date: string; hour: number | null; views: number }[]; truncated: boolean;
   data_as_of: string | null;
 }
+export interface VideoSnapshot extends Counters { id: number; taken_at: string; views_kind: "views" | "plays" }
+export interface VideoSnapshotPage { video_id: string; items: VideoSnapshot[]; next_cursor: string | null }

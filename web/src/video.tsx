@@ -4,6 +4,7 @@ import { Chart } from "./chart";
 import { Empty, ErrorBox, Freshness, Growth, Loading, Num, Page, Select, useLoad } from "./components";
 import { ago, exact, when } from "./format";
 import { href } from "./router";
+import { Snapshots } from "./snapshots";
 import type { VideoDetail, VideoIncrements } from "./types";
 import { METRICS } from "./types";
 import { useAccess } from "./workspace";
@@ -84,7 +85,7 @@ export function VideoScreen({ id }: { id: string }) {
             label={`${m} growth per ${granularity === "daily" ? "day" : "week"}`} />)}</div>
         <div class="table-wrap">
           <table class="data">
-            <caption>Snapshots and growth per {granularity === "daily" ? "day" : "week"}</caption>
+            <caption>Snapshot count and growth per {granularity === "daily" ? "day" : "week"}</caption>
             <thead><tr><th scope="col">Period</th><th scope="col" class="n">Snapshots</th>
               {METRICS.map((m) => <th scope="col" class="n" key={m}>{m}</th>)}</tr></thead>
             <tbody>{series.data.points.slice().reverse().map((p) => (
@@ -95,6 +96,7 @@ export function VideoScreen({ id }: { id: string }) {
           </table>
         </div>
       </>}
+      <Snapshots videoId={v.id} />
     </Page>
   );
 }

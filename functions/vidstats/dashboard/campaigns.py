@@ -54,6 +54,30 @@ CAMPAIGN_COLUMNS = ("c.id, c.name, c.starts_at, c.ends_at, c.created_at,"
                     " (select count(*) from analytics.campaign_videos cv where cv.campaign_id = c.id)")
 
 
+# The analytics route's one statement: the campaign's growth, its series and its `n` highest video rows (one more
+# than asked, to tell truncation) from one read of its counted days. {figures}: the function that reads them.
+ANALYTICS_SQL = sql.SQL(
+    "with f as (select f.*, row_number() over (partition by f.kind order by f.views desc nulls last,"
+    "                                            f.video_id, f.period_start) as n"
+    "             from {figures}(%(cid)s, %(first)s, %(last)s, %(bucket)s, true) f)"
+    "select f.kind, f.period_start, f.period_end, f.views, f.likes, f.comments, f.reposts, f.saves,"
+    "       f.snapshots, v.id, v.platform, v.external_video_id, v.url, v.caption, cv.added_at,"
+    "       greatest(c.starts_at, cv.added_at), f.counted_from, f.counted_to,"
+    "       l.views, l.likes, l.comments, l.reposts, l.saves"
+    "  from f"
+    "  left join analytics.campaign_videos cv on cv.campaign_id = %(cid)s and cv.video_id = f.video_id"
+    "  left join analytics.campaigns c on c.id = cv.campaign_id"
+    "  left join analytics.videos v on v.id = f.video_id"
+    "  left join analytics.video_latest_statistics l on l.video_id = f.video_id"
+    " where f.kind <> 'video' or f.n <= %(n)s"
+    " order by f.kind, f.period_start, f.n")
+# campaign_figures() under the caller's row-level security probes the caller's access once per counted day;
+# viewer_campaign_figures() (migration 20261201153000) checks it once per statement and per campaign video, and
+# gives no rows when a campaign video is not one its workspace tracks: then the first is read instead.
+FIGURES_CHECKED_ONCE = sql.Identifier("analytics", "viewer_campaign_figures")
+FIGURES_UNDER_RLS = sql.Identifier("analytics", "campaign_figures")
+
+
 def first_counted_day(starts_at: datetime) -> date:
     """The UTC day of the campaign's start: its growth from then on counts."""
     return starts_at.astimezone(UTC).date()
@@ -119,17 +143,23 @@ def _page_figures(conn: psycopg.Connection, page: list[Campaign], windows: list[
     if not page:
         return {}
     # An empty window counts nothing: the range that ends before it starts (as campaign_analytics).
-    bounds = [w if w is not None else (date.max, date.min) for w in windows]
-    rows = conn.execute(
-        "select p.id, t.views, t.likes, t.comments, t.reposts, t.saves,"
-        "       f.views, f.likes, f.comments, f.reposts, f.saves"
-        "  from unnest(%s::uuid[], %s::date[], %s::date[]) p(id, first_day, last_day)"
-        "  left join lateral (select * from analytics.campaign_totals t where t.campaign_id = p.id) t on true"
-        " cross join lateral analytics.campaign_figures(p.id, p.first_day, p.last_day, null, false) f"
-        " where f.kind = 'campaign'",
-        ([c.id for c in page], [b[0] for b in bounds], [b[1] for b in bounds])).fetchall()
-    return {r[0]: (Totals(**dict(zip(METRICS, r[1:6], strict=True))),
-                   Increments(**dict(zip(METRICS, r[6:11], strict=True)))) for r in rows}
+    bounds = {c.id: w if w is not None else (date.max, date.min) for c, w in zip(page, windows, strict=True)}
+    figures: dict[UUID, tuple[Totals, Increments]] = {}
+    for function in (FIGURES_CHECKED_ONCE, FIGURES_UNDER_RLS):  # the second: campaigns the first gave no row
+        wanted = [c for c in bounds if c not in figures]
+        if not wanted:
+            break
+        rows = conn.execute(sql.SQL(
+            "select p.id, t.views, t.likes, t.comments, t.reposts, t.saves,"
+            "       f.views, f.likes, f.comments, f.reposts, f.saves"
+            "  from unnest(%s::uuid[], %s::date[], %s::date[]) p(id, first_day, last_day)"
+            "  left join lateral (select * from analytics.campaign_totals t where t.campaign_id = p.id) t on true"
+            " cross join lateral {figures}(p.id, p.first_day, p.last_day, null, false) f"
+            " where f.kind = 'campaign'").format(figures=function),
+            (wanted, [bounds[c][0] for c in wanted], [bounds[c][1] for c in wanted])).fetchall()
+        figures.update({r[0]: (Totals(**dict(zip(METRICS, r[1:6], strict=True))),
+                               Increments(**dict(zip(METRICS, r[6:11], strict=True)))) for r in rows})
+    return figures
 
 
 def _totals(conn: psycopg.Connection, campaign_id: UUID) -> Totals:
@@ -171,24 +201,11 @@ def campaign_analytics(db: Database, campaign_id: UUID, *, mode: AnalyticsMode, 
         first, last = window if window is not None else (date.max, date.min)
         bucket = None if window is None or mode is AnalyticsMode.totals else \
             "day" if mode is AnalyticsMode.daily else "week"
-        # One read of the campaign's days gives its growth, the series and the per-video rows; only the `limit`
-        # highest video rows (and one more, to tell truncation) leave the database.
-        rows = conn.execute(
-            "with f as (select f.*, row_number() over (partition by f.kind order by f.views desc nulls last,"
-            "                                            f.video_id, f.period_start) as n"
-            "             from analytics.campaign_figures(%(cid)s, %(first)s, %(last)s, %(bucket)s, true) f)"
-            "select f.kind, f.period_start, f.period_end, f.views, f.likes, f.comments, f.reposts, f.saves,"
-            "       f.snapshots, v.id, v.platform, v.external_video_id, v.url, v.caption, cv.added_at,"
-            "       greatest(c.starts_at, cv.added_at), f.counted_from, f.counted_to,"
-            "       l.views, l.likes, l.comments, l.reposts, l.saves"
-            "  from f"
-            "  left join analytics.campaign_videos cv on cv.campaign_id = %(cid)s and cv.video_id = f.video_id"
-            "  left join analytics.campaigns c on c.id = cv.campaign_id"
-            "  left join analytics.videos v on v.id = f.video_id"
-            "  left join analytics.video_latest_statistics l on l.video_id = f.video_id"
-            " where f.kind <> 'video' or f.n <= %(n)s"
-            " order by f.kind, f.period_start, f.n",
-            {"cid": campaign_id, "first": first, "last": last, "bucket": bucket, "n": limit + 1}).fetchall()
+        # One read of the campaign's days gives its growth, the series and the per-video rows.
+        params = {"cid": campaign_id, "first": first, "last": last, "bucket": bucket, "n": limit + 1}
+        rows = conn.execute(ANALYTICS_SQL.format(figures=FIGURES_CHECKED_ONCE), params).fetchall()
+        if not rows:  # a campaign video its workspace does not track: the figures row-level security shows
+            rows = conn.execute(ANALYTICS_SQL.format(figures=FIGURES_UNDER_RLS), params).fetchall()
         totals = _totals(conn, campaign_id)
         as_of = data_as_of(conn)
     increments = Increments()
@@ -200,7 +217,7 @@ def campaign_analytics(db: Database, campaign_id: UUID, *, mode: AnalyticsMode, 
         elif r[0] == "point":
             series.append(SeriesPoint(period_start=r[1], period_end=r[2], views=r[3], likes=r[4], comments=r[5],
                                       reposts=r[6], saves=r[7], snapshots=r[8]))
-        else:
+        elif r[9] is not None:  # (None: under row-level security, a video its workspace does not track)
             breakdown.append(CampaignVideoBreakdown(
                 video_id=r[9], platform=r[10], external_video_id=r[11], url=r[12], caption=r[13], added_at=r[14],
                 entered_at=r[15], counted_from=r[16], counted_to=r[17],

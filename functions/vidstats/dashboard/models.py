@@ -254,6 +254,25 @@ class VideoIncrements(_Out):
     data_as_of: datetime | None
 
 
+class VideoSnapshot(_Out):
+    """One fetch's absolute counters, as stored."""
+
+    id: int
+    taken_at: datetime = Field(description="When the counters were fetched")
+    views: int | None = Field(description="null: the platform did not report it")
+    likes: int | None
+    comments: int | None
+    reposts: int | None
+    saves: int | None
+    views_kind: Literal["views", "plays"] = Field(description="What views counts (Instagram: plays or views)")
+
+
+class VideoSnapshotPage(_Out):
+    video_id: UUID
+    items: list[VideoSnapshot] = Field(description="Newest first")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page; null: no more")
+
+
 class Campaign(_Out):
     id: UUID
     name: str
