@@ -3,13 +3,15 @@
     .venv/bin/python -m bench.read_model                 # 1M and 5M snapshots (several minutes)
     .venv/bin/python -m bench.read_model --scales 1M     # quicker
 
-For each history size it loads N videos x 100 days of snapshots (ending four days ago) and times:
+For each history size it loads N videos x 100 days of snapshots (ending yesterday) and times:
 - the catch-up of that whole history from watermark 0, calling analytics.refresh_materialized_views() until
   caught up (bulk steps), against the seed's plain REFRESH MATERIALIZED VIEW of the reference definition, and
   `vidstats verify` (analytics.verify_read_model()) afterwards;
-- a nightly-shaped step: 10k snapshots, one per video, on a UTC day with no rows yet (the last three days up to
-  today, after a warm-up day), growth included, with the refresh's own per-step timings, against REFRESH
-  MATERIALIZED VIEW CONCURRENTLY of the reference definition;
+- a nightly-shaped step: 10k snapshots, one per video, on today, the UTC day video_growth's periods end on and
+  which has no rows yet (the history ends yesterday), so each moves a daily row, a week, a latest row and three
+  growth rows per video; the same step timed several times, each rolled back, with the refresh's own per-step
+  timings, against REFRESH MATERIALIZED VIEW CONCURRENTLY of the reference definition (``--nightly-only``: just
+  the catch-up and this step);
 - the refresh of 10k new snapshots (one per video, today) against the same concurrent refresh;
 - a top-50-by-views page of videos_with_statistics_fast, against the same page from a latest-row view
   computed at read time (the seed's "joins videos with the latest video_statistics row per video");
@@ -73,6 +75,9 @@ def nightly_step(conn: psycopg.Connection) -> tuple[list[float], list[dict[str, 
     summaries: list[dict[str, Any]] = []
     for run in range(NIGHTLY_RUNS + 1):
         last = run == NIGHTLY_RUNS
+        # (the rolled-back runs' row versions cleared first, as autovacuum would between two nights; untimed)
+        conn.execute("vacuum analytics.video_growth, analytics.video_latest_statistics,"
+                     " analytics.mv_video_daily_increments, analytics.mv_video_weekly_increments")
         conn.execute("begin")
         started = time.perf_counter()
         summary = conn.execute("select analytics.refresh_materialized_views(100000)").fetchone()

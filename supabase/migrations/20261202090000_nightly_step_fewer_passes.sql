@@ -10,6 +10,7 @@
 -- - days after an in-order video's last reflected day (and weeks after its week) are inserted plainly: no
 --   daily or weekly row can exist there, since every reflected snapshot of the video is at or before it (were
 --   that ever wrong the primary key would fail the step, never double-count); other days are upserted as before;
+-- - the step's sorts and hashes get 64MB of work_mem (as a bulk chunk's do): they spilled at 10k videos;
 -- - growth's period sums in one grouping of the daily sums by (video, period), in bigint (they were 15 filtered
 --   numeric sums per video, spread over the periods by a lateral join and cast back per row).
 
@@ -66,6 +67,9 @@ begin
                                       'message', 'snapshot writers stayed in flight; try again');
     end;
     perform set_config('lock_timeout', '0', true);
+    -- The step's aggregates and hashes in memory (they spilled to disk with the default): a step is bounded by
+    -- p_max_rows snapshots, so is this; for this transaction only.
+    perform set_config('work_mem', '64MB', true);
     steps_ms := steps_ms || jsonb_build_object('lock', analytics.ms_since(t));
     t := clock_timestamp();
 
