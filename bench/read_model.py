@@ -11,7 +11,7 @@ For each history size it loads N videos x 100 days of snapshots (ending yesterda
   which has no rows yet (the history ends yesterday), so each moves a daily row, a week, a latest row and three
   growth rows per video; the same step timed several times, each rolled back, with the refresh's own per-step
   timings, against REFRESH MATERIALIZED VIEW CONCURRENTLY of the reference definition (``--nightly-only``: just
-  the catch-up and this step);
+  the catch-up and this step; ``--catch-up-only``: just the catch-up, its verify and the plain refresh);
 - the refresh of 10k new snapshots (one per video, today) against the same concurrent refresh;
 - a top-50-by-views page of videos_with_statistics_fast, against the same page from a latest-row view
   computed at read time (the seed's "joins videos with the latest video_statistics row per video");
@@ -93,8 +93,8 @@ def nightly_step(conn: psycopg.Connection) -> tuple[list[float], list[dict[str, 
     return elapsed, summaries
 
 
-def run_scale(label: str, videos: int, table: Table, work_dir: Path, *, nightly_only: bool = False
-              ) -> None:
+def run_scale(label: str, videos: int, table: Table, work_dir: Path, *, nightly_only: bool = False,
+              catch_up_only: bool = False) -> None:
     with bench_database(work_dir / label) as url, psycopg.connect(url, autocommit=True) as conn:
         started = time.perf_counter()
         # The history ends yesterday: today, the day growth is caught up for, is new to every video.
@@ -138,6 +138,8 @@ def run_scale(label: str, videos: int, table: Table, work_dir: Path, *, nightly_
         table.add(label, f"catch-up from watermark 0, {len(catch_up_steps)} bulk steps", catch_up_ms,
                   "REFRESH MATERIALIZED VIEW (reference, plain)", plain_ms)
         print(f"[{label}] vidstats verify {verify_s:.1f} s", flush=True)
+        if catch_up_only:
+            return
 
         concurrent_ms = median_ms(
             lambda: conn.execute("refresh materialized view concurrently public.bench_daily_reference"), 1)
@@ -227,11 +229,14 @@ def main() -> None:
     parser.add_argument("--scales", default="1M,5M", help="comma-separated, from: " + ", ".join(SCALES))
     parser.add_argument("--nightly-only", action="store_true",
                         help="only the catch-up and the nightly-shaped step (no reference views, no other cases)")
+    parser.add_argument("--catch-up-only", action="store_true",
+                        help="only the bulk catch-up, its verify and the plain REFRESH MATERIALIZED VIEW")
     args = parser.parse_args()
     table = Table()
     with tempfile.TemporaryDirectory(prefix="vidstats-bench-") as tmp:
         for label in args.scales.split(","):
-            run_scale(label, SCALES[label], table, Path(tmp), nightly_only=args.nightly_only)
+            run_scale(label, SCALES[label], table, Path(tmp), nightly_only=args.nightly_only,
+                      catch_up_only=args.catch_up_only)
     table.print()
 
 
