@@ -3,13 +3,15 @@
     .venv/bin/python -m bench.read_model                 # 1M and 5M snapshots (several minutes)
     .venv/bin/python -m bench.read_model --scales 1M     # quicker
 
-For each history size it loads N videos x 100 days of snapshots (ending four days ago) and times:
+For each history size it loads N videos x 100 days of snapshots (ending yesterday) and times:
 - the catch-up of that whole history from watermark 0, calling analytics.refresh_materialized_views() until
   caught up (bulk steps), against the seed's plain REFRESH MATERIALIZED VIEW of the reference definition, and
   `vidstats verify` (analytics.verify_read_model()) afterwards;
-- a nightly-shaped step: 10k snapshots, one per video, on a UTC day with no rows yet (the last three days up to
-  today, after a warm-up day), growth included, with the refresh's own per-step timings, against REFRESH
-  MATERIALIZED VIEW CONCURRENTLY of the reference definition;
+- a nightly-shaped step: 10k snapshots, one per video, on today, the UTC day video_growth's periods end on and
+  which has no rows yet (the history ends yesterday), so each moves a daily row, a week, a latest row and three
+  growth rows per video; the same step timed several times, each rolled back, with the refresh's own per-step
+  timings, against REFRESH MATERIALIZED VIEW CONCURRENTLY of the reference definition (``--nightly-only``: just
+  the catch-up and this step; ``--catch-up-only``: just the catch-up, its verify and the plain refresh);
 - the refresh of 10k new snapshots (one per video, today) against the same concurrent refresh;
 - a top-50-by-views page of videos_with_statistics_fast, against the same page from a latest-row view
   computed at read time (the seed's "joins videos with the latest video_statistics row per video");
@@ -35,7 +37,7 @@ from bench.support import SEED_LATEST_VIEW, Table, bench_database, load_syntheti
 SCALES = {"1M": 10_000, "5M": 50_000}  # videos; 100 days each
 DAYS = 100
 NEW_SNAPSHOTS = 10_000
-NIGHTLY_DAYS = 3  # nightly-shaped rounds after a warm-up one
+NIGHTLY_RUNS = 5  # timed nightly-shaped steps, after a warm-up one
 
 PAGE = "select * from {relation} order by views desc nulls last, id limit 50"
 READ_TIME_GROWTH_PAGE = (
@@ -53,11 +55,50 @@ def median_ms(run: Callable[[], object], repeat: int) -> float:
     return statistics.median(samples)
 
 
-def run_scale(label: str, videos: int, table: Table, work_dir: Path) -> None:
+def nightly_step(conn: psycopg.Connection) -> tuple[list[float], list[dict[str, Any]]]:
+    """The nightly run's refresh: the first 10k videos get one snapshot each on today, the UTC day video_growth's
+    periods end on (growth_as_of), and which has no rows yet: a daily row inserted per video, its week and latest
+    row updated, its three growth rows moved. The same step is timed several times, each rolled back (so each
+    finds the same state; the first warms the caches and is not counted), then once more for good."""
+    growth_as_of = conn.execute(
+        "select growth_as_of = (now() at time zone 'UTC')::date from analytics.read_model_state"
+        " where name = 'video_statistics'").fetchone()
+    assert growth_as_of is not None
+    assert growth_as_of[0], "growth must already end on today"
+    conn.execute(
+        "insert into analytics.video_statistics"
+        " (video_id, external_video_id, views, likes, comments, reposts, saves, created_at)"
+        " select id, external_video_id, 20000000, 200000, 2000, 200, 20,"
+        "        least(now(), date_trunc('day', now() at time zone 'UTC') at time zone 'UTC' + interval '3 hours')"
+        "   from analytics.videos order by id limit %s", (NEW_SNAPSHOTS,))
+    elapsed: list[float] = []
+    summaries: list[dict[str, Any]] = []
+    for run in range(NIGHTLY_RUNS + 1):
+        last = run == NIGHTLY_RUNS
+        # (the rolled-back runs' row versions cleared first, as autovacuum would between two nights; untimed)
+        conn.execute("vacuum analytics.video_growth, analytics.video_latest_statistics,"
+                     " analytics.mv_video_daily_increments, analytics.mv_video_weekly_increments")
+        conn.execute("begin")
+        started = time.perf_counter()
+        summary = conn.execute("select analytics.refresh_materialized_views(100000)").fetchone()
+        conn.execute("commit" if last else "rollback")
+        ms = (time.perf_counter() - started) * 1000
+        assert summary is not None
+        assert summary[0]["rows"] == NEW_SNAPSHOTS, summary
+        assert not summary[0]["growth_rebuilt"], summary
+        assert not summary[0].get("bulk"), summary
+        if run > 0:
+            elapsed.append(ms)
+            summaries.append(summary[0])
+    return elapsed, summaries
+
+
+def run_scale(label: str, videos: int, table: Table, work_dir: Path, *, nightly_only: bool = False,
+              catch_up_only: bool = False) -> None:
     with bench_database(work_dir / label) as url, psycopg.connect(url, autocommit=True) as conn:
         started = time.perf_counter()
-        # The history ends before the nightly-shaped days below (today - 3 .. today): each is a new UTC day.
-        load_synthetic_history(conn, videos, DAYS, end_days_ago=NIGHTLY_DAYS + 1)
+        # The history ends yesterday: today, the day growth is caught up for, is new to every video.
+        load_synthetic_history(conn, videos, DAYS, end_days_ago=1)
         conn.execute("analyze")
         rows = conn.execute("select count(*) from analytics.video_statistics").fetchone()
         load_s = time.perf_counter() - started
@@ -77,49 +118,38 @@ def run_scale(label: str, videos: int, table: Table, work_dir: Path) -> None:
         assert all(step.get("bulk") for step in catch_up_steps), catch_up_steps
         print(f"[{label}] bulk catch-up {catch_up_ms / 1000:.1f} s in {len(catch_up_steps)} steps; "
               + step_breakdown(catch_up_steps, sum), flush=True)
+        if nightly_only:
+            nightly_ms, nightly_steps = nightly_step(conn)
+            table.add(label, "nightly-shaped: 10k snapshots, one per video, on today (growth's day)",
+                      statistics.median(nightly_ms), f"bulk catch-up, {len(catch_up_steps)} steps", catch_up_ms)
+            print(f"[{label}] nightly-shaped step, median of {len(nightly_ms)}: "
+                  + step_breakdown(nightly_steps, statistics.median), flush=True)
+            assert_verified(conn, label, "after the nightly-shaped step")
+            return
         verify_started = time.perf_counter()
         assert_verified(conn, label, "after the catch-up")
         verify_s = time.perf_counter() - verify_started
 
+        # Created empty: the timed plain refresh below is its one full build (the same work as refreshing it).
         conn.execute("create materialized view public.bench_daily_reference as"
-                     " select * from analytics.video_daily_increments_reference")
+                     " select * from analytics.video_daily_increments_reference with no data")
         conn.execute("create unique index on public.bench_daily_reference (video_id, date)")
         conn.execute(SEED_LATEST_VIEW)
         plain_ms = median_ms(lambda: conn.execute("refresh materialized view public.bench_daily_reference"), 1)
         table.add(label, f"catch-up from watermark 0, {len(catch_up_steps)} bulk steps", catch_up_ms,
                   "REFRESH MATERIALIZED VIEW (reference, plain)", plain_ms)
         print(f"[{label}] vidstats verify {verify_s:.1f} s", flush=True)
+        if catch_up_only:
+            return
 
-        # Nightly-shaped: every video (the first 10k) gets one snapshot at 03:00 on a UTC day with no rows yet
-        # (the nightly refresh's fetches), the last three days up to today: growth periods end today, so the
-        # step's growth updates are in the figure with its daily inserts, weekly and latest-row updates. The
-        # first day warms the caches and is not counted.
-        nightly = []
-        nightly_steps: list[dict[str, Any]] = []
-        for days_before_today in range(NIGHTLY_DAYS, -1, -1):
-            conn.execute(
-                "insert into analytics.video_statistics"
-                " (video_id, external_video_id, views, likes, comments, reposts, saves, created_at)"
-                " select id, external_video_id, 20000000 + %s, 200000, 2000, 200, 20,"
-                "        date_trunc('day', now() at time zone 'UTC') at time zone 'UTC'"
-                "        - make_interval(days => %s, hours => -3)"
-                "   from analytics.videos order by id limit %s", (days_before_today, days_before_today,
-                                                                  NEW_SNAPSHOTS))
-            started = time.perf_counter()
-            summary = conn.execute("select analytics.refresh_materialized_views(100000)").fetchone()
-            elapsed = (time.perf_counter() - started) * 1000
-            assert summary is not None
-            assert summary[0]["rows"] == NEW_SNAPSHOTS, summary
-            assert not summary[0]["growth_rebuilt"], summary
-            if days_before_today < NIGHTLY_DAYS:
-                nightly.append(elapsed)
-                nightly_steps.append(summary[0])
         concurrent_ms = median_ms(
             lambda: conn.execute("refresh materialized view concurrently public.bench_daily_reference"), 1)
-        table.add(label, "nightly-shaped: 10k snapshots, one per video, on a new UTC day (with growth)",
-                  statistics.median(nightly), "REFRESH ... CONCURRENTLY (reference)", concurrent_ms)
-        print(f"[{label}] nightly-shaped step, median of {len(nightly)}: "
+        nightly_ms, nightly_steps = nightly_step(conn)
+        table.add(label, "nightly-shaped: 10k snapshots, one per video, on today (growth's day)",
+                  statistics.median(nightly_ms), "REFRESH ... CONCURRENTLY (reference)", concurrent_ms)
+        print(f"[{label}] nightly-shaped step, median of {len(nightly_ms)}: "
               + step_breakdown(nightly_steps, statistics.median), flush=True)
+        assert_verified(conn, label, "after the nightly-shaped step")
 
         def insert_new_snapshots() -> None:
             conn.execute(
@@ -198,11 +228,16 @@ def assert_verified(conn: psycopg.Connection, label: str, when: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", default="1M,5M", help="comma-separated, from: " + ", ".join(SCALES))
+    parser.add_argument("--nightly-only", action="store_true",
+                        help="only the catch-up and the nightly-shaped step (no reference views, no other cases)")
+    parser.add_argument("--catch-up-only", action="store_true",
+                        help="only the bulk catch-up, its verify and the plain REFRESH MATERIALIZED VIEW")
     args = parser.parse_args()
     table = Table()
     with tempfile.TemporaryDirectory(prefix="vidstats-bench-") as tmp:
         for label in args.scales.split(","):
-            run_scale(label, SCALES[label], table, Path(tmp))
+            run_scale(label, SCALES[label], table, Path(tmp), nightly_only=args.nightly_only,
+                      catch_up_only=args.catch_up_only)
     table.print()
 
 

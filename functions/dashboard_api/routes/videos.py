@@ -8,7 +8,7 @@ from uuid import UUID
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from vidstats.dashboard import videos
+from vidstats.dashboard import snapshots, videos
 from vidstats.dashboard.models import (
     ApiDate,
     FetchHealthState,
@@ -23,6 +23,7 @@ from vidstats.dashboard.models import (
     VideoIncrements,
     VideoPage,
     VideoQuery,
+    VideoSnapshotPage,
     VideoSort,
 )
 from vidstats.dashboard.tracking_commands import TrackVideosAccepted, TrackVideosRequest, track_videos
@@ -92,6 +93,14 @@ def video_increments(
     date_to: Annotated[ApiDate | None, Query(alias="to", description="Last UTC day (default: today)")] = None,
 ) -> VideoIncrements:
     return videos.video_increments(reading(workspace), video_id, granularity, date_from, date_to)
+
+
+@router.get("/videos/<video_id>/snapshots", summary="A video's raw snapshots, newest first (keyset paged)",
+            tags=["videos"], responses=ok({**ERRORS, **NOT_FOUND}),
+            description="Each fetch's absolute counters as stored (null: not reported by the platform).")
+def video_snapshots(workspace: WorkspaceId, video_id: Annotated[UUID, Path()], limit: PageSize = 50,
+                    cursor: Cursor = None) -> VideoSnapshotPage:
+    return snapshots.video_snapshots(reading(workspace), video_id, limit=limit, cursor=cursor)
 
 
 @router.post("/videos", summary="Track one or many video URLs (fetches are enqueued)", tags=["videos"],
