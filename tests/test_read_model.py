@@ -397,3 +397,20 @@ def test_campaign_bounds_a_writer_computed_are_recomputed_by_the_next_refresh(
                            ).fetchone()
     assert row == (50, 1, False)  # ... and recomputed: +50 views after 09:00, the 12:00 snapshot
     assert verify_read_model(db).ok
+
+
+def test_a_step_may_use_the_time_the_caller_has_left_not_only_the_per_statement_bound(
+        database: IsolatedDatabase, db: Database) -> None:
+    videos = [make_video(db) for _ in range(200)]
+    with db.transaction(Role.INGEST) as conn:
+        insert_snapshots(conn, [(video, BASE + timedelta(hours=h), (h, h, None, None, None))
+                                for video in videos for h in range(100)])
+    impatient = Database(database.owner_url, statement_timeout_ms=50)  # far less than a 20k-row step needs
+    try:
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            refresh_step(impatient, max_rows=100_000)
+        outcome = refresh_read_model(impatient, months_ahead=0, time_left_s=lambda: 120.0)
+        assert (outcome.status, outcome.rows) == ("caught_up", 20_000)
+    finally:
+        impatient.close()
+    assert verify_read_model(db).ok

@@ -68,16 +68,23 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cli_statement_timeout_ms() -> int:
+    """An operator's command (a full verify, a refresh catching up a long history) runs as long as it needs:
+    no statement timeout (Ctrl-C stops it), unless ``DB_STATEMENT_TIMEOUT_MS`` sets one."""
+    configured = os.environ.get("DB_STATEMENT_TIMEOUT_MS", "").strip()
+    return int(configured) if configured.isdigit() else 0
+
+
 def _database(args: argparse.Namespace) -> Database:
     url = getattr(args, "database_url", None) or _database_url_from_env()
-    if url:
-        return Database(url, application_name="vidstats-cli")
-    services = _local_stack(args)
-    if services is not None:  # `vidstats dev` is running: its database, not a second server on its data
-        return Database(services["database_url"], application_name="vidstats-cli")
-    print("No DATABASE_URL set: using the local embedded database (.dev/pgdata).", file=sys.stderr)
-    _server, local_url = start_local_database(Path(getattr(args, "data_dir", None) or DEFAULT_DATA_DIR))
-    return Database(local_url, application_name="vidstats-cli")
+    if not url:
+        services = _local_stack(args)
+        if services is not None:  # `vidstats dev` is running: its database, not a second server on its data
+            url = services["database_url"]
+    if not url:
+        print("No DATABASE_URL set: using the local embedded database (.dev/pgdata).", file=sys.stderr)
+        _server, url = start_local_database(Path(getattr(args, "data_dir", None) or DEFAULT_DATA_DIR))
+    return Database(url, application_name="vidstats-cli", statement_timeout_ms=_cli_statement_timeout_ms())
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:

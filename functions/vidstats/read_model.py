@@ -81,8 +81,12 @@ class VerifyReport(BaseModel):
         return not any(mismatches)
 
 
-def refresh_step(db: Database, *, max_rows: int) -> RefreshStep:
+def refresh_step(db: Database, *, max_rows: int, statement_timeout_ms: int | None = None) -> RefreshStep:
+    """One bounded step. ``statement_timeout_ms``: its own bound instead of the connection's per-statement one
+    (a caller that knows how much time it has left lets the step use it)."""
     with db.transaction(Role.REFRESH) as conn:
+        if statement_timeout_ms is not None:
+            conn.execute("select set_config('statement_timeout', %s, true)", (str(statement_timeout_ms),))
         row = conn.execute("select analytics.refresh_materialized_views(%s)", (max_rows,)).fetchone()
     assert row is not None
     return RefreshStep.model_validate(row[0])
@@ -134,8 +138,23 @@ def refresh_read_model(
     """
     started = time.monotonic()
     partitions = create_partitions(db, months_ahead=months_ahead)
-    status, steps = run_refresh_steps(lambda: refresh_step(db, max_rows=max_rows_per_step),
-                                      time_left_s=time_left_s, min_time_for_a_step_s=min_time_for_a_step_s)
+
+    left: list[float] = []  # the time left when the loop decided to start the step
+
+    def time_left() -> float:
+        assert time_left_s is not None
+        left[:] = [time_left_s()]
+        return left[0]
+
+    def step() -> RefreshStep:
+        # A step may take all the time the caller has left, not only the per-statement bound: one that always
+        # outlasted that bound would be rolled back at every run, and the read model would never catch up (a
+        # full nightly at 100k videos, a bulk chunk on a loaded database: 30-50 s).
+        timeout_ms = max(int(left[0] * 1000), 1_000) if left else None
+        return refresh_step(db, max_rows=max_rows_per_step, statement_timeout_ms=timeout_ms)
+
+    status, steps = run_refresh_steps(step, time_left_s=time_left if time_left_s is not None else None,
+                                      min_time_for_a_step_s=min_time_for_a_step_s)
     return RefreshOutcome(
         status=status,
         steps=len(steps),
