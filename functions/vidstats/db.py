@@ -22,6 +22,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 import psycopg
+from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
@@ -141,6 +142,13 @@ class Database:
         """One transaction under ``role`` (and ``caller``'s identity); commits on success, rolls back on any
         exception."""
         conn = self.connection()
+        if conn.pgconn.pipeline_status != pq.PipelineStatus.OFF:
+            # The caller pipelines the whole transaction (vidstats.ingestion.pipelined): psycopg's own transaction
+            # block, which syncs the pipeline around it, so an error anywhere rolls it back for good.
+            with conn.transaction():
+                self._begin_as(conn, role, caller)
+                yield conn
+            return
         with ExitStack() as stack:
             # BEGIN and the statement below in one round trip: pipelined, one Sync (as a single parameterized
             # statement is sent). The caller's statements then run one by one, each raising its own error; an
@@ -148,19 +156,22 @@ class Database:
             with conn.pipeline():
                 # The Transaction itself: conn.transaction() would keep the whole block in pipeline mode.
                 stack.enter_context(psycopg.Transaction(conn))
-                if caller is None:
-                    # The equivalent of SET LOCAL ROLE and SET LOCAL statement_timeout.
-                    conn.execute("select set_config('role', %s, true), set_config('statement_timeout', %s, true)",
-                                 (role.value, str(self._statement_timeout_ms)))
-                else:
-                    # The target list runs left to right: the editor check sees the claims.
-                    check = ", analytics.require_workspace_editor()" if caller.edits else ""
-                    conn.execute("select set_config('role', %s, true), set_config('statement_timeout', %s, true),"
-                                 " set_config('request.jwt.claims', %s, true),"
-                                 " set_config('request.headers', %s, true)" + check,
-                                 (role.value, str(self._statement_timeout_ms), json.dumps(caller.claims),
-                                  caller.headers_json()))
+                self._begin_as(conn, role, caller)
             yield conn
+
+    def _begin_as(self, conn: psycopg.Connection, role: Role, caller: Caller | None) -> None:
+        if caller is None:
+            # The equivalent of SET LOCAL ROLE and SET LOCAL statement_timeout.
+            conn.execute("select set_config('role', %s, true), set_config('statement_timeout', %s, true)",
+                         (role.value, str(self._statement_timeout_ms)))
+            return
+        # The target list runs left to right: the editor check sees the claims.
+        check = ", analytics.require_workspace_editor()" if caller.edits else ""
+        conn.execute("select set_config('role', %s, true), set_config('statement_timeout', %s, true),"
+                     " set_config('request.jwt.claims', %s, true),"
+                     " set_config('request.headers', %s, true)" + check,
+                     (role.value, str(self._statement_timeout_ms), json.dumps(caller.claims),
+                      caller.headers_json()))
 
     def fetch_one_as(self, role: Role, caller: Caller, query: str) -> tuple[Any, ...] | None:
         """One read-only statement for ``caller``, in its own implicit transaction: a single round trip (no
