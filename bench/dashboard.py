@@ -48,7 +48,7 @@ from urllib.parse import urlencode
 import jwt
 import psycopg
 
-from bench.support import SEED_LATEST_VIEW, bench_database, load_synthetic_history
+from bench.support import SEED_LATEST_VIEW, bench_database, catch_up, load_synthetic_history
 
 SCALES = {"1M": 20, "5M": 100}  # days of history for 50k videos
 VIDEOS = 50_000
@@ -187,11 +187,7 @@ def load(conn: psycopg.Connection, days: int) -> tuple[str, str]:
     """Loads the history; returns the measured (every video) and a small workspace's ids."""
     load_synthetic_history(conn, VIDEOS, days)
     workspace, small = add_workspaces(conn, VIDEOS)
-    while True:
-        step = conn.execute("select analytics.refresh_materialized_views(10000000)").fetchone()
-        assert step is not None
-        if step[0]["caught_up"]:
-            break
+    catch_up(conn)
     conn.execute("analyze")
     return workspace, small
 

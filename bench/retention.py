@@ -23,7 +23,7 @@ import psycopg
 from vidstats.db import Database
 from vidstats.retention import run_retention
 
-from bench.support import bench_database, print_table
+from bench.support import bench_database, catch_up, print_table
 
 DAYS = 100
 
@@ -72,9 +72,7 @@ def main() -> None:
         count = conn.execute("select count(*) from analytics.video_statistics").fetchone()
         print(f"loaded {count[0] if count else 0:,} snapshots in {time.perf_counter() - started:.0f} s", flush=True)
         started = time.perf_counter()
-        while not conn.execute("select analytics.refresh_materialized_views(10000000)").fetchone()[0][  # type: ignore[index]
-                "caught_up"]:
-            pass
+        catch_up(conn)
         print(f"read model caught up in {time.perf_counter() - started:.0f} s", flush=True)
         conn.execute("analyze")
 

@@ -103,6 +103,16 @@ def load_synthetic_history(conn: psycopg.Connection, videos: int, days: int, *, 
             progress(d + 1)
 
 
+def catch_up(conn: psycopg.Connection, max_rows: int = 10_000_000) -> None:
+    """Refreshes the read model until it is caught up (as the connection's role: the benches' owner, without the
+    functions' statement timeout, so a large history's steps may take minutes)."""
+    while True:
+        step = conn.execute("select analytics.refresh_materialized_views(%s)", (max_rows,)).fetchone()
+        assert step is not None
+        if step[0]["caught_up"]:
+            return
+
+
 def print_table(rows: Sequence[Sequence[str]]) -> None:
     """Rows of text cells, the first being the header, in aligned columns."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

@@ -36,7 +36,7 @@ import httpx
 import psycopg
 from vidstats.workspaces import DEFAULT_WORKSPACE_ID
 
-from bench.support import bench_database, load_synthetic_history, print_table
+from bench.support import bench_database, catch_up, load_synthetic_history, print_table
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "web"
@@ -141,11 +141,7 @@ def campaign_screen(browser: Any, work: Path, videos: int, days: int, shapes: li
             conn.execute("insert into analytics.workspace_members (workspace_id, user_id, role)"
                          " values (%s, %s, 'owner') on conflict do nothing", (DEFAULT_WORKSPACE_ID, DEV_USER_ID))
         with psycopg.connect(url, autocommit=True) as conn:  # as the owner, no statement timeout (5M: minutes)
-            while True:
-                step = conn.execute("select analytics.refresh_materialized_views(10000000)").fetchone()
-                assert step is not None
-                if step[0]["caught_up"]:
-                    break
+            catch_up(conn)
             conn.execute("analyze")
             snapshots = conn.execute("select count(*) from analytics.video_statistics").fetchone()
         print(f"bench.web: {videos:,} videos, {snapshots[0] if snapshots else 0:,} snapshots, loaded in "
