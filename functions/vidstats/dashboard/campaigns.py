@@ -142,8 +142,7 @@ def _page_figures(conn: psycopg.Connection, page: list[Campaign], windows: list[
     route's ``increments``), one statement for the page."""
     if not page:
         return {}
-    # An empty window counts nothing: the range that ends before it starts (as campaign_analytics).
-    bounds = {c.id: w if w is not None else (date.max, date.min) for c, w in zip(page, windows, strict=True)}
+    bounds = {c.id: w or NOTHING_COUNTED for c, w in zip(page, windows, strict=True)}
     figures: dict[UUID, tuple[Totals, Increments]] = {}
     for function in (FIGURES_CHECKED_ONCE, FIGURES_UNDER_RLS):  # the second: campaigns the first gave no row
         wanted = [c for c in bounds if c not in figures]
@@ -176,6 +175,10 @@ def get_campaign(db: Database, campaign_id: UUID) -> CampaignDetail:
     return CampaignDetail(**campaign.model_dump(), totals=totals, data_as_of=as_of)
 
 
+# What an empty window is given to the figures' SQL: a range that ends before it starts, so nothing is counted.
+NOTHING_COUNTED = (date.max, date.min)
+
+
 def counted_days(campaign: Campaign, date_from: date | None, date_to: date | None) -> tuple[date, date] | None:
     """The campaign-wide range of counted days (before each video's own added_at is applied); None: empty."""
     if date_from is not None and date_to is not None and date_from > date_to:
@@ -197,8 +200,7 @@ def campaign_analytics(db: Database, campaign_id: UUID, *, mode: AnalyticsMode, 
         if window is not None and mode is not AnalyticsMode.totals and \
                 (window[1] - window[0]).days >= MAX_SERIES_DAYS:
             raise BadRequestError("query.from", f"a series spans at most {MAX_SERIES_DAYS} days; narrow from/to")
-        # An empty window counts nothing: the range that ends before it starts.
-        first, last = window if window is not None else (date.max, date.min)
+        first, last = window or NOTHING_COUNTED
         bucket = None if window is None or mode is AnalyticsMode.totals else \
             "day" if mode is AnalyticsMode.daily else "week"
         # One read of the campaign's days gives its growth, the series and the per-video rows.
