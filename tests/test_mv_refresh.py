@@ -86,3 +86,28 @@ def test_cli_refresh_verify_and_status(database: IsolatedDatabase, db: Database,
         conn.execute("delete from analytics.mv_video_weekly_increments")
     assert cli.main(["verify", *args]) == 1
     assert "MISMATCH" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("configured", "expected"), [(None, "0"), ("120000", "2min")])
+def test_the_cli_runs_without_a_statement_timeout_unless_one_is_configured(
+        database: IsolatedDatabase, monkeypatch: pytest.MonkeyPatch, configured: str | None, expected: str) -> None:
+    import argparse
+
+    if configured is None:
+        monkeypatch.delenv("DB_STATEMENT_TIMEOUT_MS", raising=False)
+    else:
+        monkeypatch.setenv("DB_STATEMENT_TIMEOUT_MS", configured)
+    command_db = cli._database(argparse.Namespace(database_url=database.owner_url))
+    try:
+        with command_db.transaction(Role.REFRESH) as conn:  # what `vidstats verify` / `refresh` run in
+            row = conn.execute("select current_setting('statement_timeout')").fetchone()
+        assert row == (expected,)
+    finally:
+        command_db.close()
+
+
+def test_an_invalid_cli_statement_timeout_is_a_one_line_error(
+        database: IsolatedDatabase, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DB_STATEMENT_TIMEOUT_MS", "soon")
+    assert cli.main(["verify", "--database-url", database.owner_url]) != 0
+    assert "invalid setting DB_STATEMENT_TIMEOUT_MS" in capsys.readouterr().err

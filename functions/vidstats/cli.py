@@ -17,6 +17,7 @@ import psycopg
 from vidstats.db import Database
 from vidstats.migrations import MigrationError, migrate
 from vidstats.read_model import refresh_read_model, verify_read_model, verify_read_model_sample
+from vidstats.settings import DatabaseSettings
 from vidstats.workspaces import DEFAULT_WORKSPACE_ID
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -71,8 +72,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def _cli_statement_timeout_ms() -> int:
     """An operator's command (a full verify, a refresh catching up a long history) runs as long as it needs:
     no statement timeout (Ctrl-C stops it), unless ``DB_STATEMENT_TIMEOUT_MS`` sets one."""
-    configured = os.environ.get("DB_STATEMENT_TIMEOUT_MS", "").strip()
-    return int(configured) if configured.isdigit() else 0
+    if "DB_STATEMENT_TIMEOUT_MS" not in os.environ:
+        return 0
+    return DatabaseSettings().statement_timeout_ms  # validated as the functions' (an invalid value is an error)
 
 
 def _database(args: argparse.Namespace) -> Database:
