@@ -9,6 +9,7 @@ Screenshots go to ``tests/web/artefacts`` (not committed).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -60,26 +61,37 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
-@pytest.fixture(scope="module")
-def stack(supabase_like_server: str, migrated_template: str, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[LocalStack]:
-    """`make demo` on its own database and random ports."""
+@contextlib.contextmanager
+def started_stack(server: str, template: str, folder: Path, *, environ: dict[str, str] | None = None,
+                  demo: bool = False) -> Iterator[LocalStack]:
+    """The local stack serving the built web dashboard, on its own database and random ports, with ``environ``
+    set (and the developer's own settings cleared) while it runs."""
     if not BUILT.exists():
         pytest.fail(f"{BUILT.relative_to(ROOT)} is missing: run `make web` (make test does)")
-    database = _create_database(supabase_like_server, template=migrated_template)
-    folder = tmp_path_factory.mktemp("web-stack")
+    database = _create_database(server, template=template)
     with pytest.MonkeyPatch.context() as monkeypatch:
         for name in CLEARED:
             monkeypatch.delenv(name, raising=False)
+        for name, value in (environ or {}).items():
+            monkeypatch.setenv(name, value)
         stack = LocalStack(StackConfig(database_url=database.owner_url, data_dir=folder / "pgdata", port=0,
                                        sqs_port=0, exports_dir=folder / "exports", batching_window_s=0.2,
-                                       run_schedules=False, demo=True))
+                                       run_schedules=False, demo=demo))
         stack.start()
         try:
             yield stack
         finally:
             stack.stop()
-    _drop_database(supabase_like_server, database.name)
+    _drop_database(server, database.name)
+
+
+@pytest.fixture(scope="module")
+def stack(supabase_like_server: str, migrated_template: str, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[LocalStack]:
+    """`make demo` on its own database and random ports."""
+    with started_stack(supabase_like_server, migrated_template, tmp_path_factory.mktemp("web-stack"),
+                       demo=True) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="module")

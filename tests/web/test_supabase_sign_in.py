@@ -18,12 +18,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Page, Request, Route, expect
-from vidstats.local.stack import LocalStack, StackConfig, mint_dev_token
+from vidstats.local.stack import LocalStack, mint_dev_token
 
-from tests.conftest import _create_database, _drop_database
-from tests.local_stack.conftest import CLEARED
 from tests.supabase_auth import PROJECT_URL, RECORDED
-from tests.web.conftest import BUILT, ROOT
+from tests.web.conftest import started_stack
 
 pytestmark = pytest.mark.xdist_group("web")
 
@@ -36,24 +34,10 @@ JWT_SECRET = "test-project-jwt-secret-with-at-least-32-characters"
 def stack(supabase_like_server: str, migrated_template: str, tmp_path_factory: pytest.TempPathFactory
           ) -> Iterator[LocalStack]:
     """The local stack as a deployment configured for a Supabase project (tokens from its Auth, HS256)."""
-    if not BUILT.exists():
-        pytest.fail(f"{BUILT.relative_to(ROOT)} is missing: run `make web` (make test does)")
-    database = _create_database(supabase_like_server, template=migrated_template)
-    folder = tmp_path_factory.mktemp("web-supabase-stack")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        for name in CLEARED:
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("SUPABASE_URL", PROJECT_URL)
-        monkeypatch.setenv("SUPABASE_PUBLISHABLE_KEY", PUBLISHABLE_KEY)
-        monkeypatch.setenv("AUTH_JWT_SECRET", JWT_SECRET)
-        stack = LocalStack(StackConfig(database_url=database.owner_url, data_dir=folder / "pgdata", port=0,
-                                       sqs_port=0, exports_dir=folder / "exports", run_schedules=False))
-        stack.start()
-        try:
-            yield stack
-        finally:
-            stack.stop()
-    _drop_database(supabase_like_server, database.name)
+    with started_stack(supabase_like_server, migrated_template, tmp_path_factory.mktemp("web-supabase-stack"),
+                       environ={"SUPABASE_URL": PROJECT_URL, "SUPABASE_PUBLISHABLE_KEY": PUBLISHABLE_KEY,
+                                "AUTH_JWT_SECRET": JWT_SECRET}) as stack:
+        yield stack
 
 
 def recorded_answer(name: str) -> tuple[int, Any]:
