@@ -107,6 +107,7 @@ CURSOR_MAX = 1000
 WorkspaceId = Annotated[UUID, Header(alias=access.WORKSPACE_HEADER, description=(
     "The workspace this request is about (`GET /me` lists yours). Reads: any member; commands: owners and "
     "editors."))]
+PageSize = Annotated[int, Query(ge=1, le=200)]  # a list page's `limit`
 Cursor = Annotated[str | None, Query(max_length=CURSOR_MAX, description="`next_cursor` of the previous page")]
 Until = Annotated[ApiDate | None, Query(description="Last UTC day of the growth period (default: today)")]
 DateFrom = Annotated[ApiDate | None, Query(alias="from", description="Count from this UTC day")]

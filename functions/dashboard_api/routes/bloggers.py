@@ -26,6 +26,7 @@ from dashboard_api.dependencies import (
     NOT_FOUND,
     WITH_BODY,
     Cursor,
+    PageSize,
     Until,
     WorkspaceId,
     ok,
@@ -44,7 +45,7 @@ def list_bloggers(
     q: Annotated[SearchText | None, Query(description="Text in the handle, display name or platform user id")] = None,
     period: Annotated[Period, Query()] = Period.d7,
     until: Until = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: PageSize = 50,
     cursor: Cursor = None,
 ) -> BloggerPage:
     return bloggers.list_bloggers(reading(workspace), platform=platform, q=q, period=period, until=until, limit=limit,

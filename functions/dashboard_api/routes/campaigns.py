@@ -31,6 +31,7 @@ from dashboard_api.dependencies import (
     Cursor,
     DateFrom,
     DateTo,
+    PageSize,
     WorkspaceId,
     ok,
     reading,
@@ -45,7 +46,7 @@ AnalyticsRows = Annotated[int, Query(ge=1, le=1000, description="Per-video rows 
             responses=ok(ERRORS), description="Each campaign's `totals` (as `GET /campaigns/{id}`) and `increments`, "
             "its growth in the campaign over `from`..`to` (the same figures as `GET /campaigns/{id}/analytics` "
             "for the same range).")
-def list_campaigns(workspace: WorkspaceId, limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Cursor = None,
+def list_campaigns(workspace: WorkspaceId, limit: PageSize = 50, cursor: Cursor = None,
                    date_from: DateFrom = None, date_to: DateTo = None) -> CampaignPage:
     return campaigns.list_campaigns(reading(workspace), limit=limit, cursor=cursor, date_from=date_from,
                                     date_to=date_to)

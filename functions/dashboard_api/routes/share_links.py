@@ -31,6 +31,7 @@ from dashboard_api.dependencies import (
     Cursor,
     DateFrom,
     DateTo,
+    PageSize,
     Until,
     WorkspaceId,
     database,
@@ -38,7 +39,7 @@ from dashboard_api.dependencies import (
     scoped,
 )
 from dashboard_api.routes.campaigns import AnalyticsRows
-from dashboard_api.routes.videos import GrowthPeriod, PageSize, Sort, SortMetric, VideoSearch
+from dashboard_api.routes.videos import GrowthPeriod, Sort, SortMetric, VideoSearch
 
 SHARE_PREFIX = "/shared/"  # a share link's routes: the token in the path is the only credential
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]

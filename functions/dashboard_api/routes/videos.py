@@ -36,6 +36,7 @@ from dashboard_api.dependencies import (
     NOT_FOUND,
     WITH_BODY,
     Cursor,
+    PageSize,
     Until,
     WorkspaceId,
     ok,
@@ -49,7 +50,6 @@ VideoSearch = Annotated[SearchText | None, Query(description="Text in the captio
 Sort = Annotated[VideoSort, Query(description="A total, `growth` (of `metric` over `period`) or `recent`")]
 SortMetric = Annotated[Metric, Query(description="The counter `sort=growth` ranks by")]
 GrowthPeriod = Annotated[Period, Query(description="Growth period: the rows' increments, and sort=growth")]
-PageSize = Annotated[int, Query(ge=1, le=200)]
 
 
 @router.get("/videos", summary="The dashboard list", tags=["videos"], responses=ok(ERRORS))
