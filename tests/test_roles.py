@@ -120,6 +120,7 @@ EXPECTED_FUNCTION_GRANTS = {
     # A video's raw snapshots, for its workspace's members only (security definer: the reader has no grant on them).
     ("video_snapshots", READER): {"EXECUTE"},
     ("video_period_growth", READER): {"EXECUTE"},
+    # The list's rows with each video's access checked once (security definer): the reader and the share role.
     ("video_list_rows", READER): {"EXECUTE"},
     ("video_series", READER): {"EXECUTE"},
     ("series_periods", READER): {"EXECUTE"},
