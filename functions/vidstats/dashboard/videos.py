@@ -110,6 +110,13 @@ def video_filters(query: VideoQuery) -> tuple[sql.Composable, dict[str, Any]]:
     return sql.SQL(" and ").join(parts), params
 
 
+def filters_read_video_columns(query: VideoQuery) -> bool:
+    """Whether ``video_filters(query)`` reads a column of ``videos v`` other than its id (a campaign's filter and
+    no filter at all read only the id)."""
+    return any(value is not None for value in (query.platform, query.tracking_state, query.health,
+                                               query.blogger_id, query.q))
+
+
 # A workspace's pages walk the shared sort indexes, which row-level security filters to the workspace's videos:
 # a page of a workspace tracking a share k of the N videos scans about 50 * N / k index rows, each probed
 # against workspace_videos. Starting from the workspace's own videos instead costs about k probes and a sort of
@@ -156,12 +163,17 @@ def _int_key(cursor: cursors.Cursor) -> int | None:
     return cursor.k
 
 
+# The latest rows' video, for filters that read only its id: no probe of videos (and of its row-level security,
+# which admits the same videos as the latest rows' own) per row walked.
+VIDEO_ID_ONLY = sql.SQL("cross join lateral (select l.video_id as id) v")
+VIDEO_ROW = sql.SQL("join analytics.videos v on v.id = l.video_id")
+
+
 def page_by_total(conn: psycopg.Connection, metric: str, where: sql.Composable, params: dict[str, Any],
-                   cursor: cursors.Cursor | None, n: int) -> list[tuple[UUID, Any]]:
+                  cursor: cursors.Cursor | None, n: int, *, video_columns: bool = True) -> list[tuple[UUID, Any]]:
     col = sql.Identifier(metric)
-    base = sql.SQL("select l.video_id, l.{col} from analytics.video_latest_statistics l"
-                   " join analytics.videos v on v.id = l.video_id where {cond} and {where} order by {order}"
-                   " limit %(n)s")
+    base = sql.SQL("select l.video_id, l.{col} from analytics.video_latest_statistics l {video}"
+                   " where {cond} and {where} order by {order} limit %(n)s")
     branches: list[tuple[sql.Composable, sql.Composable]] = []
     null_after: UUID | None = None
     if cursor is None:
@@ -179,7 +191,8 @@ def page_by_total(conn: psycopg.Connection, metric: str, where: sql.Composable, 
                              sql.SQL("l.{col} desc nulls last, l.video_id").format(col=col)))
     rows: list[tuple[UUID, Any]] = []
     for cond, order in branches:
-        query = base.format(col=col, cond=cond, where=where, order=order)
+        query = base.format(col=col, video=VIDEO_ROW if video_columns else VIDEO_ID_ONLY, cond=cond, where=where,
+                            order=order)
         rows += conn.execute(query, {**params, "n": n - len(rows)}).fetchall()
         if len(rows) >= n:
             return rows
@@ -351,7 +364,8 @@ def list_videos(db: Database, query: VideoQuery) -> VideoPage:
         if small:
             where = sql.SQL("{} and {}").format(where, SMALL_WORKSPACE_SCOPE)
         if query.sort.value in TOTAL_SORTS:
-            keyed = page_by_total(conn, query.sort.value, where, params, cursor, n)
+            keyed = page_by_total(conn, query.sort.value, where, params, cursor, n,
+                                  video_columns=filters_read_video_columns(query))
         elif query.sort is VideoSort.growth:
             keyed = _page_by_growth(conn, query.metric.value, where, params, cursor, n, first, last, selective)
         else:
