@@ -162,9 +162,39 @@ class JwksCache:
         self._fetched_at = now
 
 
+class VerifiedTokens:
+    """Tokens this function verified in the last ``ttl_s`` seconds, with their claims: a dashboard screen sends
+    the same token with each of its requests, and checking its signature again (~0.5 ms) tells nothing new. A
+    token is immutable (its signature covers every claim) and Supabase cannot revoke one before it expires, so a
+    cached answer holds until the token's own expiry, which is checked on every use; ``ttl_s`` bounds how long a
+    token stays accepted after its signing key is withdrawn from the JWKS."""
+
+    def __init__(self, ttl_s: float = 60.0, max_tokens: int = 512) -> None:
+        self._ttl_s = ttl_s
+        self._max_tokens = max_tokens
+        self._tokens: dict[str, tuple[Claims, float]] = {}
+
+    def get(self, token: str, leeway_s: int) -> Claims | None:
+        hit = self._tokens.get(token)
+        if hit is None:
+            return None
+        claims, verified_at = hit
+        now = time.time()
+        if now - verified_at > self._ttl_s or now > claims.exp + leeway_s:
+            del self._tokens[token]  # verified again (an expired token: refused as expired)
+            return None
+        return claims
+
+    def put(self, token: str, claims: Claims) -> None:
+        if len(self._tokens) >= self._max_tokens:
+            self._tokens.clear()
+        self._tokens[token] = (claims, time.time())
+
+
 class TokenVerifier:
     def __init__(self, *, issuer: str | None, audience: str, jwks: JwksCache | None, hs256_secret: str | None,
                  leeway_s: int = 30) -> None:
+        self._verified = VerifiedTokens()
         self._issuer = issuer
         self._audience = audience
         self._jwks = jwks
@@ -190,6 +220,9 @@ class TokenVerifier:
 
         if self._issuer is None:
             raise AuthError("authentication is not configured (no issuer)")
+        verified = self._verified.get(token, self._leeway_s)
+        if verified is not None:
+            return verified
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -226,9 +259,11 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise AuthError(f"token invalid: {exc}") from exc
         try:
-            return Claims.model_validate(payload)
+            claims = Claims.model_validate(payload)
         except ValueError as exc:
             raise AuthError("token claims invalid") from exc
+        self._verified.put(token, claims)
+        return claims
 
 
 def bearer_token(authorization: str | None) -> str:

@@ -203,3 +203,39 @@ def test_cors_preflight_needs_no_token_and_errors_carry_cors_headers() -> None:
     ok = Api(hs256_token()).call("GET", "/status", headers=origin)
     assert ok.status == 200
     assert ok.headers["Access-Control-Allow-Origin"] == preflight.headers["Access-Control-Allow-Origin"]
+
+
+def test_a_token_verified_once_is_accepted_again_without_its_signature_checked_until_it_expires(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from vidstats.auth import AuthError, TokenVerifier
+
+    verifier = TokenVerifier(issuer=ISSUER, audience="authenticated", jwks=None, hs256_secret=HS256_SECRET,
+                             leeway_s=0)
+    expires = int(time.time()) + 2
+    token = jwt.encode(claims(exp=expires), HS256_SECRET, algorithm="HS256")
+    decoded: list[str] = []
+    real_decode = jwt.decode
+
+    def counted_decode(token: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(token)
+        return real_decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counted_decode)
+    first = verifier.verify(token)
+    assert verifier.verify(token) == first
+    assert decoded == [token]  # the signature was checked once
+    # Another token (a tampered copy included) is verified on its own.
+    header, _, signature = token.split(".")
+    with pytest.raises(AuthError, match="signature"):
+        verifier.verify(".".join([header, _b64(claims(sub="someone-else", exp=expires)), signature]))
+    # Past its expiry the cached token is verified again, and refused as expired.
+    time.sleep(max(0.0, expires + 0.2 - time.time()))
+    with pytest.raises(AuthError, match="expired"):
+        verifier.verify(token)
+    # A minute after it was verified a token is verified again (a key withdrawn from the JWKS stops it by then).
+    later = jwt.encode(claims(), HS256_SECRET, algorithm="HS256")
+    verifier.verify(later)
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 61)
+    verifier.verify(later)
+    assert decoded.count(later) == 2
