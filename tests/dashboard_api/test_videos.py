@@ -3,6 +3,7 @@ read model: totals, growth, keyset pages over ties, filters, series."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -160,6 +161,30 @@ def test_keyset_pages_over_ties_repeat_and_skip_nothing(api: Api, db: Database, 
         return (value is None, -(value or 0), UUID(r["id"]))
     assert every == sorted(every, key=key)
     assert set(ids) == set(tied) | set(distinct) | set(never_fetched)
+
+
+@pytest.mark.usefixtures("api_env")
+@pytest.mark.parametrize(("query", "kept"), [
+    ({"health": "failing"}, lambda i: i % 3 != 0 and i % 4 != 3),
+    ({"health": "tracking"}, lambda i: i % 3 == 0 and i % 4 != 3),
+    ({"tracking_state": "active"}, lambda i: i % 4 != 3),
+], ids=["failing", "tracking", "active"])
+def test_pages_filtered_by_the_workspaces_tracking_repeat_and_skip_nothing(
+        api: Api, db: Database, query: dict[str, str], kept: Callable[[int], bool]) -> None:
+    # The workspace-tracking filters run after the page's order (page_by_total's late filters): over ties, after
+    # cursors, with rows the filter drops between the kept ones. Video i: stopped when i % 4 == 3, failing when
+    # i % 3 != 0, 100 * (i % 5) views (ties), never fetched from 22 on.
+    videos = [seed.video(db, state="stopped" if i % 4 == 3 else "active") for i in range(26)]
+    seed.snapshots(db, [(v, seed.days_ago(1), seed.views(100 * (i % 5))) for i, v in enumerate(videos[:22])])
+    with db.connection().transaction():
+        db.connection().execute("update analytics.videos set consecutive_failures = 2, failure_days = 2,"
+                                " last_error_class = 'transient', last_error = 'test', last_error_at = now()"
+                                " where id = any(%s::uuid[])", ([v for i, v in enumerate(videos) if i % 3],))
+    seed.refresh(db)
+    expected = sorted((i for i in range(26) if kept(i)),
+                      key=lambda i: (i >= 22, -(100 * (i % 5)) if i < 22 else 0, UUID(videos[i])))
+    ids = [r["id"] for r in api.walk_videos(limit=3, **query)]
+    assert ids == [videos[i] for i in expected]
 
 
 @pytest.mark.usefixtures("api_env")

@@ -108,8 +108,8 @@ def get_blogger(db: Database, blogger_id: UUID, *, period: Period, until: date |
         if row is None:
             raise NotFoundError("path.blogger_id", "no such blogger")
         (summary,) = _summaries(conn, [row], first, last)
-        where, params = video_filters(VideoQuery(blogger_id=blogger_id, sort=VideoSort.views))
-        keyed = page_by_total(conn, "views", where, params, None, 200)
+        keyed = page_by_total(conn, "views", video_filters(VideoQuery(blogger_id=blogger_id, sort=VideoSort.views)),
+                              None, 200)
         videos = video_rows(conn, [video_id for video_id, _ in keyed], first, last)
         as_of = data_as_of(conn)
     return BloggerDetail(**summary.model_dump(), period=PeriodInfo(days=period.days, date_from=first, date_to=last),

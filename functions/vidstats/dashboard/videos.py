@@ -23,6 +23,7 @@ stopped, never shows.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
@@ -79,42 +80,59 @@ def escape_like(text: str) -> str:
 WORKSPACE_TRACKING = "select t.{} from analytics.workspace_video_tracking t where t.video_id = v.id"
 
 
-def video_filters(query: VideoQuery) -> tuple[sql.Composable, dict[str, Any]]:
-    parts: list[sql.Composable] = [sql.SQL("true")]
+@dataclass(frozen=True)
+class VideoFilters:
+    """The list's filters over ``videos v``: ``early`` ones, cheap or index-friendly, narrow the candidates;
+    ``late`` ones probe the workspace's tracking per row (the costliest), so a page by a total applies them in the
+    page's order to only as many candidates as fill it. ``reads_video_columns``: whether a filter reads a column
+    of ``v`` other than its id (no filter, or a campaign's, reads only the id)."""
+
+    early: sql.Composable
+    late: sql.Composable
+    params: dict[str, Any]
+    reads_video_columns: bool
+
+    @property
+    def where(self) -> sql.Composable:
+        return sql.SQL("{} and {}").format(self.early, self.late)
+
+    def narrowed(self, condition: sql.Composable) -> VideoFilters:
+        """These filters and ``condition`` on ``v.id`` (an early one)."""
+        return replace(self, early=sql.SQL("{} and {}").format(self.early, condition))
+
+
+def video_filters(query: VideoQuery) -> VideoFilters:
+    early: list[sql.Composable] = [sql.SQL("true")]
+    late: list[sql.Composable] = [sql.SQL("true")]
     params: dict[str, Any] = {}
     if query.platform is not None:
-        parts.append(sql.SQL("v.platform = %(platform)s"))
+        early.append(sql.SQL("v.platform = %(platform)s"))
         params["platform"] = query.platform.value
     if query.tracking_state is not None:
-        parts.append(sql.SQL(f"({WORKSPACE_TRACKING.format('tracking_state')}) = %(tracking_state)s"))
+        late.append(sql.SQL(f"({WORKSPACE_TRACKING.format('tracking_state')}) = %(tracking_state)s"))
         params["tracking_state"] = query.tracking_state.value
     if query.health is not None:
-        parts.append(sql.SQL(f"({WORKSPACE_TRACKING.format('fetch_health')}) = %(health)s"))
+        late.append(sql.SQL(f"({WORKSPACE_TRACKING.format('fetch_health')}) = %(health)s"))
         if query.health.value in ("failing", "gone"):
             # The same for every workspace: the rare rows come off videos_fetch_health_idx first.
-            parts.append(sql.SQL("v.fetch_health = %(health)s"))
+            early.append(sql.SQL("v.fetch_health = %(health)s"))
         params["health"] = query.health.value
     if query.blogger_id is not None:
-        parts.append(sql.SQL("v.blogger_id = %(blogger_id)s"))
+        early.append(sql.SQL("v.blogger_id = %(blogger_id)s"))
         params["blogger_id"] = query.blogger_id
     if query.campaign_id is not None:
-        parts.append(sql.SQL(
+        early.append(sql.SQL(
             "exists (select 1 from analytics.campaign_videos cv"
             " where cv.campaign_id = %(campaign_id)s and cv.video_id = v.id)"))
         params["campaign_id"] = query.campaign_id
     if query.q is not None:
-        parts.append(sql.SQL(
+        early.append(sql.SQL(
             "(v.caption ilike %(q)s or exists (select 1 from analytics.bloggers b"
             " where b.id = v.blogger_id and (b.username ilike %(q)s or b.display_name ilike %(q)s)))"))
         params["q"] = f"%{escape_like(query.q)}%"
-    return sql.SQL(" and ").join(parts), params
-
-
-def filters_read_video_columns(query: VideoQuery) -> bool:
-    """Whether ``video_filters(query)`` reads a column of ``videos v`` other than its id (a campaign's filter and
-    no filter at all read only the id)."""
-    return any(value is not None for value in (query.platform, query.tracking_state, query.health,
-                                               query.blogger_id, query.q))
+    reads_columns = any(value is not None for value in (query.platform, query.tracking_state, query.health,
+                                                        query.blogger_id, query.q))
+    return VideoFilters(sql.SQL(" and ").join(early), sql.SQL(" and ").join(late), params, reads_columns)
 
 
 # A workspace's pages walk the shared sort indexes, which row-level security filters to the workspace's videos:
@@ -169,30 +187,36 @@ VIDEO_ID_ONLY = sql.SQL("cross join lateral (select l.video_id as id) v")
 VIDEO_ROW = sql.SQL("join analytics.videos v on v.id = l.video_id")
 
 
-def page_by_total(conn: psycopg.Connection, metric: str, where: sql.Composable, params: dict[str, Any],
-                  cursor: cursors.Cursor | None, n: int, *, video_columns: bool = True) -> list[tuple[UUID, Any]]:
+def page_by_total(conn: psycopg.Connection, metric: str, filters: VideoFilters, cursor: cursors.Cursor | None,
+                  n: int) -> list[tuple[UUID, Any]]:
     col = sql.Identifier(metric)
-    base = sql.SQL("select l.video_id, l.{col} from analytics.video_latest_statistics l {video}"
-                   " where {cond} and {where} order by {order} limit %(n)s")
-    branches: list[tuple[sql.Composable, sql.Composable]] = []
+    # The candidates in the page's order; "offset 0" keeps the late filters out of the ordered scan, so they
+    # run on the ordered candidates until the page is full (for 250 failing videos of 50,000, on about 50 of them
+    # instead of all 250 before the sort). The outer order is the inner one: no second sort.
+    base = sql.SQL("select v.video_id, v.k from (select l.video_id, l.{col} as k, l.video_id as id"
+                   "   from analytics.video_latest_statistics l {video}"
+                   "  where {cond} and {early} order by {inner} offset 0) v"
+                   " where {late} order by {outer} limit %(n)s")
+    by_key, by_id = "{key} desc nulls last, {id}", "{id}"
+    params = filters.params
+    branches: list[tuple[sql.Composable, str]] = []
     null_after: UUID | None = None
     if cursor is None:
-        branches.append((sql.SQL("l.{col} is not null").format(col=col),
-                         sql.SQL("l.{col} desc nulls last, l.video_id").format(col=col)))
+        branches.append((sql.SQL("l.{col} is not null").format(col=col), by_key))
     else:
         key = _int_key(cursor)
         if key is None:
             null_after = cursor.id
         else:
             params = {**params, "ck": key, "cid": cursor.id}
-            branches.append((sql.SQL("l.{col} = %(ck)s and l.video_id > %(cid)s").format(col=col),
-                             sql.SQL("l.video_id")))
-            branches.append((sql.SQL("l.{col} < %(ck)s").format(col=col),
-                             sql.SQL("l.{col} desc nulls last, l.video_id").format(col=col)))
+            branches.append((sql.SQL("l.{col} = %(ck)s and l.video_id > %(cid)s").format(col=col), by_id))
+            branches.append((sql.SQL("l.{col} < %(ck)s").format(col=col), by_key))
     rows: list[tuple[UUID, Any]] = []
     for cond, order in branches:
-        query = base.format(col=col, video=VIDEO_ROW if video_columns else VIDEO_ID_ONLY, cond=cond, where=where,
-                            order=order)
+        query = base.format(col=col, video=VIDEO_ROW if filters.reads_video_columns else VIDEO_ID_ONLY, cond=cond,
+                            early=filters.early, late=filters.late,
+                            inner=sql.SQL(order).format(key=sql.SQL("l.{}").format(col), id=sql.SQL("l.video_id")),
+                            outer=sql.SQL(order).format(key=sql.SQL("v.k"), id=sql.SQL("v.video_id")))
         rows += conn.execute(query, {**params, "n": n - len(rows)}).fetchall()
         if len(rows) >= n:
             return rows
@@ -201,7 +225,7 @@ def page_by_total(conn: psycopg.Connection, metric: str, where: sql.Composable, 
         "select v.id, null::bigint from analytics.videos v where {where} and {after} and not exists ("
         " select 1 from analytics.video_latest_statistics l where l.video_id = v.id and l.{col} is not null)"
         " order by v.id limit %(n)s"
-    ).format(where=where, col=col,
+    ).format(where=filters.where, col=col,
              after=sql.SQL("v.id > %(nid)s") if null_after is not None else sql.SQL("true"))
     rows += conn.execute(null_query, {**params, "n": n - len(rows), "nid": null_after}).fetchall()
     return rows
@@ -356,16 +380,16 @@ def list_videos(db: Database, query: VideoQuery) -> VideoPage:
     cursor = cursors.decode(query.cursor, sort=signature, query=filters) if query.cursor is not None else None
     until = cursor.u if cursor is not None and cursor.u is not None else query.until
     first, last = period_bounds(query.period.days, until)
-    where, params = video_filters(query)
+    conditions = video_filters(query)
     n = query.limit + 1  # one more than asked: tells whether there is a next page
     selective = query.campaign_id is not None or query.blogger_id is not None
     with db.transaction(Role.READER) as conn:
         small, as_of = list_preamble(conn, probe=not selective and query.sort is not VideoSort.recent)
         if small:
-            where = sql.SQL("{} and {}").format(where, SMALL_WORKSPACE_SCOPE)
+            conditions = conditions.narrowed(SMALL_WORKSPACE_SCOPE)
+        where, params = conditions.where, conditions.params
         if query.sort.value in TOTAL_SORTS:
-            keyed = page_by_total(conn, query.sort.value, where, params, cursor, n,
-                                  video_columns=filters_read_video_columns(query))
+            keyed = page_by_total(conn, query.sort.value, conditions, cursor, n)
         elif query.sort is VideoSort.growth:
             keyed = _page_by_growth(conn, query.metric.value, where, params, cursor, n, first, last, selective)
         else:
