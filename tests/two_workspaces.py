@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from vidstats.dashboard.share_links import ShareLinkCreate, create_share_link
+from vidstats.dashboard.share_links import ShareLinkCreate, create_share_link, token_hash
 from vidstats.db import Caller, Database, Role
 from vidstats.ingestion.blogger_batches_repository import BatchRequest, record_requested
 from vidstats.platforms import Platform
@@ -48,6 +48,23 @@ class TwoWorkspaces:
 
 def caller(user: UUID, workspace: UUID | None, *, edits: bool = False) -> Caller:
     return Caller(claims={"sub": str(user), "role": "authenticated"}, workspace_id=workspace, edits=edits)
+
+
+def share(db: Database, token: str) -> Database:
+    """``db`` as a share link's reader (its token's hash in the headers, no account)."""
+    return db.as_caller(Caller.share_link(token_hash(token)))
+
+
+def outsiders(db: Database, data: TwoWorkspaces) -> dict[str, Database]:
+    """Everyone who may see nothing of A, by who they are: B's members and links, forged or unknown ones."""
+    return {
+        "B's owner in B": db.as_caller(caller(OWNER_B, data.b.workspace)),
+        "B's owner naming A (a forged header)": db.as_caller(caller(OWNER_B, data.a.workspace)),
+        "a user in no workspace": db.as_caller(caller(NOBODY, None)),
+        "the reader without claims": db,
+        "B's share link": share(db, data.b.share_token),
+        "an unknown share token": share(db, "x" * 43),
+    }
 
 
 def _side(db: Database, name: str, owner: UUID, shared: UUID, shared_added: datetime) -> Side:

@@ -12,11 +12,11 @@ import pytest
 from vidstats.dashboard import campaigns
 from vidstats.dashboard.models import AnalyticsMode
 from vidstats.dashboard.share_links import token_hash
-from vidstats.db import Caller, Database, Role
+from vidstats.db import Database, Role
 from vidstats.read_model import refresh_read_model
 
 from tests.factories import insert_snapshots, make_video
-from tests.two_workspaces import NOBODY, OWNER_A, OWNER_B, TwoWorkspaces, caller, two_workspaces
+from tests.two_workspaces import OWNER_A, TwoWorkspaces, caller, outsiders, share, two_workspaces
 
 WINDOW = (date.today() - timedelta(days=10), date.today())
 FIGURES = "select * from analytics.{}(%s, %s, %s, %s, %s) order by kind, video_id, period_start"
@@ -33,9 +33,6 @@ def figures(db: Database, function: str, campaign: UUID, bucket: str | None = "d
         return conn.execute(FIGURES.format(function).encode(), (campaign, *WINDOW, bucket, videos)).fetchall()
 
 
-def share(db: Database, token: str) -> Database:
-    return db.as_caller(Caller.share_link(token_hash(token)))
-
 
 @pytest.mark.parametrize(("bucket", "videos"), [("day", True), ("week", True), (None, False)])
 def test_a_member_and_a_share_link_get_exactly_what_row_level_security_shows(
@@ -47,15 +44,7 @@ def test_a_member_and_a_share_link_get_exactly_what_row_level_security_shows(
 
 
 def test_nobody_else_gets_a_row_of_the_campaign(db: Database, data: TwoWorkspaces) -> None:
-    others = {
-        "B's owner in B": db.as_caller(caller(OWNER_B, data.b.workspace)),
-        "B's owner naming A (a forged header)": db.as_caller(caller(OWNER_B, data.a.workspace)),
-        "a user in no workspace": db.as_caller(caller(NOBODY, None)),
-        "the reader without claims": db,
-        "B's share link": share(db, data.b.share_token),
-        "an unknown share token": share(db, "x" * 43),
-    }
-    for who, reader in others.items():
+    for who, reader in outsiders(db, data).items():
         assert figures(reader, "campaign_figures", data.a.campaign)[0][6] is None, who  # RLS: nothing measured
         assert figures(reader, "viewer_campaign_figures", data.a.campaign) == [], who
 

@@ -10,10 +10,10 @@ from uuid import UUID
 
 import pytest
 from vidstats.dashboard.share_links import token_hash
-from vidstats.db import Caller, Database, Role
+from vidstats.db import Database, Role
 
 from tests.factories import make_video
-from tests.two_workspaces import NOBODY, OWNER_A, OWNER_B, TwoWorkspaces, caller, two_workspaces
+from tests.two_workspaces import OWNER_A, OWNER_B, TwoWorkspaces, caller, outsiders, share, two_workspaces
 
 ROWS = "select id, tracking_state, started_at, views, views_growth from analytics.video_list_rows(%s, %s, %s) r" \
        " order by r.ord"
@@ -43,9 +43,6 @@ def under_rls(db: Database, ids: list[UUID], days: int = 7) -> list[tuple[Any, .
         return conn.execute(UNDER_RLS, (ids, ids, first, last)).fetchall()
 
 
-def share(db: Database, token: str) -> Database:
-    return db.as_caller(Caller.share_link(token_hash(token)))
-
 
 def every_video(db: Database, data: TwoWorkspaces) -> tuple[list[UUID], UUID]:
     """A's, B's and the shared video, plus one A tracks outside its campaign (returned second)."""
@@ -71,15 +68,7 @@ def test_a_member_and_a_share_link_get_exactly_what_row_level_security_shows(
 
 def test_nobody_else_gets_a_row(db: Database, data: TwoWorkspaces) -> None:
     ids = [data.a.video]
-    others = {
-        "B's owner in B": db.as_caller(caller(OWNER_B, data.b.workspace)),
-        "B's owner naming A (a forged header)": db.as_caller(caller(OWNER_B, data.a.workspace)),
-        "a user in no workspace": db.as_caller(caller(NOBODY, None)),
-        "the reader without claims": db,
-        "B's share link": share(db, data.b.share_token),
-        "an unknown share token": share(db, "x" * 43),
-    }
-    for who, reader in others.items():
+    for who, reader in outsiders(db, data).items():
         assert under_rls(reader, ids) == [], who
         assert rows(reader, ids) == [], who
 
