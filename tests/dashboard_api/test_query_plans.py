@@ -46,3 +46,35 @@ def test_the_growth_sort_walks_a_video_growth_index_and_stops_after_the_page(dat
                 assert "Sort" not in plan, plan  # the index gives the order: no sort of every video
             else:  # each index range stops after a page; only those (at most three pages) are merged
                 assert plan.count("Limit") == 4, plan
+
+
+def test_a_page_by_a_total_walks_its_index_and_probes_the_workspaces_tracking_only_in_that_order(
+        database: IsolatedDatabase) -> None:
+    from psycopg import sql
+    from vidstats.dashboard.models import FetchHealthState, TrackingState, VideoQuery
+    from vidstats.dashboard.videos import total_page_query, video_filters
+
+    with database.connect_owner() as conn:
+        conn.execute("insert into analytics.videos (platform, external_video_id, url)"
+                     " select 'youtube', 'v' || i, 'u' || i from generate_series(1, 3000) i")
+        conn.execute("update analytics.video_latest_statistics set created_at = now(),"
+                     " views = (random() * 100000)::int")
+        conn.execute("analyze analytics.videos, analytics.video_latest_statistics")
+        params = {"n": 51, "ck": 50, "cid": "00000000-0000-0000-0000-000000000000", "tracking_state": "active",
+                  "health": "failing"}
+        for page_range in ("first", "ties", "lower"):
+            plan = "\n".join(r[0] for r in conn.execute(
+                sql.SQL("explain ") + total_page_query("views", video_filters(VideoQuery()), page_range), params))
+            assert "video_latest_statistics_views_idx" in plan, plan
+            assert "Sort" not in plan, plan  # the index gives the order; the page stops once full
+            assert " videos" not in plan, plan  # no filter reads a video's columns: no probe of videos
+        # A filter on the workspace's tracking (a late one) probes above the ordered scan.
+        plan = "\n".join(r[0] for r in conn.execute(sql.SQL("explain ") + total_page_query(
+            "views", video_filters(VideoQuery(tracking_state=TrackingState.active)), "first"), params))
+        assert plan.index("Subquery Scan") < plan.index("video_latest_statistics"), plan
+        # A rare health: its candidates come off the health index and are sorted; the workspace's tracking is
+        # probed above that sort, in the page's order.
+        plan = "\n".join(r[0] for r in conn.execute(sql.SQL("explain ") + total_page_query(
+            "views", video_filters(VideoQuery(health=FetchHealthState.failing)), "first"), params))
+        assert "videos_fetch_health_idx" in plan, plan
+        assert plan.index("SubPlan") < plan.index("Sort"), plan  # the late filter sits above the sort

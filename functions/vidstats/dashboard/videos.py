@@ -187,36 +187,51 @@ VIDEO_ID_ONLY = sql.SQL("cross join lateral (select l.video_id as id) v")
 VIDEO_ROW = sql.SQL("join analytics.videos v on v.id = l.video_id")
 
 
+TotalPageRange = Literal["first", "ties", "lower"]
+
+
+def total_page_query(metric: str, filters: VideoFilters, page_range: TotalPageRange) -> sql.Composed:
+    """A page by a total: the latest rows in ``video_latest_statistics_<metric>_idx`` order (key desc, NULLs last,
+    id), from the start (``first``), or after a cursor (%(ck)s, %(cid)s): the rows tied with its key past its id
+    (``ties``, in id order), then the lower keys (``lower``); each stops once the page (%(n)s) is full.
+
+    The candidates come in the page's order; "offset 0" keeps the late filters out of that ordered scan, so they
+    run on the ordered candidates until the page is full (for 250 failing videos of 50,000, on about 50 of them
+    instead of all 250 before the sort). The outer query only filters and stops: it returns the candidates in
+    their order, and with no ORDER BY of its own it lets the planner plan the inner scan for the few rows the
+    limit takes (an outer ORDER BY would have it plan for every row: a sort of the whole table)."""
+    col = sql.Identifier(metric)
+    cond, order = {
+        "first": (sql.SQL("l.{col} is not null").format(col=col), "l.{col} desc nulls last, l.video_id"),
+        "ties": (sql.SQL("l.{col} = %(ck)s and l.video_id > %(cid)s").format(col=col), "l.video_id"),
+        "lower": (sql.SQL("l.{col} < %(ck)s").format(col=col), "l.{col} desc nulls last, l.video_id"),
+    }[page_range]
+    return sql.SQL(
+        "select v.video_id, v.k from (select l.video_id, l.{col} as k, l.video_id as id"
+        "   from analytics.video_latest_statistics l {video}"
+        "  where {cond} and {early} order by {inner} offset 0) v"
+        " where {late} limit %(n)s"
+    ).format(col=col, video=VIDEO_ROW if filters.reads_video_columns else VIDEO_ID_ONLY, cond=cond,
+             early=filters.early, late=filters.late, inner=sql.SQL(order).format(col=col))
+
+
 def page_by_total(conn: psycopg.Connection, metric: str, filters: VideoFilters, cursor: cursors.Cursor | None,
                   n: int) -> list[tuple[UUID, Any]]:
-    col = sql.Identifier(metric)
-    # The candidates in the page's order; "offset 0" keeps the late filters out of the ordered scan, so they
-    # run on the ordered candidates until the page is full (for 250 failing videos of 50,000, on about 50 of them
-    # instead of all 250 before the sort). The outer order is the inner one: no second sort.
-    base = sql.SQL("select v.video_id, v.k from (select l.video_id, l.{col} as k, l.video_id as id"
-                   "   from analytics.video_latest_statistics l {video}"
-                   "  where {cond} and {early} order by {inner} offset 0) v"
-                   " where {late} order by {outer} limit %(n)s")
-    by_key, by_id = "{key} desc nulls last, {id}", "{id}"
     params = filters.params
-    branches: list[tuple[sql.Composable, str]] = []
+    ranges: list[TotalPageRange] = []
     null_after: UUID | None = None
     if cursor is None:
-        branches.append((sql.SQL("l.{col} is not null").format(col=col), by_key))
+        ranges.append("first")
     else:
         key = _int_key(cursor)
         if key is None:
             null_after = cursor.id
         else:
             params = {**params, "ck": key, "cid": cursor.id}
-            branches.append((sql.SQL("l.{col} = %(ck)s and l.video_id > %(cid)s").format(col=col), by_id))
-            branches.append((sql.SQL("l.{col} < %(ck)s").format(col=col), by_key))
+            ranges += ["ties", "lower"]
     rows: list[tuple[UUID, Any]] = []
-    for cond, order in branches:
-        query = base.format(col=col, video=VIDEO_ROW if filters.reads_video_columns else VIDEO_ID_ONLY, cond=cond,
-                            early=filters.early, late=filters.late,
-                            inner=sql.SQL(order).format(key=sql.SQL("l.{}").format(col), id=sql.SQL("l.video_id")),
-                            outer=sql.SQL(order).format(key=sql.SQL("v.k"), id=sql.SQL("v.video_id")))
+    for page_range in ranges:
+        query = total_page_query(metric, filters, page_range)
         rows += conn.execute(query, {**params, "n": n - len(rows)}).fetchall()
         if len(rows) >= n:
             return rows
@@ -225,7 +240,7 @@ def page_by_total(conn: psycopg.Connection, metric: str, filters: VideoFilters, 
         "select v.id, null::bigint from analytics.videos v where {where} and {after} and not exists ("
         " select 1 from analytics.video_latest_statistics l where l.video_id = v.id and l.{col} is not null)"
         " order by v.id limit %(n)s"
-    ).format(where=filters.where, col=col,
+    ).format(where=filters.where, col=sql.Identifier(metric),
              after=sql.SQL("v.id > %(nid)s") if null_after is not None else sql.SQL("true"))
     rows += conn.execute(null_query, {**params, "n": n - len(rows), "nid": null_after}).fetchall()
     return rows
