@@ -55,6 +55,10 @@ EXPECTED_RELATION_GRANTS = {
     ("campaign_video_bounds", READER): {"SELECT"},
     ("campaign_video_bounds", REFRESH): {"SELECT"},
     ("campaign_totals", READER): {"SELECT"},
+    # A campaign's daily growth kept by the refresh: read by the owner (viewer_campaign_figures), the refresh and the
+    # export; the reader and a share link's reader hold the grant (campaign_figures() names it) but no policy.
+    **{(relation, role): {"SELECT"} for relation in ("campaign_daily_growth", "campaign_daily_growth_state")
+       for role in (READER, REFRESH, EXPORT, SHARE)},
     ("blogger_totals", READER): {"SELECT"},
     ("videos_with_statistics_fast", READER): {"SELECT"},
     ("videos_with_statistics_fast", REFRESH): {"SELECT"},
@@ -102,6 +106,7 @@ EXPECTED_FUNCTION_GRANTS = {
     ("verify_read_model_sample", REFRESH): {"EXECUTE"},
     ("video_daily_increments_of", REFRESH): {"EXECUTE"},
     ("sample_videos", REFRESH): {"EXECUTE"},
+    ("verify_campaign_daily_growth", REFRESH): {"EXECUTE"},
     # Snapshot retention (mv_refresh, `vidstats retention run`): the entry points only (security definer).
     ("snapshot_retention_candidates", REFRESH): {"EXECUTE"},
     ("plan_snapshot_compaction", REFRESH): {"EXECUTE"},
