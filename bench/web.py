@@ -41,7 +41,7 @@ import httpx
 import psycopg
 from vidstats.workspaces import DEFAULT_WORKSPACE_ID
 
-from bench.support import bench_database, catch_up, load_synthetic_history, print_table
+from bench.support import add_campaigns, bench_database, catch_up, load_synthetic_history, parse_shapes, print_table
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "web"
@@ -105,7 +105,6 @@ def campaign_screen(browser: Any, work: Path, videos: int, days: int, shapes: li
     from vidstats.local.stack import DEV_USER_ID, LocalStack, StackConfig
 
     shapes = [(min(n, videos), min(d, days)) for n, d in shapes]
-    made: list[tuple[str, int, int]] = []
     with bench_database(work) as url:
         started = time.perf_counter()
         with psycopg.connect(url, autocommit=True) as conn:
@@ -114,15 +113,7 @@ def campaign_screen(browser: Any, work: Path, videos: int, days: int, shapes: li
             conn.execute("insert into analytics.workspace_videos (workspace_id, video_id, added_at)"
                          " select %s, id, tracking_started_at from analytics.videos on conflict do nothing",
                          (DEFAULT_WORKSPACE_ID,))
-            for members, ran in shapes:
-                row = conn.execute("insert into analytics.campaigns (workspace_id, name, starts_at) values (%s,"
-                                   " %s, now() - make_interval(days => %s)) returning id::text",
-                                   (DEFAULT_WORKSPACE_ID, f"Bench {members} x {ran}", ran + 1)).fetchone()
-                assert row is not None
-                conn.execute("insert into analytics.campaign_videos (campaign_id, video_id, added_at) "
-                             "select %s, id, now() - make_interval(days => %s) from analytics.videos"
-                             " order by md5(%s || id::text) limit %s", (row[0], ran + 1, row[0], members))
-                made.append((row[0], members, ran))
+            made = add_campaigns(conn, DEFAULT_WORKSPACE_ID, shapes)
             # (The stack makes the development user the Default workspace's owner too; the in-process reads first.)
             conn.execute("insert into analytics.workspace_members (workspace_id, user_id, role)"
                          " values (%s, %s, 'owner') on conflict do nothing", (DEFAULT_WORKSPACE_ID, DEV_USER_ID))
@@ -232,7 +223,7 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=path, args=flags)
         try:
             rows += chart_times(browser, Path(scratch))
-            shapes = [(int(n), int(d)) for n, d in (c.split("x") for c in args.campaigns.split(",") if c)]
+            shapes = parse_shapes(args.campaigns)
             rows += campaign_screen(browser, Path(scratch), args.videos, args.days,
                                     shapes or [(args.videos, args.days)], args.runs)
         finally:
