@@ -16,10 +16,10 @@
 --     next refresh recomputes the campaign and clears the marks it saw (a mark added meanwhile stays).
 --
 -- campaign_figures() reads the rollup in place of the campaign's video-days when no per-video row is asked
--- (p_videos false: the campaign list, the screen's figures, a share link's figures) and the campaign's rows
--- are current and visible to the caller; its sums are then the same sums over the same days (the rollup's
--- days are the definition's days summed over videos first). Readers are never blocked: the refresh writes
--- the rows in its own transaction, with the daily rows they sum.
+-- (p_videos false: the campaign list, the screen's figures, a share link's figures), the campaign's rows are
+-- current and the caller may see every video of the campaign; its sums are then the same sums over the same
+-- days (the rollup's days are the definition's days summed over videos first). Readers are never blocked: the
+-- refresh writes the rows in its own transaction, with the daily rows they sum.
 --
 -- Kept by analytics.refresh_materialized_views(), which wraps the former entry point (renamed
 -- refresh_read_model_relations) and, after it in the same transaction:
@@ -259,10 +259,60 @@ comment on function analytics.refresh_materialized_views(integer) is
     'One bounded step of the read model''s refresh (a bulk chunk when catching up a large backlog, else '
     'incremental), then the campaigns'' daily growth it changed; returns a JSON summary.';
 
--- campaign_figures(): the campaign's days from the rollup when no per-video row is asked and the campaign's
--- rows are current and visible (the reader and a share link's reader see none: their figures under their own
--- row-level security sum only the videos they may see, so they read the video-days; the dashboard reads
--- through viewer_campaign_figures(), as the owner, once their access is checked). Otherwise as before.
+-- Whether a campaign's kept days are current and may be read whole by the caller, and those days. Security
+-- definer: the reader and a share link's reader have no grant on the relations; they read them through these
+-- two only when row-level security would show them every video of the campaign, checked as
+-- viewer_campaign_figures() checks it (the role of the transaction: a definer keeps it), so that the sums of the
+-- kept days are exactly what they may see. The export reads every workspace; the owner (no SET ROLE) too.
+create function analytics.campaign_days_kept(p_campaign_id uuid)
+returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+    select exists (
+        select 1
+          from analytics.campaign_daily_growth_state s
+          join analytics.campaigns c on c.id = s.campaign_id
+         where s.campaign_id = p_campaign_id and s.marks = 0
+           and case current_setting('role', true)
+                   when 'vidstats_reader' then
+                       c.workspace_id = (select analytics.current_workspace_id())
+                       and not exists (select 1 from analytics.campaign_videos cv
+                                        where cv.campaign_id = c.id
+                                          and not exists (select 1 from analytics.workspace_videos wv
+                                                           where wv.workspace_id = c.workspace_id
+                                                             and wv.video_id = cv.video_id))
+                   when 'vidstats_share' then c.id = (select analytics.current_share_campaign_id())
+                   when 'vidstats_export' then true
+                   when 'none' then true
+                   else false
+               end)
+$$;
+comment on function analytics.campaign_days_kept(uuid) is
+    'True when campaign_daily_growth holds the campaign''s current days and the caller may read all of them.';
+
+create function analytics.campaign_kept_days(p_campaign_id uuid, p_from date, p_to date)
+returns table (date date, views bigint, likes bigint, comments bigint, reposts bigint, saves bigint,
+               snapshots bigint)
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+    select g.date, g.views, g.likes, g.comments, g.reposts, g.saves, g.snapshots
+      from analytics.campaign_daily_growth g
+     where g.campaign_id = p_campaign_id
+       and g.date >= coalesce(p_from, '-infinity'::date) and g.date <= coalesce(p_to, 'infinity'::date)
+       and analytics.campaign_days_kept(p_campaign_id)
+$$;
+comment on function analytics.campaign_kept_days(uuid, date, date) is
+    'The campaign''s kept days in [p_from, p_to] (NULL: unbounded), when campaign_days_kept(); else none.';
+
+-- campaign_figures(): the campaign's days from the kept ones when no per-video row is asked and they are
+-- current and readable whole by the caller (the dashboard's reads through viewer_campaign_figures(), the
+-- export); otherwise its video-days as before.
 create or replace function analytics.campaign_figures(p_campaign_id uuid, p_from date, p_to date, p_bucket text,
                                                      p_videos boolean)
 returns table (
@@ -274,17 +324,15 @@ stable
 set search_path = ''
 as $$
     with rollup as materialized (
-        select not p_videos and exists (select 1 from analytics.campaign_daily_growth_state s
-                                         where s.campaign_id = p_campaign_id and s.marks = 0) as used
-    ), days as (  -- the campaign's counted days: per video, or (the rollup) summed over its videos
+        select not p_videos and analytics.campaign_days_kept(p_campaign_id) as used
+    ), days as (  -- the campaign's counted days: per video, or (kept) summed over its videos
         select d.video_id, d.date, d.views, d.likes, d.comments, d.reposts, d.saves, d.snapshots::bigint as snapshots
           from analytics.campaign_video_days(p_campaign_id, p_from, p_to) d
          where not (select r.used from rollup r)
         union all
         select null, g.date, g.views, g.likes, g.comments, g.reposts, g.saves, g.snapshots
-          from analytics.campaign_daily_growth g
-         where (select r.used from rollup r) and g.campaign_id = p_campaign_id
-           and g.date >= coalesce(p_from, '-infinity'::date) and g.date <= coalesce(p_to, 'infinity'::date)
+          from analytics.campaign_kept_days(p_campaign_id, p_from, p_to) g
+         where (select r.used from rollup r)
     ), sums as (  -- read once and summed three ways in one pass
         select grouping(d.video_id, p.period_start) as set_id,  -- 1: per video, 2: per point, 3: the campaign
                d.video_id, p.period_start,
@@ -359,8 +407,7 @@ comment on function analytics.verify_campaign_daily_growth(uuid[], integer) is
     'ones) against a recompute from campaign_video_days(): campaigns and rows checked, rows that differ.';
 
 -- Grants and row-level security as the neighbouring read-model relations: the refresh and the export read every
--- row; the reader and a share link's reader get the grant (campaign_figures() names the relations) but no
--- policy, so they see no row and their figures under their own rights sum the video-days they may see.
+-- row (their policies); the dashboard's roles read them only through the two functions above.
 alter table analytics.campaign_daily_growth enable row level security;
 alter table analytics.campaign_daily_growth_state enable row level security;
 create policy campaign_daily_growth_refresh_select on analytics.campaign_daily_growth
@@ -372,8 +419,12 @@ create policy campaign_daily_growth_state_refresh_select on analytics.campaign_d
 create policy campaign_daily_growth_state_export_select on analytics.campaign_daily_growth_state
     for select to vidstats_export using (true);
 grant select on analytics.campaign_daily_growth, analytics.campaign_daily_growth_state
-    to vidstats_refresh, vidstats_export, vidstats_reader, vidstats_share;
+    to vidstats_refresh, vidstats_export;
 
+revoke execute on function analytics.campaign_days_kept(uuid) from public;
+revoke execute on function analytics.campaign_kept_days(uuid, date, date) from public;
+grant execute on function analytics.campaign_days_kept(uuid), analytics.campaign_kept_days(uuid, date, date)
+    to vidstats_reader, vidstats_share, vidstats_export;
 revoke execute on function analytics.mark_campaign_daily_growth(uuid[]) from public;
 revoke execute on function analytics.campaign_videos_daily_growth_trigger() from public;
 revoke execute on function analytics.campaigns_daily_growth_trigger() from public;
