@@ -27,7 +27,7 @@
 --     reflected, its days from the first day those snapshots (late ones included) can change;
 --   - a bulk catch-up under way: marks every campaign (its chunks rewrite daily rows video by video), and the
 --     last chunk's call recomputes them all;
---   - then every marked campaign in full.
+--   - then marked campaigns in full (about a million video-days of them per step).
 
 create table analytics.campaign_daily_growth (
     campaign_id uuid not null references analytics.campaigns (id) on delete cascade,
@@ -51,6 +51,13 @@ create table analytics.campaign_daily_growth_state (
 comment on table analytics.campaign_daily_growth_state is
     'Per campaign: 0 when campaign_daily_growth holds its current days; else the number of changes since '
     '(writers add them, the refresh clears the ones it recomputed).';
+
+-- How many video-days of marked campaigns a refresh step recomputes (at least one campaign): at 5,000 videos x
+-- 100 days, 0.44 s.
+alter table analytics.read_model_state
+    add column campaign_days_per_step integer not null default 1000000 check (campaign_days_per_step > 0);
+comment on column analytics.read_model_state.campaign_days_per_step is
+    'A refresh step recomputes marked campaigns'' daily growth up to about this many video-days (at least one).';
 
 -- Every campaign starts marked: the first refresh after this migration computes them.
 insert into analytics.campaign_daily_growth_state (campaign_id, marks) select id, 1 from analytics.campaigns;
@@ -235,10 +242,21 @@ begin
     end if;
 
     if state.bulk_target is null then
-        -- Marked campaigns in full; the marks seen are cleared (one added meanwhile keeps the campaign marked).
-        select array_agg(s.campaign_id order by s.campaign_id) as ids, array_agg(s.marks order by s.campaign_id) as marks
+        -- Marked campaigns in full, about campaign_days_per_step of their video-days per step (at least one
+        -- campaign): a step stays bounded after a retention swap or a bulk catch-up marked every campaign, and
+        -- the others stay marked (read from their video-days) until a later step. The marks seen are cleared
+        -- (one added meanwhile keeps the campaign marked).
+        select array_agg(x.campaign_id order by x.campaign_id) as ids, array_agg(x.marks order by x.campaign_id) as marks
           into stale
-          from analytics.campaign_daily_growth_state s where s.marks > 0;
+          from (select m.campaign_id, m.marks,
+                       coalesce(sum(m.video_days) over (order by m.campaign_id rows between unbounded preceding
+                                                        and 1 preceding), 0) as before_it
+                  from (select s.campaign_id, s.marks,
+                               (select coalesce(sum(greatest(0, coalesce(b.last_day, current_date) - b.entry_day + 1)), 0)
+                                  from analytics.campaign_video_bounds b where b.campaign_id = s.campaign_id)
+                                   as video_days
+                          from analytics.campaign_daily_growth_state s where s.marks > 0) m) x
+         where x.before_it < state.campaign_days_per_step;
         if stale.ids is not null then
             rows_written := rows_written + analytics.recompute_campaign_daily_growth(
                 stale.ids, array_fill(null::date, array[cardinality(stale.ids)]));

@@ -149,6 +149,27 @@ def test_a_moved_window_marks_the_campaign_until_the_refresh(api: Api, db: Datab
     assert_figures_agree(api, campaign)
 
 
+def test_a_step_recomputes_marked_campaigns_up_to_its_budget_and_the_next_step_the_rest(api: Api,
+                                                                                        db: Database) -> None:
+    videos = [seed.video(db) for _ in range(2)]
+    campaigns = [seed.campaign(db, f"Marked {n}", seed.days_ago(6, 0)) for n in range(3)]
+    for campaign in campaigns:
+        for video in videos:
+            seed.add_to_campaign(db, campaign, video, seed.days_ago(6, 0))
+    history(db, videos)
+    with as_owner(db) as conn:  # one video-day: a single campaign per step
+        conn.execute("update analytics.read_model_state set campaign_days_per_step = 1")
+    seed.refresh(db)  # (one step: the first campaign)
+    assert [marks(db, c) == 0 for c in sorted(campaigns)] == [True, False, False]  # in campaign id order
+    for campaign in campaigns:
+        assert_figures_agree(api, campaign)
+    seed.refresh(db)
+    seed.refresh(db)
+    assert [marks(db, c) for c in campaigns] == [0, 0, 0]
+    for campaign in campaigns:
+        assert_figures_agree(api, campaign)
+
+
 def test_a_bulk_catch_up_recomputes_every_campaign_with_its_last_chunk(api: Api, db: Database) -> None:
     videos = [seed.video(db) for _ in range(4)]
     campaign = seed.campaign(db, "Bulk", seed.days_ago(6, 0))
