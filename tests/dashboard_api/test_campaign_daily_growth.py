@@ -242,3 +242,21 @@ def test_verify_finds_a_kept_day_that_differs_and_the_fast_figures_read_it(api: 
     report = verify_read_model(db)
     assert not report.ok, report  # ...which verify checks
     assert report.campaign_daily_mismatches == 2, report
+
+
+def test_a_share_links_figures_read_the_kept_days_and_equal_the_members(api: Api, db: Database) -> None:
+    videos = [seed.video(db) for _ in range(2)]
+    campaign = seed.campaign(db, "Shared", seed.days_ago(6, 0))
+    for video in videos:
+        seed.add_to_campaign(db, campaign, video, seed.days_ago(6, 0))
+    history(db, videos)
+    seed.refresh(db)
+    link = api.call("POST", f"/campaigns/{campaign}/share-links", body={})
+    assert link.status == 201, link
+    anonymous = Api(None, workspace=None)
+    for query in RANGES:
+        member_figures = api.get(f"/campaigns/{campaign}/analytics", **query, limit=50).body
+        shared = anonymous.get(f"/shared/{link.body['token']}", **query, limit=0)
+        assert shared.status == 200, shared
+        for key in ("increments", "series", "totals", "date_from", "date_to"):
+            assert shared.body[key] == member_figures[key], (query, key)
