@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.read_model                 # 1M and 5M snapshots (several minutes)
     .venv/bin/python -m bench.read_model --scales 1M     # quicker
+    .venv/bin/python -m bench.read_model --scales 1M --nightly-only --campaigns 300x30,5000x99   # with campaigns
 
 For each history size it loads N videos x 100 days of snapshots (ending yesterday) and times:
 - the catch-up of that whole history from watermark 0, calling analytics.refresh_materialized_views() until
@@ -26,13 +27,14 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from vidstats.workspaces import DEFAULT_WORKSPACE_ID
 
-from bench.support import SEED_LATEST_VIEW, Table, bench_database, load_synthetic_history
+from bench.support import SEED_LATEST_VIEW, Table, add_campaigns, bench_database, load_synthetic_history, parse_shapes
 
 SCALES = {"1M": 10_000, "5M": 50_000}  # videos; 100 days each
 DAYS = 100
@@ -75,30 +77,44 @@ def nightly_step(conn: psycopg.Connection) -> tuple[list[float], list[dict[str, 
     summaries: list[dict[str, Any]] = []
     for run in range(NIGHTLY_RUNS + 1):
         last = run == NIGHTLY_RUNS
-        # (the rolled-back runs' row versions cleared first, as autovacuum would between two nights; untimed)
-        conn.execute("vacuum analytics.video_growth, analytics.video_latest_statistics,"
-                     " analytics.mv_video_daily_increments, analytics.mv_video_weekly_increments")
-        conn.execute("begin")
-        started = time.perf_counter()
-        summary = conn.execute("select analytics.refresh_materialized_views(100000)").fetchone()
-        conn.execute("commit" if last else "rollback")
-        ms = (time.perf_counter() - started) * 1000
-        assert summary is not None
-        assert summary[0]["rows"] == NEW_SNAPSHOTS, summary
-        assert not summary[0]["growth_rebuilt"], summary
-        assert not summary[0].get("bulk"), summary
+        # The same step without the campaigns' kept daily growth (the per-video relations alone, the entry point
+        # before migration 20261203100000), interleaved with it and rolled back: untimed in `elapsed`.
+        if run > 0:
+            without_campaign_days.append(_rolled_back_step(conn, "refresh_read_model_relations")[0])
+        ms, summary = _rolled_back_step(conn, "refresh_materialized_views", commit=last)
+        assert summary["rows"] == NEW_SNAPSHOTS, summary
+        assert not summary["growth_rebuilt"], summary
+        assert not summary.get("bulk"), summary
         if run > 0:
             elapsed.append(ms)
-            summaries.append(summary[0])
+            summaries.append(summary)
     return elapsed, summaries
 
 
+# nightly_step()'s interleaved runs of the per-video relations' step alone (refresh_read_model_relations).
+without_campaign_days: list[float] = []
+
+
+def _rolled_back_step(conn: psycopg.Connection, function: str, *, commit: bool = False) -> tuple[float, dict[str, Any]]:
+    # (the rolled-back runs' row versions cleared first, as autovacuum would between two nights; untimed)
+    conn.execute("vacuum analytics.video_growth, analytics.video_latest_statistics,"
+                 " analytics.mv_video_daily_increments, analytics.mv_video_weekly_increments")
+    conn.execute("begin")
+    started = time.perf_counter()
+    summary = conn.execute(f"select analytics.{function}(100000)".encode()).fetchone()
+    conn.execute("commit" if commit else "rollback")
+    assert summary is not None
+    return (time.perf_counter() - started) * 1000, summary[0]
+
+
 def run_scale(label: str, videos: int, table: Table, work_dir: Path, *, nightly_only: bool = False,
-              catch_up_only: bool = False) -> None:
+              catch_up_only: bool = False, campaigns: Sequence[tuple[int, int]] = ()) -> None:
     with bench_database(work_dir / label) as url, psycopg.connect(url, autocommit=True) as conn:
         started = time.perf_counter()
         # The history ends yesterday: today, the day growth is caught up for, is new to every video.
         load_synthetic_history(conn, videos, DAYS, end_days_ago=1)
+        # Campaigns (--campaigns): their bounds and kept daily growth are part of every step.
+        add_campaigns(conn, DEFAULT_WORKSPACE_ID, [(min(n, videos), min(d, DAYS - 1)) for n, d in campaigns])
         conn.execute("analyze")
         rows = conn.execute("select count(*) from analytics.video_statistics").fetchone()
         load_s = time.perf_counter() - started
@@ -124,6 +140,9 @@ def run_scale(label: str, videos: int, table: Table, work_dir: Path, *, nightly_
                       statistics.median(nightly_ms), f"bulk catch-up, {len(catch_up_steps)} steps", catch_up_ms)
             print(f"[{label}] nightly-shaped step, median of {len(nightly_ms)}: "
                   + step_breakdown(nightly_steps, statistics.median), flush=True)
+            table.add(label, "nightly-shaped step (with the campaigns' kept daily growth)",
+                      statistics.median(nightly_ms), "the per-video relations' step alone, interleaved",
+                      statistics.median(without_campaign_days))
             assert_verified(conn, label, "after the nightly-shaped step")
             return
         verify_started = time.perf_counter()
@@ -232,12 +251,15 @@ def main() -> None:
                         help="only the catch-up and the nightly-shaped step (no reference views, no other cases)")
     parser.add_argument("--catch-up-only", action="store_true",
                         help="only the bulk catch-up, its verify and the plain REFRESH MATERIALIZED VIEW")
+    parser.add_argument("--campaigns", default="",
+                        help="campaigns in the history, VIDEOSxDAYS comma-separated (e.g. 300x30,5000x99; default:"
+                             " none)")
     args = parser.parse_args()
     table = Table()
     with tempfile.TemporaryDirectory(prefix="vidstats-bench-") as tmp:
         for label in args.scales.split(","):
             run_scale(label, SCALES[label], table, Path(tmp), nightly_only=args.nightly_only,
-                      catch_up_only=args.catch_up_only)
+                      catch_up_only=args.catch_up_only, campaigns=parse_shapes(args.campaigns))
     table.print()
 
 

@@ -103,6 +103,29 @@ def load_synthetic_history(conn: psycopg.Connection, videos: int, days: int, *, 
             progress(d + 1)
 
 
+def add_campaigns(conn: psycopg.Connection, workspace_id: object, shapes: Sequence[tuple[int, int]]
+                  ) -> list[tuple[str, int, int]]:
+    """A campaign per (videos, days) shape in the workspace: that many videos (a fixed random choice), in the
+    campaign for that many days (it started, and they were added, that many days and one ago). Returns each
+    (id, videos, days)."""
+    made = []
+    for members, ran in shapes:
+        row = conn.execute("insert into analytics.campaigns (workspace_id, name, starts_at) values (%s,"
+                           " %s, now() - make_interval(days => %s)) returning id::text",
+                           (workspace_id, f"Bench {members} x {ran}", ran + 1)).fetchone()
+        assert row is not None
+        conn.execute("insert into analytics.campaign_videos (campaign_id, video_id, added_at) "
+                     "select %s, id, now() - make_interval(days => %s) from analytics.videos"
+                     " order by md5(%s || id::text) limit %s", (row[0], ran + 1, row[0], members))
+        made.append((str(row[0]), members, ran))
+    return made
+
+
+def parse_shapes(text: str) -> list[tuple[int, int]]:
+    """``--campaigns 300x30,5000x100``: (videos, days) per campaign."""
+    return [(int(n), int(d)) for n, d in (c.split("x") for c in text.split(",") if c)]
+
+
 def catch_up(conn: psycopg.Connection, max_rows: int = 10_000_000) -> None:
     """Refreshes the read model until it is caught up (as the connection's role: the benches' owner, without the
     functions' statement timeout, so a large history's steps may take minutes)."""

@@ -132,6 +132,10 @@ def test_compaction_keeps_every_figure_and_verify_agrees(
     report = verify_read_model(db)
     assert report.ok, report
     assert verify_read_model_sample(db, sample=len(history.videos)).ok
+    # The campaigns' kept days count snapshots: every campaign is marked until the next refresh recomputes it.
+    with database.connect_owner() as conn:
+        marked = conn.execute("select count(*) from analytics.campaign_daily_growth_state where marks > 0").fetchone()
+    assert marked == (len(history.campaigns),)
 
     # A second run finds nothing left to do; new snapshots still refresh correctly on top.
     assert run_retention(db, days=_days_to(date(2026, 10, 5))).partitions == []
@@ -139,7 +143,9 @@ def test_compaction_keeps_every_figure_and_verify_agrees(
         insert_snapshots(conn, [(history.videos[0], datetime(2026, 10, 21, 8, tzinfo=UTC), (10**6, 1, 1, 1, 1)),
                                 (history.videos[1], datetime(2026, 9, 30, 23, tzinfo=UTC), (5, 5, 5, 5, 5))])
     assert refresh_read_model(db).status == "caught_up"
-    assert verify_read_model(db).ok
+    report = verify_read_model(db)
+    assert report.ok, report
+    assert report.campaign_daily_campaigns == len(history.campaigns)  # all current again, and as defined
 
 
 def test_a_day_keeps_its_baseline_and_each_counter_s_last_value_not_only_its_last_snapshot(

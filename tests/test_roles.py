@@ -55,6 +55,10 @@ EXPECTED_RELATION_GRANTS = {
     ("campaign_video_bounds", READER): {"SELECT"},
     ("campaign_video_bounds", REFRESH): {"SELECT"},
     ("campaign_totals", READER): {"SELECT"},
+    # A campaign's daily growth kept by the refresh: read by the refresh and the export; the dashboard's roles read it
+    # only through campaign_days_kept() / campaign_kept_days() (security definer, their access checked).
+    **{(relation, role): {"SELECT"} for relation in ("campaign_daily_growth", "campaign_daily_growth_state")
+       for role in (REFRESH, EXPORT)},
     ("blogger_totals", READER): {"SELECT"},
     ("videos_with_statistics_fast", READER): {"SELECT"},
     ("videos_with_statistics_fast", REFRESH): {"SELECT"},
@@ -102,6 +106,7 @@ EXPECTED_FUNCTION_GRANTS = {
     ("verify_read_model_sample", REFRESH): {"EXECUTE"},
     ("video_daily_increments_of", REFRESH): {"EXECUTE"},
     ("sample_videos", REFRESH): {"EXECUTE"},
+    ("verify_campaign_daily_growth", REFRESH): {"EXECUTE"},
     # Snapshot retention (mv_refresh, `vidstats retention run`): the entry points only (security definer).
     ("snapshot_retention_candidates", REFRESH): {"EXECUTE"},
     ("plan_snapshot_compaction", REFRESH): {"EXECUTE"},
@@ -117,6 +122,8 @@ EXPECTED_FUNCTION_GRANTS = {
     # The same figures with the caller's access checked once (security definer): the two roles whose checks it makes.
     ("viewer_campaign_figures", READER): {"EXECUTE"},
     ("viewer_campaign_figures", SHARE): {"EXECUTE"},
+    **{(function, role): {"EXECUTE"} for function in ("campaign_days_kept", "campaign_kept_days")
+       for role in (READER, SHARE, EXPORT)},
     # A video's raw snapshots, for its workspace's members only (security definer: the reader has no grant on them).
     ("video_snapshots", READER): {"EXECUTE"},
     ("video_period_growth", READER): {"EXECUTE"},

@@ -10,8 +10,9 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
+import psycopg
 from pydantic import BaseModel, Field
 
 from vidstats.db import Database, Role
@@ -70,6 +71,10 @@ class VerifyReport(BaseModel):
     growth_mismatches: int  # video_growth rows differing from the recompute's sums over the periods
     campaign_bounds_rows: int
     campaign_bounds_mismatches: int  # campaign videos whose first/last counted day differ from a recompute
+    # Campaigns' daily growth kept by the refresh (current campaigns only), against the sums of its definition.
+    campaign_daily_campaigns: int = 0
+    campaign_daily_rows: int = 0
+    campaign_daily_mismatches: int = 0
     # A sampled verify (``verify --sample N``): how many videos it checked, and those with any mismatch.
     sampled_videos: int | None = None
     mismatched_videos: list[str] = []
@@ -77,7 +82,7 @@ class VerifyReport(BaseModel):
     @property
     def ok(self) -> bool:
         mismatches = (self.daily_mismatches, self.weekly_mismatches, self.latest_mismatches, self.fast_view_mismatches,
-                      self.growth_mismatches, self.campaign_bounds_mismatches)
+                      self.growth_mismatches, self.campaign_bounds_mismatches, self.campaign_daily_mismatches)
         return not any(mismatches)
 
 
@@ -191,12 +196,29 @@ def verify_read_model_sample(db: Database, *, sample: int = 100, video_ids: list
     with db.transaction(Role.REFRESH) as conn:
         row = conn.execute("select analytics.verify_read_model_sample(%s, %s::uuid[])",
                            (sample, video_ids)).fetchone()
+        # A random sample also checks one random campaign per SAMPLED_VIDEOS_PER_CAMPAIGN videos. (Not with given
+        # videos: a campaign's kept days sum every video's daily rows, so they would report another video's.)
+        campaigns = {} if video_ids is not None else _campaign_daily(
+            conn, None, 1 + sample // SAMPLED_VIDEOS_PER_CAMPAIGN)
     assert row is not None
-    return VerifyReport.model_validate(row[0])
+    return VerifyReport.model_validate({**row[0], **campaigns})
+
+
+# verify --sample: a campaign's check sums all its video-days (a campaign of 5,000 videos over 100 days: 500k).
+SAMPLED_VIDEOS_PER_CAMPAIGN = 100
+
+
+def _campaign_daily(conn: psycopg.Connection, video_ids: list[str] | None, campaigns: int | None) -> dict[str, Any]:
+    """verify_campaign_daily_growth(): every current campaign, those holding the given videos, or a random few."""
+    row = conn.execute("select analytics.verify_campaign_daily_growth(%s::uuid[], %s)", (video_ids, campaigns)
+                       ).fetchone()
+    assert row is not None
+    return dict(row[0])
 
 
 def verify_read_model(db: Database) -> VerifyReport:
     with db.transaction(Role.REFRESH) as conn:
         row = conn.execute("select analytics.verify_read_model()").fetchone()
+        campaigns = _campaign_daily(conn, None, None)
     assert row is not None
-    return VerifyReport.model_validate(row[0])
+    return VerifyReport.model_validate({**row[0], **campaigns})

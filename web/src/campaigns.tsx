@@ -18,7 +18,7 @@ export function windowRange(window: Window): { from?: string } {
   return window === "campaign" ? {} : { from: daysBefore(window === "7d" ? 6 : 29) };
 }
 
-function analytics(id: string, mode: string, window: Window, limit = 1): Promise<CampaignAnalytics> {
+function analytics(id: string, mode: string, window: Window, limit = 0): Promise<CampaignAnalytics> {
   return get<CampaignAnalytics>(`/campaigns/${id}/analytics`, { mode, limit, ...windowRange(window) });
 }
 

@@ -9,7 +9,7 @@ import { VideosTable } from "./videos-table";
 
 export function SharedScreen({ token }: { token: string }) {
   const path = `/shared/${encodeURIComponent(token)}`;
-  const figures = useFigures((mode, window) => get<CampaignAnalytics>(path, { mode, limit: 1, ...windowRange(window) }),
+  const figures = useFigures((mode, window) => get<CampaignAnalytics>(path, { mode, limit: 0, ...windowRange(window) }),
     token);
   const gone = figures.data.error instanceof ApiError && figures.data.error.status === 404;
   const campaign = figures.data.data?.campaign;

@@ -39,7 +39,9 @@ from dashboard_api.dependencies import (
 )
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
-AnalyticsRows = Annotated[int, Query(ge=1, le=1000, description="Per-video rows returned")]
+AnalyticsRows = Annotated[int, Query(ge=0, le=1000, description=(
+    "Per-video rows returned (0: none, for a screen that shows only the campaign's figures: they are then read from "
+    "its daily sums kept by the refresh)"))]
 
 
 @router.get("/campaigns", summary="Campaigns, newest first, with their totals and growth", tags=["campaigns"],
