@@ -119,6 +119,8 @@ EXPECTED_FUNCTION_GRANTS = {
     ("viewer_campaign_figures", SHARE): {"EXECUTE"},
     # A video's raw snapshots, for its workspace's members only (security definer: the reader has no grant on them).
     ("video_snapshots", READER): {"EXECUTE"},
+    # A video's last fetch (its latest snapshot), for its workspace's members only (security definer, as above).
+    ("video_last_fetched_at", READER): {"EXECUTE"},
     ("video_period_growth", READER): {"EXECUTE"},
     ("video_list_rows", READER): {"EXECUTE"},
     ("video_series", READER): {"EXECUTE"},

@@ -114,6 +114,9 @@ def record_fetch_outcomes(conn: psycopg.Connection, outcomes: Sequence[FetchOutc
                           gone_after_days: int = 2) -> int:
     """One statement for all videos of a batch: last fetch time, last error and its class, fetch health.
 
+    A success leaves a video's row as it is when nothing but its fetch time would change: the last fetch is the
+    later of ``last_fetched_at`` and the latest snapshot (``analytics.last_fetch_at``), and a success writes one.
+
     A success resets the failure counts; a failure adds one to ``consecutive_failures`` and, on a new UTC
     day, to ``failure_days`` (``fetch_health`` says failing from 2 such days). A gone answer counts its UTC
     day in ``gone_answer_days``; the video is marked gone once that reaches ``gone_after_days``, so a
@@ -127,7 +130,9 @@ def record_fetch_outcomes(conn: psycopg.Connection, outcomes: Sequence[FetchOutc
     ordered = sorted(outcomes, key=lambda o: o.video_id)
     if all(o.ok for o in ordered):
         # The usual batch: every fetch succeeded. The same values the general statement gives a success, from
-        # three arrays instead of seven (dumping them costs the processor more than the update costs the server).
+        # three arrays instead of seven (dumping them costs the processor more than the update costs the server),
+        # and only to the videos it changes: the fetch time alone is the snapshot's (``analytics.last_fetch_at``),
+        # so a video fetched as usual is not written at all (writing it cost as much as the snapshot insert).
         cursor = conn.execute(
             """
             update analytics.videos v
@@ -137,6 +142,10 @@ def record_fetch_outcomes(conn: psycopg.Connection, outcomes: Sequence[FetchOutc
               from unnest(%(id)b::uuid[], %(caption)b::text[], %(published_at)b::timestamptz[])
                    as u(id, caption, published_at)
              where v.id = u.id and v.id = any(%(id)b::uuid[])
+               and (v.last_error is not null or v.last_error_class is not null or v.consecutive_failures <> 0
+                    or v.failure_days <> 0 or v.gone_answer_days <> 0 or v.last_gone_answer_at is not null
+                    or (v.caption is null and u.caption is not null)
+                    or (v.published_at is null and u.published_at is not null))
             """,
             {"id": [o.video_id for o in ordered], "caption": [o.caption for o in ordered],
              "published_at": [o.published_at for o in ordered]},
