@@ -35,8 +35,8 @@ EXPECTED_RELATION_GRANTS = {
     ("video_statistics", REFRESH): {"SELECT"},
     ("video_statistics_id_seq", INGEST): {"USAGE"},
     # Ingestion bookkeeping (queue processor idempotency, debounced mv_refresh signal).
-    ("ingest_idempotency", INGEST): {"SELECT", "INSERT", "UPDATE", "DELETE"},
-    ("ingest_claim_commits", INGEST): {"SELECT", "INSERT", "DELETE"},
+    ("ingest_claims", INGEST): {"SELECT", "INSERT", "UPDATE", "DELETE"},
+    ("ingest_commits", INGEST): {"SELECT", "INSERT", "DELETE"},
     ("ingest_signals", INGEST): {"SELECT", "UPDATE"},
     # Blogger batch outcomes: requested (pending) and read by the dashboard API, written by the queue processor.
     ("blogger_batches", INGEST): {"SELECT", "INSERT", "UPDATE"},
