@@ -7,8 +7,11 @@
     each SQS batch (10 messages of 50 videos: 500 rows, as the nightly run sends them) through the processor
     (claims, then the write: snapshots, last-fetch bookkeeping, completion), each followed by a raw COPY of
     the same 500 rows in one transaction of its own on the same connection; medians over the batches after a
-    warm-up. Two orders of the videos: the nightly's (by id: a batch's videos lie on scattered heap pages) and
-    insertion order (a new campaign's first fetch: a batch's videos share pages).
+    warm-up. Two ratios to the COPY: the write path as issue 17 words it (the claim transaction plus the write
+    transaction, each timed from BEGIN to its commit, the Python that builds their parameters included), and
+    the whole processor call (also parsing the 10 bodies, building the work items and the rows, handing the
+    fetches to the thread pool). Two orders of the videos: the nightly's (by id: a batch's videos lie on
+    scattered heap pages) and insertion order (a new campaign's first fetch: a batch's videos share pages).
 (c) Pacing: the processor fetching from a local HTTP server on 127.0.0.1 that answers after 300 ms and
     enforces 20 req/s (token bucket, burst 20, 429 beyond), with RAPIDAPI_RPS = 20.
 """
@@ -213,9 +216,10 @@ class TimedDatabase(Database):
 class WritePath:
     batches: int
     rows_per_batch: int
-    process_ms: float  # median per batch: the whole processor call (parse, claims, write)
+    process_ms: float  # median per batch: the whole processor call (parse, claims, build the rows, write)
     claims_ms: float  # median of its claim transaction
     write_ms: float  # median of its write transaction
+    write_path_ms: float  # median of claims + write per batch: the write path as issue 17 words it
     copy_ms: float  # median raw COPY of the same rows, one transaction
 
 
@@ -255,7 +259,8 @@ def write_path(db: TimedDatabase, platform: Platform, count: int, prefix: str, *
             write_s.append(phases[-1])
             copy_s.append(copied)
     return WritePath(len(process_s), rows_per_batch, _median_ms(process_s), _median_ms(claims_s),
-                     _median_ms(write_s), _median_ms(copy_s))
+                     _median_ms(write_s), _median_ms([c + w for c, w in zip(claims_s, write_s, strict=True)]),
+                     _median_ms(copy_s))
 
 
 def _median_ms(seconds: list[float]) -> float:
@@ -367,13 +372,14 @@ def main(argv: list[str] | None = None) -> None:
             print_table(rows)
             print()
 
-        table: list[tuple[str, ...]] = [("write path, batches of 500 rows", "batches", "process ms", "claims ms",
-                                         "write ms", "raw COPY ms", "ratio", "target")]
+        table: list[tuple[str, ...]] = [("batches of 500 rows", "batches", "claims ms", "write ms",
+                                         "claims + write ms", "whole call ms", "raw COPY ms",
+                                         "write path ratio (target >= 0.50x)", "whole call ratio")]
         for label, by_id in (("nightly order (by id)", True), ("insertion order (shared pages)", False)):
             path = write_path(db, Platform.YOUTUBE, args.batches * 500, prefix=f"write-{int(by_id)}-", by_id=by_id)
-            table.append((label, f"{path.batches}", f"{path.process_ms:.1f}", f"{path.claims_ms:.1f}",
-                          f"{path.write_ms:.1f}", f"{path.copy_ms:.1f}", f"{path.copy_ms / path.process_ms:.2f}x",
-                          ">= 0.50x"))
+            table.append((label, f"{path.batches}", f"{path.claims_ms:.1f}", f"{path.write_ms:.1f}",
+                          f"{path.write_path_ms:.1f}", f"{path.process_ms:.1f}", f"{path.copy_ms:.1f}",
+                          f"{path.copy_ms / path.write_path_ms:.2f}x", f"{path.copy_ms / path.process_ms:.2f}x"))
         print_table(table)
         if not args.skip_pacing:
             print()

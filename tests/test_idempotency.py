@@ -129,3 +129,15 @@ def test_claims_in_flight_when_the_narrow_claims_migrate_keep_their_meaning(
         assert store.claim(["held"], lock_s=60, token="t-live").claimed == {"held"}  # its holder may re-run it
     finally:
         db.close()
+
+
+def test_purge_forgets_every_expired_key_a_round_at_a_time(db: Database, database: IsolatedDatabase) -> None:
+    store = IdempotencyStore(db, window_s=3600)
+    store.claim(["a", "b", "c", "kept"], lock_s=60, token="t1")
+    with database.connect_owner() as conn:
+        conn.execute("update analytics.ingest_claims set expires_at = now() - interval '1 second'"
+                     " where claim_id <> md5('kept')::uuid")
+
+    assert store.purge_expired(limit=2) == 3  # two rounds of two, the second short
+
+    assert store.claim(["a", "b", "c", "kept"], lock_s=60, token="t2").busy == {"kept"}

@@ -8,12 +8,14 @@ Per batch:
 3. Claimed videos are fetched on a bounded thread pool; each platform's provider paces its requests
    (``RAPIDAPI_<P>_RPS``) and slows everyone on a 429. YouTube ids go 50 per call. An auth, quota or budget
    error stops further calls to that platform for this batch.
-4. One transaction writes every snapshot of the batch (one ``INSERT``), the videos' last-fetch fields and the
-   completion of their idempotency keys, pipelined (one round trip; ``pipelined``). If it fails, every record
-   with a row in it fails, nothing remains.
-5. Each video's outcome is recorded on ``videos`` (fetch health: last success, last error and its class,
-   failure counts; see ``videos_repository.record_fetch_outcomes``), and its record's fate follows the
-   error's class (``providers.errors.ErrorClass``):
+4. One transaction writes every snapshot of the batch (one ``INSERT``), what the outcomes change on the videos
+   (a usual success changes nothing there: its snapshot is the last fetch) and the completion of their
+   idempotency keys, pipelined (one round trip; ``pipelined``). If it fails, every record with a row in it
+   fails, nothing remains.
+5. Each video's outcome is recorded on ``videos`` (fetch health: last error and its class, failure counts,
+   cleared by a success; the last success is the latest snapshot, ``analytics.last_fetch_at``; see
+   ``videos_repository.record_fetch_outcomes``), and its record's fate follows the error's class
+   (``providers.errors.ErrorClass``):
 
    * transient (throttle, "try again later", 5xx, timeout; already retried with backoff by the provider,
      which slowed its pace for the rest of the batch), out of time, write failure: the record fails and SQS
