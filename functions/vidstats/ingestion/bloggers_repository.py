@@ -186,29 +186,40 @@ def _already_attached(conn: psycopg.Connection, seen: Sequence[tuple[UUID, Creat
     nothing changes, and two more reads wait for their answers mid-transaction). A change made meanwhile by
     another transaction is followed by the next fetch.
     """
-    columns = ([video_id for video_id, _ in seen], [c.platform.value for _, c in seen],
-               [c.platform_user_id for _, c in seen], [c.username for _, c in seen],
-               [c.display_name for _, c in seen], [c.profile_url for _, c in seen])
+    columns = {"video_id": [video_id for video_id, _ in seen], "platform": [c.platform.value for _, c in seen],
+               "user_id": [c.platform_user_id for _, c in seen], "username": [c.username for _, c in seen],
+               "name": [c.display_name for _, c in seen], "url": [c.profile_url for _, c in seen],
+               "platforms": sorted({c.platform.value for _, c in seen}),
+               "handles": sorted({c.username.lower() for _, c in seen if c.username})}
+    # Each pair must find its video and that video's creator row, as stated, or it counts no row. Rows are found
+    # by primary key (``id = any(ids)``, once each, whatever the tables' sizes); one probe of the handle index
+    # tells whether any handle-keyed row of these handles exists (then the full path sorts it out).
     row = conn.execute(
         """
-        select bool_and(coalesce(
-                   v.blogger_id = b.id and not b.keyed_by_handle
-                   and (s.username is null or s.username = b.username)
-                   and (s.display_name is null or s.display_name = b.display_name)
-                   and (s.profile_url is null or s.profile_url = b.profile_url)
-                   and (s.username is null or not exists (
-                        select from analytics.bloggers h
-                         where h.platform = s.platform and lower(h.username) = lower(s.username)
-                           and h.keyed_by_handle)),
-                   false))
-          from unnest(%b::uuid[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[])
+        with v as materialized (
+            select id, blogger_id from analytics.videos where id = any(%(video_id)b::uuid[])
+        ), b as materialized (
+            select id, platform, platform_user_id, username, display_name, profile_url, keyed_by_handle
+              from analytics.bloggers where id = any(array(select blogger_id from v))
+        )
+        select count(*)
+          from unnest(%(video_id)b::uuid[], %(platform)b::text[], %(user_id)b::text[], %(username)b::text[],
+                      %(name)b::text[], %(url)b::text[])
                as s(video_id, platform, platform_user_id, username, display_name, profile_url)
-          left join analytics.bloggers b on b.platform = s.platform and b.platform_user_id = s.platform_user_id
-          left join analytics.videos v on v.id = s.video_id
+          join v on v.id = s.video_id
+          join b on b.id = v.blogger_id
+         where b.platform = s.platform and b.platform_user_id = s.platform_user_id and not b.keyed_by_handle
+           and (s.username is null or s.username = b.username)
+           and (s.display_name is null or s.display_name = b.display_name)
+           and (s.profile_url is null or s.profile_url = b.profile_url)
+           and not exists (select from analytics.bloggers h
+                            where h.platform = any(%(platforms)b::text[])
+                              and lower(h.username) = any(%(handles)b::text[])
+                              and h.keyed_by_handle)
         """,
         columns,
     ).fetchone()
-    return bool(row is not None and row[0])
+    return row is not None and row[0] == len(seen)
 
 
 def attach_videos(conn: psycopg.Connection, pairs: Sequence[tuple[UUID, UUID]]) -> int:
