@@ -4,14 +4,17 @@
     classes parsing recorded RapidAPI responses served instantly by an in-process transport, one write
     transaction per SQS batch) against a raw COPY of the same rows into the same database, same run.
 (b) The write path alone, what the processor controls (issue 17: >= 0.5x a raw COPY): answers already parsed,
-    each SQS batch (10 messages of 50 videos: 500 rows, as the nightly run sends them) through the processor
-    (claims, then the write: snapshots, last-fetch bookkeeping, completion), each followed by a raw COPY of
-    the same 500 rows in one transaction of its own on the same connection; medians over the batches after a
-    warm-up. Two ratios to the COPY: the write path as issue 17 words it (the claim transaction plus the write
-    transaction, each timed from BEGIN to its commit, the Python that builds their parameters included), and
-    the whole processor call (also parsing the 10 bodies, building the work items and the rows, handing the
-    fetches to the thread pool). Two orders of the videos: the nightly's (by id: a batch's videos lie on
-    scattered heap pages) and insertion order (a new campaign's first fetch: a batch's videos share pages).
+    stating what real ones do (counters, caption, publish time, the video's creator: one per 5 videos), each
+    SQS batch (10 messages of 50 videos: 500 rows, as the nightly run sends them) through the processor
+    (claims, then the write: snapshots, last-fetch bookkeeping, creators, completion), each followed by a raw
+    COPY of the same 500 rows in one transaction of its own on the same connection; medians over the batches
+    after a warm-up. Two ratios to the COPY: the write path as issue 17 words it (the claim transaction plus
+    the write transaction, each timed from BEGIN to its commit, the Python that builds their parameters
+    included), and the whole processor call (also parsing the 10 bodies, building the work items and the rows,
+    handing the fetches to the thread pool). Three cases: the nightly re-fetch (every video fetched the night
+    before, untimed) in the nightly's order (by id: a batch's videos lie on scattered heap pages) and in
+    insertion order (a batch's videos share pages), and a first fetch in insertion order (a new campaign's:
+    captions and creators are written then).
 (c) Pacing: the processor fetching from a local HTTP server on 127.0.0.1 that answers after 300 ms and
     enforces 20 req/s (token bucket, burst 20, 429 beyond), with RAPIDAPI_RPS = 20.
 """
