@@ -51,7 +51,7 @@ from uuid import UUID
 from vidstats.db import Database, Role
 from vidstats.ingestion.blogger_batch import CreatorBatchResult, failure_reason, run_blogger_batch
 from vidstats.ingestion.blogger_batches_repository import BatchRequest, FailureReason, record_failure
-from vidstats.ingestion.bloggers_repository import Creator, attach_creators
+from vidstats.ingestion.bloggers_repository import Creator, creator_ids
 from vidstats.ingestion.idempotency import Claims, IdempotencyStore
 from vidstats.ingestion.messages import (
     FetchCreatorMessage,
@@ -274,9 +274,14 @@ class IngestProcessor:
         if outcomes:
             try:
                 with pipelined_transaction(self._db, Role.INGEST) as conn:
+                    # The creators first (their ids are read back): each video's is set with its bookkeeping.
+                    if creators:
+                        ids = creator_ids(conn, [creator for _, creator in creators])
+                        blogger_of = {video_id: ids[creator.key] for video_id, creator in creators}
+                        outcomes = [o._replace(blogger_id=blogger_of[o.video_id]) if o.video_id in blogger_of
+                                    else o for o in outcomes]
                     insert_snapshots(conn, rows)
                     record_fetch_outcomes(conn, outcomes, gone_after_days=self._gone_after_days)
-                    attach_creators(conn, creators)
                     self._idempotency.complete(conn, token=token, unfinished=release)
             except Exception as exc:
                 log.exception("the batch write of %d snapshot rows failed (or its commit went unconfirmed)", len(rows))
