@@ -4,11 +4,17 @@
     classes parsing recorded RapidAPI responses served instantly by an in-process transport, one write
     transaction per SQS batch) against a raw COPY of the same rows into the same database, same run.
 (b) The write path alone, what the processor controls (issue 17: >= 0.5x a raw COPY): answers already parsed,
-    each SQS batch (10 messages of 50 videos: 500 rows, as the nightly run sends them) through the processor
-    (claims, then the write: snapshots, last-fetch bookkeeping, completion), each followed by a raw COPY of
-    the same 500 rows in one transaction of its own on the same connection; medians over the batches after a
-    warm-up. Two orders of the videos: the nightly's (by id: a batch's videos lie on scattered heap pages) and
-    insertion order (a new campaign's first fetch: a batch's videos share pages).
+    stating what real ones do (counters, caption, publish time, the video's creator: one per 5 videos), each
+    SQS batch (10 messages of 50 videos: 500 rows, as the nightly run sends them) through the processor
+    (claims, then the write: snapshots, last-fetch bookkeeping, creators, completion), each followed by a raw
+    COPY of the same 500 rows in one transaction of its own on the same connection; medians over the batches
+    after a warm-up. Two ratios to the COPY: the write path as issue 17 words it (the claim transaction plus
+    the write transaction, each timed from BEGIN to its commit, the Python that builds their parameters
+    included), and the whole processor call (also parsing the 10 bodies, building the work items and the rows,
+    handing the fetches to the thread pool). Three cases: the nightly re-fetch (every video fetched the night
+    before, untimed) in the nightly's order (by id: a batch's videos lie on scattered heap pages) and in
+    insertion order (a batch's videos share pages), and a first fetch in insertion order (a new campaign's:
+    captions and creators are written then).
 (c) Pacing: the processor fetching from a local HTTP server on 127.0.0.1 that answers after 300 ms and
     enforces 20 req/s (token bucket, burst 20, 429 beyond), with RAPIDAPI_RPS = 20.
 """
@@ -26,6 +32,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -136,14 +143,24 @@ def processor(db: Database, platform: Platform, client: httpx.Client, concurrenc
                            concurrency=concurrency)
 
 
+VIDEOS_PER_CREATOR = 5  # a batch's 500 videos name 100 creators
+
+
 class ParsedCounters:
-    """A provider that has already parsed its answers: isolates the processor's own work and its writes."""
+    """A provider that has already parsed its answers: isolates the processor's own work and its writes. Each
+    answer states what a real one does: counters, caption, publish time and the video's creator."""
 
     platform = Platform.YOUTUBE
 
     def __init__(self, external_ids: list[str]) -> None:
-        self.counters = {e: VideoCounters(platform=Platform.YOUTUBE, external_id=e, views=1000 + i, likes=10,
-                                           comments=1) for i, e in enumerate(external_ids)}
+        published = datetime(2026, 11, 1, tzinfo=UTC)
+        self.counters = {
+            e: VideoCounters(platform=Platform.YOUTUBE, external_id=e, views=1000 + i, likes=10, comments=1,
+                             caption=f"video {i}", published_at=published,
+                             author_id=f"UC{i // VIDEOS_PER_CREATOR:022d}",
+                             author_username=f"@creator{i // VIDEOS_PER_CREATOR}",
+                             author_name=f"Creator {i // VIDEOS_PER_CREATOR}")
+            for i, e in enumerate(external_ids)}
 
     def fetch_videos(self, external_ids: Sequence[str]) -> FetchResult:
         return {e: self.counters[e] for e in external_ids}
@@ -213,22 +230,28 @@ class TimedDatabase(Database):
 class WritePath:
     batches: int
     rows_per_batch: int
-    process_ms: float  # median per batch: the whole processor call (parse, claims, write)
+    process_ms: float  # median per batch: the whole processor call (parse, claims, build the rows, write)
     claims_ms: float  # median of its claim transaction
     write_ms: float  # median of its write transaction
+    write_path_ms: float  # median of claims + write per batch: the write path as issue 17 words it
     copy_ms: float  # median raw COPY of the same rows, one transaction
 
 
-def write_path(db: TimedDatabase, platform: Platform, count: int, prefix: str, *, by_id: bool,
+def write_path(db: TimedDatabase, platform: Platform, count: int, prefix: str, *, by_id: bool, refetch: bool,
                per_message: int = 50, warm_up: int = 3) -> WritePath:
     """Per SQS batch: the processor with parsed answers, then a raw COPY of the same rows (interleaved, so
-    both see the same machine load); medians of the batches after ``warm_up``."""
+    both see the same machine load); medians of the batches after ``warm_up``. ``refetch``: every video was
+    fetched once before, untimed (the previous night: captions known, creators attached), as in the nightly
+    run; else this is the videos' first fetch (a new campaign's: captions and creators written)."""
     videos = make_videos(db, platform, count, prefix=prefix)
     if by_id:
         videos.sort(key=lambda v: v[0])
     answering = ParsedCounters([e for _, e in videos])
     ingest = IngestProcessor(db, lambda _p: answering, idempotency=IdempotencyStore(db, window_s=3600),
                              concurrency=8)
+    if refetch:
+        for batch in batches(platform, videos, per_message):
+            assert not ingest.process(batch).failures
     process_s: list[float] = []
     claims_s: list[float] = []
     write_s: list[float] = []
@@ -255,7 +278,8 @@ def write_path(db: TimedDatabase, platform: Platform, count: int, prefix: str, *
             write_s.append(phases[-1])
             copy_s.append(copied)
     return WritePath(len(process_s), rows_per_batch, _median_ms(process_s), _median_ms(claims_s),
-                     _median_ms(write_s), _median_ms(copy_s))
+                     _median_ms(write_s), _median_ms([c + w for c, w in zip(claims_s, write_s, strict=True)]),
+                     _median_ms(copy_s))
 
 
 def _median_ms(seconds: list[float]) -> float:
@@ -367,13 +391,17 @@ def main(argv: list[str] | None = None) -> None:
             print_table(rows)
             print()
 
-        table: list[tuple[str, ...]] = [("write path, batches of 500 rows", "batches", "process ms", "claims ms",
-                                         "write ms", "raw COPY ms", "ratio", "target")]
-        for label, by_id in (("nightly order (by id)", True), ("insertion order (shared pages)", False)):
-            path = write_path(db, Platform.YOUTUBE, args.batches * 500, prefix=f"write-{int(by_id)}-", by_id=by_id)
-            table.append((label, f"{path.batches}", f"{path.process_ms:.1f}", f"{path.claims_ms:.1f}",
-                          f"{path.write_ms:.1f}", f"{path.copy_ms:.1f}", f"{path.copy_ms / path.process_ms:.2f}x",
-                          ">= 0.50x"))
+        table: list[tuple[str, ...]] = [("batches of 500 rows", "batches", "claims ms", "write ms",
+                                         "claims + write ms", "whole call ms", "raw COPY ms",
+                                         "write path ratio (target >= 0.50x)", "whole call ratio")]
+        scenarios = (("nightly re-fetch, by id", True, True), ("re-fetch, insertion order", False, True),
+                     ("first fetch, insertion order", False, False))
+        for index, (label, by_id, refetch) in enumerate(scenarios):
+            path = write_path(db, Platform.YOUTUBE, args.batches * 500, prefix=f"write-{index}-", by_id=by_id,
+                              refetch=refetch)
+            table.append((label, f"{path.batches}", f"{path.claims_ms:.1f}", f"{path.write_ms:.1f}",
+                          f"{path.write_path_ms:.1f}", f"{path.process_ms:.1f}", f"{path.copy_ms:.1f}",
+                          f"{path.copy_ms / path.write_path_ms:.2f}x", f"{path.copy_ms / path.process_ms:.2f}x"))
         print_table(table)
         if not args.skip_pacing:
             print()

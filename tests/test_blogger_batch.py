@@ -47,8 +47,8 @@ def test_tiktok_listing_gives_blogger_videos_and_snapshots_without_per_video_cal
     assert (result.snapshots, result.errors) == (3, {})
     assert rows(database, "select platform, platform_user_id, username, profile_url from analytics.bloggers") == [
         ("tiktok", "6800000000000000000", "mineodesu69", "https://www.tiktok.com/@mineodesu69")]
-    videos = rows(database, "select external_video_id, url, caption, blogger_id is not null, last_fetched_at"
-                            " is not null from analytics.videos order by external_video_id")
+    videos = rows(database, "select external_video_id, url, caption, blogger_id is not null,"
+                            " analytics.last_fetch_at(id) is not null from analytics.videos order by external_video_id")
     assert [v[0] for v in videos] == ["7020000000000000001", "7038000000000000003", "7040875497281867010"]
     assert videos[0][1] == "https://www.tiktok.com/@mineodesu69/video/7020000000000000001"
     assert all(v[3] and v[4] for v in videos)

@@ -247,6 +247,22 @@ def test_an_unchanged_creator_is_not_rewritten_by_each_fetch(
     assert query(database, "select xmin::text, updated_at from analytics.bloggers") == before
 
 
+def test_a_fetch_that_changes_nothing_of_its_creator_neither_locks_nor_writes_it_or_the_video(
+        db: Database, database: IsolatedDatabase, router: respx.MockRouter, client: httpx.Client) -> None:
+    video_id = track_by_url(db, Platform.TIKTOK, "7099999999999999999")
+    tiktok_video(router, "7099999999999999999", MINEO)
+    fetch(db, client, Platform.TIKTOK, [(video_id, "7099999999999999999")])
+    # The video's xmax moves anyway: the snapshot's foreign key check takes a key-share lock on it, as a COPY does.
+    versions = ("select (select xmin::text || '/' || xmax::text from analytics.bloggers),"
+                " (select xmin::text from analytics.videos where id = %s)")
+    before = query(database, versions, video_id)
+
+    fetch(db, client, Platform.TIKTOK, [(video_id, "7099999999999999999")])
+
+    assert query(database, versions, video_id) == before  # no new versions, and no lock on the creator's row
+    assert len(query(database, "select id from analytics.video_statistics")) == 2
+
+
 # --- a blogger batch's outcome ------------------------------------------------------------------------------
 
 

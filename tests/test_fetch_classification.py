@@ -147,7 +147,8 @@ def health(database: IsolatedDatabase, video_id: uuid.UUID) -> dict[str, Any]:
     with psycopg.connect(database.superuser_url) as conn:
         row = conn.execute(
             "select tracking_state, fetch_health, last_error_class, last_error, consecutive_failures, failure_days,"
-            " gone_answer_days, last_fetched_at from analytics.videos where id = %s", (video_id,)).fetchone()
+            " gone_answer_days, analytics.last_fetch_at(id) from analytics.videos where id = %s",
+            (video_id,)).fetchone()
     assert row is not None
     keys = ("state", "health", "error_class", "error", "failures", "failure_days", "gone_days", "last_success")
     return dict(zip(keys, row, strict=True))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from vidstats.db import Database, Role
 from vidstats.ingestion.idempotency import IdempotencyStore
+from vidstats.migrations import default_migrations_dir, migrate
 
 from tests.conftest import IsolatedDatabase
 
@@ -46,18 +50,20 @@ def test_purge_forgets_expired_keys_and_commits_older_than_the_window(
     with db.transaction(Role.INGEST) as conn:
         store.complete(conn, token="t-new")
     with database.connect_owner() as conn:  # two hours pass for t-old's claims and its commit
-        conn.execute("update analytics.ingest_idempotency set expires_at = expires_at - interval '2 hours'"
-                     " where claimed_by = 't-old'")
-        conn.execute("update analytics.ingest_claim_commits set committed_at = committed_at - interval '2 hours'"
-                     " where claimed_by = 't-old'")
+        conn.execute("update analytics.ingest_claims set expires_at = expires_at - interval '2 hours'"
+                     " where claimed_by = md5('t-old')::uuid")
+        conn.execute("update analytics.ingest_commits set committed_at = committed_at - interval '2 hours'"
+                     " where claimed_by = md5('t-old')::uuid")
 
     assert store.purge_expired() == 2
 
     with database.connect_owner() as conn:
-        keys = {r[0] for r in conn.execute("select idempotency_key from analytics.ingest_idempotency")}
-        commits = {r[0] for r in conn.execute("select claimed_by from analytics.ingest_claim_commits")}
-    assert keys == {"fresh"}
-    assert commits == {"t-new"}
+        # Keys and tokens are stored as the md5 of their text.
+        keys = conn.execute("select array_agg(claim_id = md5('fresh')::uuid) from analytics.ingest_claims").fetchone()
+        commits = conn.execute("select array_agg(claimed_by = md5('t-new')::uuid) from analytics.ingest_commits"
+                               ).fetchone()
+    assert keys == ([True],)
+    assert commits == ([True],)
     assert store.claim(["old-1", "fresh"], lock_s=60, token="t3").done == {"fresh"}
 
 
@@ -80,8 +86,8 @@ def test_one_claim_sorts_free_done_held_expired_and_own_keys(db: Database, datab
     store.claim(["held"], lock_s=60, token="t-other")
     store.claim(["mine"], lock_s=60, token="t-me")  # a claim re-run after a lost connection gets its keys back
     with database.connect_owner() as conn:
-        conn.execute("update analytics.ingest_idempotency set expires_at = now() - interval '1 second'"
-                     " where idempotency_key = 'expired'")
+        conn.execute("update analytics.ingest_claims set expires_at = now() - interval '1 second'"
+                     " where claim_id = md5('expired')::uuid")
 
     claims = store.claim(["free", "done", "held", "expired", "mine", "free"], lock_s=60, token="t-me")
 
@@ -89,3 +95,49 @@ def test_one_claim_sorts_free_done_held_expired_and_own_keys(db: Database, datab
     assert claims.done == {"done"}
     assert claims.busy == {"held"}
     assert store.claim(["free", "expired", "mine"], lock_s=60, token="t-else").busy == {"free", "expired", "mine"}
+
+
+NARROW_CLAIMS = "20261203110100"
+
+
+def test_claims_in_flight_when_the_narrow_claims_migrate_keep_their_meaning(
+    empty_database: IsolatedDatabase, tmp_path: Path
+) -> None:
+    for migration in sorted(default_migrations_dir().glob("*.sql")):
+        if migration.name < NARROW_CLAIMS:
+            shutil.copy(migration, tmp_path)
+    migrate(empty_database.owner_url, tmp_path)
+    with empty_database.connect_owner() as conn:  # what the processor had written before
+        conn.execute(
+            "insert into analytics.ingest_idempotency (idempotency_key, status, locked_until, claimed_by, expires_at)"
+            " values ('done-old-way', 'completed', null, 't-1', now() + interval '1 hour'),"
+            " ('done', 'in_progress', now() + interval '1 hour', 't-committed', now() + interval '1 hour'),"
+            " ('held', 'in_progress', now() + interval '1 hour', 't-live', now() + interval '1 hour'),"
+            " ('abandoned', 'in_progress', now() - interval '1 second', 't-dead', now() + interval '1 hour')")
+        conn.execute("insert into analytics.ingest_claim_commits (claimed_by) values ('t-committed')")
+    for migration in sorted(default_migrations_dir().glob("*.sql")):
+        shutil.copy(migration, tmp_path)
+    migrate(empty_database.owner_url, tmp_path)
+
+    db = Database(empty_database.owner_url)
+    try:
+        store = IdempotencyStore(db, window_s=3600)
+        claims = store.claim(["done-old-way", "done", "held", "abandoned", "new"], lock_s=60, token="t-new")
+        assert claims.done == {"done-old-way", "done"}
+        assert claims.busy == {"held"}
+        assert claims.claimed == {"abandoned", "new"}
+        assert store.claim(["held"], lock_s=60, token="t-live").claimed == {"held"}  # its holder may re-run it
+    finally:
+        db.close()
+
+
+def test_purge_forgets_every_expired_key_a_round_at_a_time(db: Database, database: IsolatedDatabase) -> None:
+    store = IdempotencyStore(db, window_s=3600)
+    store.claim(["a", "b", "c", "kept"], lock_s=60, token="t1")
+    with database.connect_owner() as conn:
+        conn.execute("update analytics.ingest_claims set expires_at = now() - interval '1 second'"
+                     " where claim_id <> md5('kept')::uuid")
+
+    assert store.purge_expired(limit=2) == 3  # two rounds of two, the second short
+
+    assert store.claim(["a", "b", "c", "kept"], lock_s=60, token="t2").busy == {"kept"}

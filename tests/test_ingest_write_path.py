@@ -10,6 +10,7 @@ from uuid import UUID
 import psycopg
 import pytest
 from vidstats.db import Database, Role
+from vidstats.ingestion.bloggers_repository import Creator, creator_ids
 from vidstats.ingestion.pipelined import pipelined_transaction
 from vidstats.ingestion.snapshots_repository import SnapshotRow, copy_snapshots, insert_snapshots
 from vidstats.ingestion.videos_repository import FetchOutcome, record_fetch_outcomes
@@ -107,3 +108,26 @@ def test_a_pipelined_write_failing_at_its_bookkeeping_keeps_none_of_its_snapshot
     with pipelined_transaction(db, Role.INGEST) as conn:  # the connection is usable again
         insert_snapshots(conn, [SnapshotRow(video, "1", 10, 1, 1, None, None)])
     assert len(snapshots(database, [video])) == 1
+
+
+def test_a_first_fetch_sets_caption_and_creator_in_one_write_of_the_video(
+    db: Database, database: IsolatedDatabase
+) -> None:
+    (video,) = insert_videos(db, Platform.TIKTOK, ["1"])
+    creator = Creator(Platform.TIKTOK, "6800000000000000000", "someone", "Someone")
+    updates = "select n_tup_upd from pg_stat_xact_user_tables where relid = 'analytics.videos'::regclass"
+
+    with db.transaction(Role.INGEST) as conn:
+        blogger = creator_ids(conn, [creator])[creator.key]
+        before = conn.execute(updates).fetchone()
+        record_fetch_outcomes(conn, [FetchOutcome(video, ok=True, caption="hello", blogger_id=blogger)])
+        after = conn.execute(updates).fetchone()
+        again = creator_ids(conn, [creator])  # now found as stated: read, not written
+
+    assert before is not None
+    assert after is not None
+    assert after[0] - before[0] == 1  # caption and creator together: one new version of the row
+    assert again == {creator.key: blogger}
+    with database.connect_owner() as conn:
+        assert conn.execute("select caption, blogger_id from analytics.videos where id = %s",
+                            (video,)).fetchone() == ("hello", blogger)

@@ -55,8 +55,8 @@ TIKTOK_IDS = [f"73679275692802409{i:02d}" for i in range(10)]
 
 def video_state(database: IsolatedDatabase, video_id: uuid.UUID) -> tuple[Any, ...]:
     with psycopg.connect(database.superuser_url) as conn:
-        row = conn.execute("select tracking_state, last_error, last_fetched_at from analytics.videos where id = %s",
-                           (video_id,)).fetchone()
+        row = conn.execute("select tracking_state, last_error, analytics.last_fetch_at(id) from analytics.videos"
+                           " where id = %s", (video_id,)).fetchone()
     assert row is not None
     return tuple(row)
 

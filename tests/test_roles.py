@@ -35,8 +35,8 @@ EXPECTED_RELATION_GRANTS = {
     ("video_statistics", REFRESH): {"SELECT"},
     ("video_statistics_id_seq", INGEST): {"USAGE"},
     # Ingestion bookkeeping (queue processor idempotency, debounced mv_refresh signal).
-    ("ingest_idempotency", INGEST): {"SELECT", "INSERT", "UPDATE", "DELETE"},
-    ("ingest_claim_commits", INGEST): {"SELECT", "INSERT", "DELETE"},
+    ("ingest_claims", INGEST): {"SELECT", "INSERT", "UPDATE", "DELETE"},
+    ("ingest_commits", INGEST): {"SELECT", "INSERT", "DELETE"},
     ("ingest_signals", INGEST): {"SELECT", "UPDATE"},
     # Blogger batch outcomes: requested (pending) and read by the dashboard API, written by the queue processor.
     ("blogger_batches", INGEST): {"SELECT", "INSERT", "UPDATE"},
@@ -126,6 +126,8 @@ EXPECTED_FUNCTION_GRANTS = {
        for role in (READER, SHARE, EXPORT)},
     # A video's raw snapshots, for its workspace's members only (security definer: the reader has no grant on them).
     ("video_snapshots", READER): {"EXECUTE"},
+    # A video's last fetch (its latest snapshot), for its workspace's members only (security definer, as above).
+    ("video_last_fetched_at", READER): {"EXECUTE"},
     ("video_period_growth", READER): {"EXECUTE"},
     # The list's rows with each video's access checked once (security definer): the reader and the share role.
     ("video_list_rows", READER): {"EXECUTE"},

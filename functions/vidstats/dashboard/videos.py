@@ -428,7 +428,7 @@ def get_video(db: Database, video_id: UUID) -> VideoDetail:
     with db.transaction(Role.READER) as conn:
         row = conn.execute(
             "select v.id, v.platform, v.external_video_id, v.url, v.caption, v.published_at, v.blogger_id,"
-            "       b.username, t.tracking_state, t.started_at, t.stopped_at, v.last_fetched_at,"
+            "       b.username, t.tracking_state, t.started_at, t.stopped_at, analytics.video_last_fetched_at(v.id),"
             "       v.last_error, v.last_error_at, l.views, l.likes, l.comments, l.reposts, l.saves, l.created_at,"
             "       t.fetch_health, v.last_error_class, v.consecutive_failures, v.failure_days, l.views_kind,"
             "       b.display_name"
@@ -501,7 +501,9 @@ def stop_tracking(db: Database, video_id: UUID) -> TrackingStopped:
     """Stops the nightly fetches of a video (its history and read model rows stay). Stopping a stopped video
     changes nothing; a video the platform reported gone cannot be stopped (409)."""
     # The workspace's own tracking (another workspace may still track the video), the video's fetch record.
-    query = ("select t.tracking_state, t.started_at, t.stopped_at, v.last_fetched_at, v.last_error, v.last_error_at"
+    # The last fetch is the video's latest snapshot, or a later fetch time on its row (analytics.last_fetch_at).
+    query = ("select t.tracking_state, t.started_at, t.stopped_at, analytics.video_last_fetched_at(v.id),"
+             "       v.last_error, v.last_error_at"
              "  from analytics.videos v join analytics.workspace_video_tracking t on t.video_id = v.id"
              " where v.id = %s")
     with db.transaction(Role.READER) as conn:

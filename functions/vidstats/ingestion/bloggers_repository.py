@@ -2,7 +2,7 @@
 
 A creator is keyed by ``(platform, platform_user_id)``, the platform's stable id (TikTok user id, Instagram pk,
 YouTube channel id), whichever path met it first: a fetched video's answer (``save_creators`` /
-``attach_creators``) or a blogger batch. A batch that knows only the handle keys the row by the handle
+``creator_ids``) or a blogger batch. A batch that knows only the handle keys the row by the handle
 (``keyed_by_handle``) until an answer names the id with that handle: the row is then re-keyed, or folded into
 the id's row if both exist (its videos and batches move, nothing is lost). Handle and display name follow the
 latest answer that states them; a missing value never erases a known one.
@@ -167,12 +167,58 @@ def save_creators(conn: psycopg.Connection, creators: Sequence[Creator]) -> dict
 def attach_creators(conn: psycopg.Connection, seen: Sequence[tuple[UUID, Creator]]) -> int:
     """Each video's creator as its fetched answer names it: saved, and set as the video's blogger.
 
-    Returns how many videos changed creator (usually none: a video keeps its author).
+    Returns how many videos changed creator (usually none: a video keeps its author). The queue processor
+    sets the blogger with the rest of a fetch's bookkeeping instead (``creator_ids``, then
+    ``videos_repository.record_fetch_outcomes``): one write of the video, not two.
     """
     if not seen:
         return 0
-    ids = save_creators(conn, [creator for _, creator in seen])
+    ids = creator_ids(conn, [creator for _, creator in seen])
     return attach_videos(conn, [(video_id, ids[creator.key]) for video_id, creator in seen])
+
+
+def creator_ids(conn: psycopg.Connection, creators: Sequence[Creator]) -> dict[tuple[str, str], UUID]:
+    """Each creator's row id, after saving what the answers change (``save_creators``).
+
+    The usual nightly fetch changes nothing: one read finds every row as stated and no handle-keyed row
+    waiting for one of these handles, and nothing is written or locked (the upsert locks every row it meets,
+    changed or not). A change made meanwhile by another transaction is followed by the next fetch.
+    """
+    merged = _merged(creators)
+    if not merged:
+        return {}
+    known = _unchanged_creator_ids(conn, merged)
+    return known if known is not None else save_creators(conn, merged)
+
+
+def _unchanged_creator_ids(conn: psycopg.Connection, merged: Sequence[Creator]) -> dict[tuple[str, str], UUID] | None:
+    """The rows' ids if every creator's row exists, keyed by its id, stating what the answer does (a value the
+    answer leaves out counts as stated), and no handle-keyed row has one of their handles; else None."""
+    columns = {"platform": [c.platform.value for c in merged], "user_id": [c.platform_user_id for c in merged],
+               "username": [c.username for c in merged], "name": [c.display_name for c in merged],
+               "url": [c.profile_url for c in merged], "platforms": sorted({c.platform.value for c in merged}),
+               "handles": sorted({c.username.lower() for c in merged if c.username})}
+    # Rows found through the (platform, platform_user_id) key, and one probe of the handle index.
+    rows = conn.execute(
+        """
+        select b.platform, b.platform_user_id, b.id
+          from unnest(%(platform)b::text[], %(user_id)b::text[], %(username)b::text[], %(name)b::text[],
+                      %(url)b::text[]) as s(platform, platform_user_id, username, display_name, profile_url)
+          join analytics.bloggers b on b.platform = s.platform and b.platform_user_id = s.platform_user_id
+         where b.platform = any(%(platforms)b::text[]) and b.platform_user_id = any(%(user_id)b::text[])
+           and not b.keyed_by_handle
+           and (s.username is null or s.username = b.username)
+           and (s.display_name is null or s.display_name = b.display_name)
+           and (s.profile_url is null or s.profile_url = b.profile_url)
+           and not exists (select from analytics.bloggers h
+                            where h.platform = any(%(platforms)b::text[])
+                              and lower(h.username) = any(%(handles)b::text[]) and h.keyed_by_handle)
+        """,
+        columns,
+    ).fetchall()
+    if len(rows) != len(merged):
+        return None
+    return {(r[0], r[1]): UUID(str(r[2])) for r in rows}
 
 
 def attach_videos(conn: psycopg.Connection, pairs: Sequence[tuple[UUID, UUID]]) -> int:

@@ -1,4 +1,4 @@
-"""Idempotency of queue work, kept in Postgres (``analytics.ingest_idempotency``).
+"""Idempotency of queue work, kept in Postgres (``analytics.ingest_claims``).
 
 Why not Powertools' DynamoDB layer: its "completed" write is a separate call after the work, so a function
 that dies between committing snapshots and that call leaves the key in progress; once the claim expires the
@@ -9,9 +9,13 @@ or roll back together. It also needs no extra AWS resource, and the claim of a w
 (Powertools' layer does one round trip per record).
 
 Completion costs one row whatever the batch size: every claim carries its claimant's token, and ``complete``
-records the token in ``analytics.ingest_claim_commits`` after deleting the claims of the items it did not
-finish. A claim whose token is committed is done. So a claimant's token must be used for one unit of work
-(one write transaction): a claim made with a token that already committed would count as done at once.
+records the token in ``analytics.ingest_commits`` after deleting the claims of the items it did not finish. A
+claim whose token is committed is done. So a claimant's token must be used for one unit of work (one write
+transaction): a claim made with a token that already committed would count as done at once.
+
+A claim is a narrow row (a claim is written per video before its provider call, as many as the snapshots): keys
+and tokens are stored as the md5 of their text, as uuids, hashed by the server (``md5(key)::uuid``); the keys
+this module handles stay text.
 
 Keys are per video (``<request id>:<video id>``): when 3 of a message's 50 videos time out, the retry
 refetches those 3, not all 50; and a rerun of a night's refresh skips what that night already fetched,
@@ -59,19 +63,16 @@ class IdempotencyStore:
             cursor = conn.execute(
                 """
                 with claimed as (
-                    insert into analytics.ingest_idempotency as i
-                           (idempotency_key, status, locked_until, claimed_by, expires_at)
-                    select key, 'in_progress', now() + make_interval(secs => %(lock)s), %(token)s,
+                    insert into analytics.ingest_claims as i (claim_id, claimed_by, locked_until, expires_at)
+                    select md5(key)::uuid, md5(%(token)s)::uuid, now() + make_interval(secs => %(lock)s),
                            now() + make_interval(secs => %(window)s)
                       from unnest(%(keys)b::text[]) as key
-                    on conflict (idempotency_key) do update
-                       set status = 'in_progress', locked_until = excluded.locked_until,
-                           claimed_by = excluded.claimed_by, expires_at = excluded.expires_at, updated_at = now()
+                    on conflict (claim_id) do update
+                       set claimed_by = excluded.claimed_by, locked_until = excluded.locked_until,
+                           expires_at = excluded.expires_at
                      where i.expires_at < now()
-                        or (i.status = 'in_progress'
-                            and not exists (select from analytics.ingest_claim_commits c
-                                             where c.claimed_by = i.claimed_by)
-                            and (i.locked_until < now() or i.claimed_by = %(token)s))
+                        or (not exists (select from analytics.ingest_commits c where c.claimed_by = i.claimed_by)
+                            and (i.locked_until < now() or i.claimed_by = excluded.claimed_by))
                     returning 1
                 )
                 select count(*) from claimed
@@ -87,11 +88,11 @@ class IdempotencyStore:
         with self._db.transaction(Role.INGEST) as conn:
             rows = conn.execute(
                 """
-                select i.idempotency_key, i.claimed_by = %(token)s and i.status = 'in_progress',
-                       i.status = 'completed'
-                       or exists (select from analytics.ingest_claim_commits k where k.claimed_by = i.claimed_by)
-                  from analytics.ingest_idempotency i
-                 where i.idempotency_key = any(%(keys)b::text[])
+                select k.key, i.claimed_by = md5(%(token)s)::uuid
+                       and not exists (select from analytics.ingest_commits c where c.claimed_by = i.claimed_by),
+                       exists (select from analytics.ingest_commits c where c.claimed_by = i.claimed_by)
+                  from unnest(%(keys)b::text[]) as k(key)
+                  join analytics.ingest_claims i on i.claim_id = md5(k.key)::uuid
                 """,
                 params,
             ).fetchall()
@@ -110,7 +111,7 @@ class IdempotencyStore:
         transaction, so they are never taken for done and the next delivery fetches them.
         """
         _drop_claims(conn, unfinished, token)
-        conn.execute("insert into analytics.ingest_claim_commits (claimed_by) values (%s) on conflict do nothing",
+        conn.execute("insert into analytics.ingest_commits (claimed_by) values (md5(%s)::uuid) on conflict do nothing",
                      (token,))
 
     def release(self, keys: Sequence[str], *, token: str) -> None:
@@ -121,34 +122,45 @@ class IdempotencyStore:
         """
         if keys:
             with self._db.transaction(Role.INGEST) as conn:
-                committed = conn.execute("select from analytics.ingest_claim_commits where claimed_by = %s",
+                committed = conn.execute("select from analytics.ingest_commits where claimed_by = md5(%s)::uuid",
                                          (token,)).fetchone()
                 if committed is None:
                     _drop_claims(conn, keys, token)
 
-    def purge_expired(self, *, limit: int = 50_000) -> int:
-        """Forgets keys past the window, then commits no unexpired claim can refer to any more."""
+    def purge_expired(self, *, limit: int = 50_000, max_rounds: int = 40) -> int:
+        """Forgets keys past the window, ``limit`` at a time (each its own transaction) until none is left or
+        ``max_rounds`` passed, then commits no unexpired claim can refer to any more. Returns the keys forgotten.
+
+        A nightly run claims a key per video: one round of 50,000 could not keep up with more videos than that.
+        Each round reads the table until it finds its rows (no index on the expiry: every claim would pay for it).
+        """
+        purged = 0
+        for _ in range(max_rounds):
+            with self._db.transaction(Role.INGEST) as conn:
+                cursor = conn.execute(
+                    """
+                    delete from analytics.ingest_claims
+                     where claim_id in (select claim_id from analytics.ingest_claims where expires_at < now()
+                                         limit %s)
+                    """,
+                    (limit,),
+                )
+            purged += cursor.rowcount
+            if cursor.rowcount < limit:
+                break
         with self._db.transaction(Role.INGEST) as conn:
-            cursor = conn.execute(
-                """
-                delete from analytics.ingest_idempotency
-                 where idempotency_key in (select idempotency_key from analytics.ingest_idempotency
-                                            where expires_at < now() limit %s)
-                """,
-                (limit,),
-            )
             # A claim expires a window after it was made, and its commit comes after the claim: a commit older
             # than the window belongs only to expired claims.
-            conn.execute(
-                "delete from analytics.ingest_claim_commits"
-                " where committed_at < now() - make_interval(secs => %s)", (self._window_s,))
-            return cursor.rowcount
+            conn.execute("delete from analytics.ingest_commits where committed_at < now() - make_interval(secs => %s)",
+                         (self._window_s,))
+        return purged
 
 
 def _drop_claims(conn: psycopg.Connection, keys: Sequence[str], token: str) -> None:
     if keys:
         conn.execute(
-            "delete from analytics.ingest_idempotency"
-            " where idempotency_key = any(%b::text[]) and status = 'in_progress' and claimed_by = %s",
+            "delete from analytics.ingest_claims"
+            " where claim_id = any(array(select md5(k)::uuid from unnest(%b::text[]) as k))"
+            " and claimed_by = md5(%s)::uuid",
             (sorted(set(keys)), token),
         )

@@ -8,12 +8,14 @@ Per batch:
 3. Claimed videos are fetched on a bounded thread pool; each platform's provider paces its requests
    (``RAPIDAPI_<P>_RPS``) and slows everyone on a 429. YouTube ids go 50 per call. An auth, quota or budget
    error stops further calls to that platform for this batch.
-4. One transaction writes every snapshot of the batch (one ``INSERT``), the videos' last-fetch fields and the
-   completion of their idempotency keys, pipelined (one round trip; ``pipelined``). If it fails, every record
-   with a row in it fails, nothing remains.
-5. Each video's outcome is recorded on ``videos`` (fetch health: last success, last error and its class,
-   failure counts; see ``videos_repository.record_fetch_outcomes``), and its record's fate follows the
-   error's class (``providers.errors.ErrorClass``):
+4. One transaction writes every snapshot of the batch (one ``INSERT``), what the outcomes change on the videos
+   (a usual success changes nothing there: its snapshot is the last fetch) and the completion of their
+   idempotency keys, pipelined (one round trip; ``pipelined``). If it fails, every record with a row in it
+   fails, nothing remains.
+5. Each video's outcome is recorded on ``videos`` (fetch health: last error and its class, failure counts,
+   cleared by a success; the last success is the latest snapshot, ``analytics.last_fetch_at``; see
+   ``videos_repository.record_fetch_outcomes``), and its record's fate follows the error's class
+   (``providers.errors.ErrorClass``):
 
    * transient (throttle, "try again later", 5xx, timeout; already retried with backoff by the provider,
      which slowed its pace for the rest of the batch), out of time, write failure: the record fails and SQS
@@ -49,7 +51,7 @@ from uuid import UUID
 from vidstats.db import Database, Role
 from vidstats.ingestion.blogger_batch import CreatorBatchResult, failure_reason, run_blogger_batch
 from vidstats.ingestion.blogger_batches_repository import BatchRequest, FailureReason, record_failure
-from vidstats.ingestion.bloggers_repository import Creator, attach_creators
+from vidstats.ingestion.bloggers_repository import Creator, creator_ids
 from vidstats.ingestion.idempotency import Claims, IdempotencyStore
 from vidstats.ingestion.messages import (
     FetchCreatorMessage,
@@ -272,9 +274,14 @@ class IngestProcessor:
         if outcomes:
             try:
                 with pipelined_transaction(self._db, Role.INGEST) as conn:
+                    # The creators first (their ids are read back): each video's is set with its bookkeeping.
+                    if creators:
+                        ids = creator_ids(conn, [creator for _, creator in creators])
+                        blogger_of = {video_id: ids[creator.key] for video_id, creator in creators}
+                        outcomes = [o._replace(blogger_id=blogger_of[o.video_id]) if o.video_id in blogger_of
+                                    else o for o in outcomes]
                     insert_snapshots(conn, rows)
                     record_fetch_outcomes(conn, outcomes, gone_after_days=self._gone_after_days)
-                    attach_creators(conn, creators)
                     self._idempotency.complete(conn, token=token, unfinished=release)
             except Exception as exc:
                 log.exception("the batch write of %d snapshot rows failed (or its commit went unconfirmed)", len(rows))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 from uuid import UUID
 
 import psycopg
@@ -13,8 +13,10 @@ from vidstats.providers.base import VideoCounters, ViewsKind
 COLUMNS = ("video_id", "external_video_id", "views", "likes", "comments", "reposts", "saves", "views_kind")
 
 
-@dataclass(frozen=True)
-class SnapshotRow:
+class SnapshotRow(NamedTuple):
+    """One snapshot as it is written. A named tuple, not a frozen dataclass: the queue processor builds 500 per
+    SQS batch, and a frozen dataclass costs about four times as much to build (it was a tenth of the batch)."""
+
     video_id: UUID
     external_video_id: str
     views: int | None
@@ -31,8 +33,7 @@ class SnapshotRow:
                    counters.reposts, counters.saves, counters.views_kind)
 
     def as_tuple(self) -> tuple[UUID, str, int | None, int | None, int | None, int | None, int | None, str]:
-        return (self.video_id, self.external_video_id, self.views, self.likes, self.comments, self.reposts,
-                self.saves, self.views_kind)
+        return self
 
 
 def copy_snapshots(conn: psycopg.Connection, rows: Sequence[SnapshotRow]) -> int:
@@ -62,7 +63,7 @@ def insert_snapshots(conn: psycopg.Connection, rows: Sequence[SnapshotRow]) -> i
     """
     if not rows:
         return 0
-    columns = [list(column) for column in zip(*(row.as_tuple() for row in rows), strict=True)]
+    columns = [list(column) for column in zip(*rows, strict=True)]
     unnest = ", ".join(f"%b::{array_type}" for array_type in _ARRAY_TYPES)
     conn.execute(f"insert into analytics.video_statistics ({', '.join(COLUMNS)}) select * from unnest({unnest})",
                  columns)

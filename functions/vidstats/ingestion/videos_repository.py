@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from uuid import UUID
 
 import psycopg
@@ -38,9 +39,8 @@ class NewVideo:
     published_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class FetchOutcome:
-    """What one fetch did to a video's tracking fields."""
+class FetchOutcome(NamedTuple):
+    """What one fetch did to a video's tracking fields (a named tuple: built per video, see ``SnapshotRow``)."""
 
     video_id: UUID
     ok: bool  # counters fetched (a snapshot is written with it)
@@ -49,6 +49,7 @@ class FetchOutcome:
     error_class: str | None = None  # last_error_class: what the failure means (providers.errors.ErrorClass)
     caption: str | None = None
     published_at: datetime | None = None
+    blogger_id: UUID | None = None  # the creator the answer names (its row: bloggers_repository.creator_ids)
 
 
 def upsert_videos(conn: psycopg.Connection, videos: Sequence[NewVideo], *, reactivate: bool) -> list[VideoRow]:
@@ -112,7 +113,11 @@ _NOW_GONE = f"(u.gone and v.tracking_state = 'active' and {_GONE_DAYS_AFTER} >= 
 
 def record_fetch_outcomes(conn: psycopg.Connection, outcomes: Sequence[FetchOutcome], *,
                           gone_after_days: int = 2) -> int:
-    """One statement for all videos of a batch: last fetch time, last error and its class, fetch health.
+    """One statement for all videos of a batch: last fetch time, last error and its class, fetch health, and the
+    creator an answer names (``blogger_id``: set with the rest, one write of the video, not two).
+
+    A success leaves a video's row as it is when nothing but its fetch time would change: the last fetch is the
+    later of ``last_fetched_at`` and the latest snapshot (``analytics.last_fetch_at``), and a success writes one.
 
     A success resets the failure counts; a failure adds one to ``consecutive_failures`` and, on a new UTC
     day, to ``failure_days`` (``fetch_health`` says failing from 2 such days). A gone answer counts its UTC
@@ -124,22 +129,30 @@ def record_fetch_outcomes(conn: psycopg.Connection, outcomes: Sequence[FetchOutc
     # A stable lock order (uuids order as their text does). ``v.id = any(ids)`` besides the join: the videos are
     # then found by their primary key whatever the table's size (joined alone to the unnest, a table of up to
     # ~100k videos was read whole by a hash join on every batch).
-    ordered = sorted(outcomes, key=lambda o: o.video_id)
+    ordered = sorted(outcomes, key=lambda o: o.video_id.int)  # the uuid order; ints compare ten times faster
     if all(o.ok for o in ordered):
         # The usual batch: every fetch succeeded. The same values the general statement gives a success, from
-        # three arrays instead of seven (dumping them costs the processor more than the update costs the server).
+        # three arrays instead of seven (dumping them costs the processor more than the update costs the server),
+        # and only to the videos it changes: the fetch time alone is the snapshot's (``analytics.last_fetch_at``),
+        # so a video fetched as usual is not written at all (writing it cost as much as the snapshot insert).
         cursor = conn.execute(
             """
             update analytics.videos v
                set last_fetched_at = now(), last_error = null, last_error_class = null,
                    consecutive_failures = 0, failure_days = 0, gone_answer_days = 0, last_gone_answer_at = null,
-                   caption = coalesce(v.caption, u.caption), published_at = coalesce(v.published_at, u.published_at)
-              from unnest(%(id)b::uuid[], %(caption)b::text[], %(published_at)b::timestamptz[])
-                   as u(id, caption, published_at)
+                   caption = coalesce(v.caption, u.caption), published_at = coalesce(v.published_at, u.published_at),
+                   blogger_id = coalesce(u.blogger_id, v.blogger_id)
+              from unnest(%(id)b::uuid[], %(caption)b::text[], %(published_at)b::timestamptz[],
+                          %(blogger_id)b::uuid[]) as u(id, caption, published_at, blogger_id)
              where v.id = u.id and v.id = any(%(id)b::uuid[])
+               and (v.last_error is not null or v.last_error_class is not null or v.consecutive_failures <> 0
+                    or v.failure_days <> 0 or v.gone_answer_days <> 0 or v.last_gone_answer_at is not null
+                    or (v.caption is null and u.caption is not null)
+                    or (v.published_at is null and u.published_at is not null)
+                    or (u.blogger_id is not null and v.blogger_id is distinct from u.blogger_id))
             """,
             {"id": [o.video_id for o in ordered], "caption": [o.caption for o in ordered],
-             "published_at": [o.published_at for o in ordered]},
+             "published_at": [o.published_at for o in ordered], "blogger_id": [o.blogger_id for o in ordered]},
         )
         return cursor.rowcount
     # Arrays in binary (%b): dumping 1,000 uuids as text costs more than the update itself.
@@ -161,10 +174,11 @@ def record_fetch_outcomes(conn: psycopg.Connection, outcomes: Sequence[FetchOutc
                tracking_state = case when {_NOW_GONE} then 'gone' else v.tracking_state end,
                tracking_stopped_at = case when {_NOW_GONE} then now() else v.tracking_stopped_at end,
                caption = coalesce(v.caption, u.caption),
-               published_at = coalesce(v.published_at, u.published_at)
+               published_at = coalesce(v.published_at, u.published_at),
+               blogger_id = coalesce(u.blogger_id, v.blogger_id)
           from unnest(%(id)b::uuid[], %(ok)b::bool[], %(error)b::text[], %(gone)b::bool[], %(caption)b::text[],
-                      %(published_at)b::timestamptz[], %(error_class)b::text[])
-               as u(id, ok, error, gone, caption, published_at, error_class)
+                      %(published_at)b::timestamptz[], %(error_class)b::text[], %(blogger_id)b::uuid[])
+               as u(id, ok, error, gone, caption, published_at, error_class, blogger_id)
          where v.id = u.id and v.id = any(%(id)b::uuid[])
         """,
         {
@@ -175,6 +189,7 @@ def record_fetch_outcomes(conn: psycopg.Connection, outcomes: Sequence[FetchOutc
             "caption": [o.caption for o in ordered],
             "published_at": [o.published_at for o in ordered],
             "error_class": [o.error_class for o in ordered],
+            "blogger_id": [o.blogger_id for o in ordered],
             "gone_after_days": gone_after_days,
         },
     )
