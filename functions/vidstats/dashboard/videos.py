@@ -85,7 +85,7 @@ class VideoFilters:
     """The list's filters over ``videos v``: ``early`` ones, cheap or index-friendly, narrow the candidates;
     ``late`` ones probe the workspace's tracking per row (the costliest), so a page by a total applies them in the
     page's order to only as many candidates as fill it. ``reads_video_columns``: whether a filter reads a column
-    of ``v`` other than its id (no filter, or a campaign's, reads only the id)."""
+    of ``v`` other than its id (a campaign's filter and the workspace-tracking ones read only the id)."""
 
     early: sql.Composable
     late: sql.Composable
@@ -105,8 +105,15 @@ def video_filters(query: VideoQuery) -> VideoFilters:
     early: list[sql.Composable] = [sql.SQL("true")]
     late: list[sql.Composable] = [sql.SQL("true")]
     params: dict[str, Any] = {}
+    reads_columns = False  # set by each filter that reads a column of v other than its id
+
+    def on_video(condition: str) -> None:
+        nonlocal reads_columns
+        early.append(sql.SQL(condition))
+        reads_columns = True
+
     if query.platform is not None:
-        early.append(sql.SQL("v.platform = %(platform)s"))
+        on_video("v.platform = %(platform)s")
         params["platform"] = query.platform.value
     if query.tracking_state is not None:
         late.append(sql.SQL(f"({WORKSPACE_TRACKING.format('tracking_state')}) = %(tracking_state)s"))
@@ -115,10 +122,10 @@ def video_filters(query: VideoQuery) -> VideoFilters:
         late.append(sql.SQL(f"({WORKSPACE_TRACKING.format('fetch_health')}) = %(health)s"))
         if query.health.value in ("failing", "gone"):
             # The same for every workspace: the rare rows come off videos_fetch_health_idx first.
-            early.append(sql.SQL("v.fetch_health = %(health)s"))
+            on_video("v.fetch_health = %(health)s")
         params["health"] = query.health.value
     if query.blogger_id is not None:
-        early.append(sql.SQL("v.blogger_id = %(blogger_id)s"))
+        on_video("v.blogger_id = %(blogger_id)s")
         params["blogger_id"] = query.blogger_id
     if query.campaign_id is not None:
         early.append(sql.SQL(
@@ -126,12 +133,9 @@ def video_filters(query: VideoQuery) -> VideoFilters:
             " where cv.campaign_id = %(campaign_id)s and cv.video_id = v.id)"))
         params["campaign_id"] = query.campaign_id
     if query.q is not None:
-        early.append(sql.SQL(
-            "(v.caption ilike %(q)s or exists (select 1 from analytics.bloggers b"
-            " where b.id = v.blogger_id and (b.username ilike %(q)s or b.display_name ilike %(q)s)))"))
+        on_video("(v.caption ilike %(q)s or exists (select 1 from analytics.bloggers b"
+                 " where b.id = v.blogger_id and (b.username ilike %(q)s or b.display_name ilike %(q)s)))")
         params["q"] = f"%{escape_like(query.q)}%"
-    reads_columns = any(value is not None for value in (query.platform, query.tracking_state, query.health,
-                                                        query.blogger_id, query.q))
     return VideoFilters(sql.SQL(" and ").join(early), sql.SQL(" and ").join(late), params, reads_columns)
 
 
