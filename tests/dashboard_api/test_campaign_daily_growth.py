@@ -57,6 +57,17 @@ def assert_figures_agree(api: Api, campaign: str) -> None:
     assert listed[campaign]["increments"] == whole["increments"]
 
 
+def campaign_of(db: Database, name: str, videos: list[str], days_ago: int, *, added_days_ago: int | None = None
+                ) -> str:
+    """A campaign started ``days_ago`` days ago (midnight) holding ``videos``, each added then (or
+    ``added_days_ago``)."""
+    campaign = seed.campaign(db, name, seed.days_ago(days_ago, 0))
+    added = seed.days_ago(days_ago if added_days_ago is None else added_days_ago, 0)
+    for video in videos:
+        seed.add_to_campaign(db, campaign, video, added)
+    return campaign
+
+
 def history(db: Database, videos: list[str], days: int = 8) -> None:
     seed.snapshots(db, [(video, seed.days_ago(d, hour), seed.views(1000 * (i + 1) + (days - d) * 37 + hour))
                         for i, video in enumerate(videos) for d in range(days, -1, -1) for hour in (3, 15)])
@@ -112,9 +123,7 @@ def test_figures_stay_right_while_a_membership_change_awaits_the_refresh(api: Ap
 
 def test_late_and_out_of_order_snapshots_update_the_kept_days(api: Api, db: Database) -> None:
     videos = [seed.video(db) for _ in range(2)]
-    campaign = seed.campaign(db, "Late", seed.days_ago(6, 0))
-    for video in videos:
-        seed.add_to_campaign(db, campaign, video, seed.days_ago(6, 0))
+    campaign = campaign_of(db, "Late", videos, 6)
     history(db, videos)
     seed.refresh(db)
     before = api.get(f"/campaigns/{campaign}/analytics", mode="daily", limit=0).body
@@ -134,9 +143,7 @@ def test_late_and_out_of_order_snapshots_update_the_kept_days(api: Api, db: Data
 
 def test_a_moved_window_marks_the_campaign_until_the_refresh(api: Api, db: Database) -> None:
     videos = [seed.video(db) for _ in range(2)]
-    campaign = seed.campaign(db, "Moved", seed.days_ago(7, 0))
-    for video in videos:
-        seed.add_to_campaign(db, campaign, video, seed.days_ago(8, 0))
+    campaign = campaign_of(db, "Moved", videos, 7, added_days_ago=8)
     history(db, videos)
     seed.refresh(db)
     reply = api.call("PATCH", f"/campaigns/{campaign}",
@@ -152,10 +159,7 @@ def test_a_moved_window_marks_the_campaign_until_the_refresh(api: Api, db: Datab
 def test_a_step_recomputes_marked_campaigns_up_to_its_budget_and_the_next_step_the_rest(api: Api,
                                                                                         db: Database) -> None:
     videos = [seed.video(db) for _ in range(2)]
-    campaigns = [seed.campaign(db, f"Marked {n}", seed.days_ago(6, 0)) for n in range(3)]
-    for campaign in campaigns:
-        for video in videos:
-            seed.add_to_campaign(db, campaign, video, seed.days_ago(6, 0))
+    campaigns = [campaign_of(db, f"Marked {n}", videos, 6) for n in range(3)]
     history(db, videos)
     with as_owner(db) as conn:  # one video-day: a single campaign per step
         conn.execute("update analytics.read_model_state set campaign_days_per_step = 1")
@@ -172,9 +176,7 @@ def test_a_step_recomputes_marked_campaigns_up_to_its_budget_and_the_next_step_t
 
 def test_a_bulk_catch_up_recomputes_every_campaign_with_its_last_chunk(api: Api, db: Database) -> None:
     videos = [seed.video(db) for _ in range(4)]
-    campaign = seed.campaign(db, "Bulk", seed.days_ago(6, 0))
-    for video in videos:
-        seed.add_to_campaign(db, campaign, video, seed.days_ago(6, 0))
+    campaign = campaign_of(db, "Bulk", videos, 6)
     seed.refresh(db)
     with as_owner(db) as conn:
         conn.execute("update analytics.read_model_state set bulk_min_rows = 1, bulk_min_share = 0,"
@@ -195,9 +197,7 @@ def test_a_bulk_catch_up_recomputes_every_campaign_with_its_last_chunk(api: Api,
 
 def test_a_reader_reads_the_kept_days_only_when_it_may_see_every_video_of_the_campaign(api: Api, db: Database) -> None:
     videos = [seed.video(db) for _ in range(2)]
-    campaign = seed.campaign(db, "Partly tracked", seed.days_ago(5, 0))
-    for video in videos:
-        seed.add_to_campaign(db, campaign, video, seed.days_ago(5, 0))
+    campaign = campaign_of(db, "Partly tracked", videos, 5)
     history(db, videos)
     seed.refresh(db)
     window = (seed.today() - timedelta(days=5), seed.today())
@@ -246,9 +246,7 @@ def test_verify_finds_a_kept_day_that_differs_and_the_fast_figures_read_it(api: 
 
 def test_a_share_links_figures_read_the_kept_days_and_equal_the_members(api: Api, db: Database) -> None:
     videos = [seed.video(db) for _ in range(2)]
-    campaign = seed.campaign(db, "Shared", seed.days_ago(6, 0))
-    for video in videos:
-        seed.add_to_campaign(db, campaign, video, seed.days_ago(6, 0))
+    campaign = campaign_of(db, "Shared", videos, 6)
     history(db, videos)
     seed.refresh(db)
     link = api.call("POST", f"/campaigns/{campaign}/share-links", body={})
