@@ -8,7 +8,9 @@ a cursor (last key, last id) continues exactly after the last row: no row repeat
 
 - totals (views, likes, ...): the key is the latest counter. A page is read as up to three index range scans
   of ``video_latest_statistics_<metric>_idx`` in order (rows tied with the cursor's key, then lower keys,
-  then videos without that counter), each stopping as soon as the page is full;
+  then videos without that counter), each stopping as soon as the page is full; in a rare fetch health state
+  (failing, gone: a few hundred videos of 50,000), the workspace's videos in that state and their totals come
+  whole from ``analytics.videos_in_rare_health`` (the access checked once per video) and are sorted;
 - growth: the key is the metric's growth over the period (``analytics.video_period_growth``: NULL when nothing
   was measured), read off ``video_growth_<metric>_idx`` in order when the period ends on ``video_growth``'s
   as-of day, else summed at read time;
@@ -39,6 +41,7 @@ from vidstats.dashboard.models import (
     BloggerRef,
     CampaignMembership,
     FetchHealth,
+    FetchHealthState,
     Granularity,
     Increments,
     PeriodInfo,
@@ -120,7 +123,7 @@ def video_filters(query: VideoQuery) -> VideoFilters:
         params["tracking_state"] = query.tracking_state.value
     if query.health is not None:
         late.append(sql.SQL(f"({WORKSPACE_TRACKING.format('fetch_health')}) = %(health)s"))
-        if query.health.value in ("failing", "gone"):
+        if query.health in RARE_HEALTH:
             # The same for every workspace: the rare rows come off videos_fetch_health_idx first.
             on_video("v.fetch_health = %(health)s")
         params["health"] = query.health.value
@@ -137,6 +140,10 @@ def video_filters(query: VideoQuery) -> VideoFilters:
                  " where b.id = v.blogger_id and (b.username ilike %(q)s or b.display_name ilike %(q)s)))")
         params["q"] = f"%{escape_like(query.q)}%"
     return VideoFilters(sql.SQL(" and ").join(early), sql.SQL(" and ").join(late), params, reads_columns)
+
+
+# The fetch health states few videos are in (videos_fetch_health_idx holds them).
+RARE_HEALTH = frozenset({FetchHealthState.failing, FetchHealthState.gone})
 
 
 # A workspace's pages walk the shared sort indexes, which row-level security filters to the workspace's videos:
@@ -250,8 +257,29 @@ def page_by_total(conn: psycopg.Connection, metric: str, filters: VideoFilters, 
     return rows
 
 
-def _growth_after(cursor: cursors.Cursor | None, params: dict[str, Any]) -> tuple[sql.Composable, dict[str, Any]]:
-    """The keyset condition "after the cursor's (key, id)" for a growth page ordered "g.k desc nulls last, id"."""
+def rare_health_page_query(metric: str, filters: VideoFilters, after: sql.Composable) -> sql.Composed:
+    """A page by a total of the videos in a rare health state (``analytics.videos_in_rare_health``: the state
+    checked, the caller's right to each video checked once, their latest totals), sorted whole: there are few.
+    ``filters`` are the list's other filters; ``after`` the cursor's condition (``_after_cursor``)."""
+    video = sql.SQL("join analytics.videos v on v.id = g.video_id") if filters.reads_video_columns \
+        else sql.SQL("cross join lateral (select g.video_id as id) v")
+    return sql.SQL(
+        "select g.video_id, g.k from (select r.video_id, r.{col} as k"
+        "                               from analytics.videos_in_rare_health(%(health)s) r) g {video}"
+        " where {where} and {after} order by g.k desc nulls last, v.id limit %(n)s"
+    ).format(col=sql.Identifier(metric), video=video, where=filters.where, after=after)
+
+
+def page_by_total_in_rare_health(conn: psycopg.Connection, metric: str, health: FetchHealthState,
+                                 filters: VideoFilters, cursor: cursors.Cursor | None,
+                                 n: int) -> list[tuple[UUID, Any]]:
+    """The same page as ``page_by_total`` with ``health`` among ``filters``: same order, same cursors."""
+    after, params = _after_cursor(cursor, {**filters.params, "health": health.value, "n": n})
+    return conn.execute(rare_health_page_query(metric, filters, after), params).fetchall()
+
+
+def _after_cursor(cursor: cursors.Cursor | None, params: dict[str, Any]) -> tuple[sql.Composable, dict[str, Any]]:
+    """The keyset condition "after the cursor's (key, id)" for a page ordered "g.k desc nulls last, v.id"."""
     if cursor is None:
         return sql.SQL("true"), params
     key = _int_key(cursor)
@@ -266,7 +294,7 @@ def _page_by_growth_sums(conn: psycopg.Connection, metric: str, where: sql.Compo
                          selective: bool) -> list[tuple[UUID, Any]]:
     """Growth summed from the daily increments at read time: any period, but for all videos a pass over all of
     the period's daily rows and a sort of every video."""
-    after, params = _growth_after(cursor, {**params, "pf": first, "pt": last, "n": n})
+    after, params = _after_cursor(cursor, {**params, "pf": first, "pt": last, "n": n})
     # Few videos (one campaign, one blogger): their own days, through the primary key; all videos: one pass
     # over the period's days.
     ids = sql.SQL("array(select v.id from analytics.videos v where {where})").format(where=where) if selective \
@@ -402,12 +430,18 @@ def list_videos(db: Database, query: VideoQuery) -> VideoPage:
     conditions = video_filters(query)
     n = query.limit + 1  # one more than asked: tells whether there is a next page
     selective = query.campaign_id is not None or query.blogger_id is not None
+    # A rare health state by a total: its few videos, ranked whole (the other filters applied to them).
+    rare_health = query.health if query.health in RARE_HEALTH and query.sort.value in TOTAL_SORTS else None
     with db.transaction(Role.READER) as conn:
-        small, as_of = list_preamble(conn, probe=not selective and query.sort is not VideoSort.recent)
+        small, as_of = list_preamble(
+            conn, probe=not selective and query.sort is not VideoSort.recent and rare_health is None)
         if small:
             conditions = conditions.narrowed(SMALL_WORKSPACE_SCOPE)
         where, params = conditions.where, conditions.params
-        if query.sort.value in TOTAL_SORTS:
+        if rare_health is not None:
+            others = video_filters(query.model_copy(update={"health": None}))
+            keyed = page_by_total_in_rare_health(conn, query.sort.value, rare_health, others, cursor, n)
+        elif query.sort.value in TOTAL_SORTS:
             keyed = page_by_total(conn, query.sort.value, conditions, cursor, n)
         elif query.sort is VideoSort.growth:
             keyed = _page_by_growth(conn, query.metric.value, where, params, cursor, n, first, last, selective)
