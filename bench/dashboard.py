@@ -12,7 +12,8 @@ token of the workspace's owner and its X-Workspace-Id:
 - GET /videos?sort=growth&period=7d     (7-day view growth)
 - GET /videos?campaign_id=...           (a campaign's page, by views)
 - GET /videos?cursor=...                (the 20th page of the default sort)
-- GET /videos?health=failing            (the 0.5% of videos whose fetches fail, by views)
+- GET /videos?health=failing            (the 0.5% of videos whose fetches fail, by views; and by recency)
+- GET /videos?tracking_state=stopped    (the 0.1% of its videos the workspace stopped tracking, by views)
 each against the same page computed in SQL from the seed's latest-row view (videos joined with the latest
 video_statistics row per video, at read time); and every other sort:
 - GET /videos?sort=likes, ?sort=recent  (against the seed's view too)
@@ -90,6 +91,11 @@ BASELINES = {
     "growth 1d": read_time_growth("views", 1),
     "growth 30d likes": read_time_growth("likes", 30),
     "growth page 20": read_time_growth("views", 7, offset=950),
+    "failing recent": f"select p.*, {PERIOD_SUMS} from (select * from public.bench_seed_latest"
+                      " where fetch_health = 'failing' order by tracking_started_at desc, id limit 50) p",
+    "stopped": f"select p.*, {PERIOD_SUMS} from (select v.* from public.bench_seed_latest v"
+               " join analytics.workspace_videos wv on wv.video_id = v.id and wv.workspace_id = %(workspace)s"
+               " where wv.stopped_at is not null order by views desc nulls last, id limit 50) p",
     "small workspace": f"select p.*, {PERIOD_SUMS} from (select * from public.bench_seed_latest v where exists ("
                        " select 1 from analytics.workspace_videos wv where wv.workspace_id = %(small)s"
                        " and wv.video_id = v.id) order by views desc nulls last, id limit 50) p",
@@ -225,6 +231,10 @@ def add_workspaces(conn: psycopg.Connection, videos: int) -> tuple[str, str]:
                  " last_error_class = 'transient', last_error = 'bench', last_error_at = now()"
                  " where id in (select id from analytics.videos order by md5('f' || id::text) limit %s)",
                  (videos // 200,))
+    # The measured workspace stopped tracking 0.1% of its videos (healthy ones: a stop shows as its health).
+    conn.execute("update analytics.workspace_videos set stopped_at = now() where workspace_id = %s and video_id in ("
+                 " select id from analytics.videos where fetch_health = 'tracking' order by md5('s' || id::text)"
+                 " limit %s)", (workspaces[0], videos // 1000))
     return workspaces[0], workspaces[1]
 
 
@@ -294,6 +304,8 @@ def videos_cases(call: Callable[[dict[str, str]], Any], campaign_id: str) -> dic
         "campaign": {"campaign_id": campaign_id},
         "page 20": {"cursor": cursor_of_page_20({})},
         "failing": {"health": "failing"},
+        "failing recent": {"health": "failing", "sort": "recent"},
+        "stopped": {"tracking_state": "stopped"},
         "likes": {"sort": "likes"},
         "recent": {"sort": "recent"},
         "growth 1d": {"sort": "growth", "period": "1d"},
@@ -319,6 +331,7 @@ def run_scale(label: str, days: int, work_dir: Path, rows: list[tuple[str, ...]]
 
         handler, token, context, call = handler_client(url, workspace, small)
         cases = videos_cases(call, str(campaign[0]))
+        names = {"campaign": campaign[0], "small": small, "workspace": workspace}  # the baselines' parameters
         for name, query in cases.items():
             items = call(query)["items"]
 
@@ -330,11 +343,11 @@ def run_scale(label: str, days: int, work_dir: Path, rows: list[tuple[str, ...]]
                 rows.append((label, f"GET /videos {name}", f"{p50:.1f}", f"{p95:.1f}", "-", "-", "-", "-"))
                 print(f"[{label}] {name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms", flush=True)
                 continue
-            baseline_rows = conn.execute(BASELINES[name], {"campaign": campaign[0], "small": small}).fetchall()
+            baseline_rows = conn.execute(BASELINES[name], names).fetchall()
             assert [i["id"] for i in items] == [str(r[0]) for r in baseline_rows], name  # the same page
 
             def baseline(n: str = name) -> object:
-                return conn.execute(BASELINES[n], {"campaign": campaign[0], "small": small}).fetchall()
+                return conn.execute(BASELINES[n], names).fetchall()
 
             p50, p95 = percentiles(ours, repeat)
             b50, b95 = percentiles(baseline, 3)

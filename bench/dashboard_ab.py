@@ -31,7 +31,7 @@ def worker(config: dict[str, str]) -> None:
     """Answers 'pages', 'time <case> <n>' and 'cpu <case> <n>' on stdin, one JSON line each."""
     import jwt
 
-    from bench.dashboard import BENCH_USER, ISSUER, SECRET, event
+    from bench.dashboard import BENCH_USER, ISSUER, SECRET, event, videos_cases
 
     os.environ.update(DATABASE_URL=config["url"], AUTH_ISSUER=ISSUER, AUTH_JWT_SECRET=SECRET,
                       POWERTOOLS_LOG_LEVEL="WARNING")
@@ -49,22 +49,7 @@ def worker(config: dict[str, str]) -> None:
         assert result["statusCode"] == 200, result
         return json.loads(result["body"])  # type: ignore[no-any-return]
 
-    def cursor_of_page_20(query: dict[str, str]) -> str:
-        cursor: str | None = None
-        for _ in range(19):
-            cursor = call({**query, "cursor": cursor} if cursor else query)["next_cursor"]
-        assert cursor is not None
-        return cursor
-
-    growth_7d = {"sort": "growth", "period": "7d"}
-    cases = {
-        "default": {}, "growth": growth_7d, "campaign": {"campaign_id": config["campaign"]},
-        "page 20": {"cursor": cursor_of_page_20({})}, "failing": {"health": "failing"}, "likes": {"sort": "likes"},
-        "recent": {"sort": "recent"}, "growth 1d": {"sort": "growth", "period": "1d"},
-        "growth 30d likes": {"sort": "growth", "period": "30d", "metric": "likes"},
-        "growth page 20": {**growth_7d, "cursor": cursor_of_page_20(growth_7d)},
-        "small workspace": {"workspace": "small"},
-    }
+    cases = videos_cases(call, config["campaign"])
 
     def backend_cpu_ms(pid: int) -> float:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -128,6 +113,7 @@ def main() -> None:
     parser.add_argument("checkouts", nargs="*", help="name=DIR[@VAR=VALUE,...]")
     parser.add_argument("--scale", default="1M", choices=["1M", "5M"])
     parser.add_argument("--repeat", type=int, default=100, help="calls per sort and checkout")
+    parser.add_argument("--cases", help="only these sorts (comma-separated names, as printed)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -157,9 +143,10 @@ def main() -> None:
             first = next(iter(pages.values()))
             assert all(p == first for p in pages.values()), "the checkouts' pages differ"
             print(f"every sort's page identical in {', '.join(workers)}", flush=True)
+            measured = [case for case in first if not args.cases or case in args.cases.split(",")]
             header = ["sort"] + [f"{name} p50 / p95 ms" for name in workers]
             table = []
-            for case in first:
+            for case in measured:
                 samples: dict[str, list[float]] = {name: [] for name in workers}
                 for w in workers.values():
                     w.ask(f"time {case} 5")  # warm: plans, caches
@@ -176,7 +163,7 @@ def main() -> None:
                       flush=True)
             cpu_header = ["sort"] + [f"{name} CPU ms (python + postgres)" for name in workers]
             cpu_table = []
-            for case in first:
+            for case in measured:
                 cells = []
                 for w in workers.values():
                     own, server = w.ask(f"cpu {case} {args.repeat}")

@@ -131,7 +131,7 @@ EXPECTED_FUNCTION_GRANTS = {
     ("video_period_growth", READER): {"EXECUTE"},
     # The list's rows with each video's access checked once (security definer): the reader and the share role.
     ("video_list_rows", READER): {"EXECUTE"},
-    ("videos_in_rare_health", READER): {"EXECUTE"},
+    ("videos_in_state", READER): {"EXECUTE"},
     ("video_series", READER): {"EXECUTE"},
     ("series_periods", READER): {"EXECUTE"},
     ("add_page_views", PAGE_VIEWS): {"EXECUTE"},
@@ -158,7 +158,7 @@ EXPECTED_FUNCTION_GRANTS = {
     ("viewing_workspace_id", READER): {"EXECUTE"},
     **{(function, SHARE): {"EXECUTE"} for function in (
         "campaign_video_days", "campaign_video_growth", "campaign_series", "campaign_figures",
-        "video_period_growth", "video_list_rows", "videos_in_rare_health", "series_periods", "refresh_status",
+        "video_period_growth", "video_list_rows", "videos_in_state", "series_periods", "refresh_status",
         "current_share_campaign_id", "current_share_workspace_id", "viewing_workspace_id")},
 }
 

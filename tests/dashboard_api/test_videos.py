@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from vidstats.dashboard import videos as videos_module
 from vidstats.dashboard.videos import starts_from_workspace_videos
 from vidstats.db import Database, Role
 from vidstats.workspaces import create_workspace
@@ -168,12 +169,18 @@ def test_keyset_pages_over_ties_repeat_and_skip_nothing(api: Api, db: Database, 
     ({"health": "failing"}, lambda i: i % 3 != 0 and i % 4 != 3),
     ({"health": "tracking"}, lambda i: i % 3 == 0 and i % 4 != 3),
     ({"tracking_state": "active"}, lambda i: i % 4 != 3),
-], ids=["failing", "tracking", "active"])
+    ({"tracking_state": "stopped"}, lambda i: i % 4 == 3),
+    ({"health": "stopped", "platform": "tiktok"}, lambda i: i % 4 == 3),
+], ids=["failing", "tracking", "active", "stopped", "stopped tiktok"])
+@pytest.mark.parametrize("most_in_state", [2000, 2], ids=["from the videos in the state", "the state is common"])
 def test_pages_filtered_by_the_workspaces_tracking_repeat_and_skip_nothing(
-        api: Api, db: Database, query: dict[str, str], kept: Callable[[int], bool]) -> None:
-    # The workspace-tracking filters run after the page's order (page_by_total's late filters): over ties, after
-    # cursors, with rows the filter drops between the kept ones. Video i: stopped when i % 4 == 3, failing when
-    # i % 3 != 0, 100 * (i % 5) views (ties), never fetched from 22 on.
+        api: Api, db: Database, query: dict[str, str], kept: Callable[[int], bool], most_in_state: int,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The workspace-tracking filters run after the page's order (page_by_total's late filters), or, for a rare
+    # state with few videos in it, the page starts from those (videos_in_state): over ties, after cursors, with
+    # rows the filter drops between the kept ones. Video i: stopped when i % 4 == 3, failing when i % 3 != 0,
+    # 100 * (i % 5) views (ties), never fetched from 22 on.
+    monkeypatch.setattr(videos_module, "MOST_VIDEOS_IN_STATE", most_in_state)
     videos = [seed.video(db, state="stopped" if i % 4 == 3 else "active") for i in range(26)]
     seed.snapshots(db, [(v, seed.days_ago(1), seed.views(100 * (i % 5))) for i, v in enumerate(videos[:22])])
     with db.connection().transaction():
@@ -317,3 +324,28 @@ def test_stopping_a_gone_video_is_409(api: Api, db: Database) -> None:
     reply = api.call("DELETE", f"/videos/{vid}/tracking")
     assert reply.status == 409
     assert reply.body["errors"][0]["field"] == "path.video_id"
+
+
+@pytest.mark.usefixtures("api_env")
+@pytest.mark.parametrize("sort", ["views", "likes", "recent", "growth"])
+@pytest.mark.parametrize("query", [{"health": "failing"}, {"tracking_state": "stopped", "platform": "tiktok"}],
+                         ids=["failing", "stopped tiktok"])
+def test_a_rare_state_gives_the_same_pages_from_its_videos_as_walking_the_sort(
+        api: Api, db: Database, sort: str, query: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Few videos in the state: the list starts from them (videos_in_state); many: it walks the sort's order and
+    # checks each video's state. Both must give the same pages. Video i: stopped when i % 4 == 3, failing when
+    # i % 3 != 0, an Instagram video when i % 5 == 1, views and likes with ties, growth over two days.
+    videos = [seed.video(db, state="stopped" if i % 4 == 3 else "active",
+                         platform="instagram" if i % 5 == 1 else "tiktok") for i in range(24)]
+    fetched = list(enumerate(videos[:20]))
+    seed.snapshots(db, [(v, seed.days_ago(2), seed.views(10 * (i % 3))) for i, v in fetched])
+    seed.snapshots(db, [(v, seed.days_ago(1), seed.views(100 * (i % 5) + 10 * (i % 3))) for i, v in fetched])
+    with db.connection().transaction():
+        db.connection().execute("update analytics.videos set failure_days = 2 where id = any(%s::uuid[])",
+                                ([v for i, v in enumerate(videos) if i % 3],))
+    seed.refresh(db)
+    walked = [r["id"] for r in api.walk_videos(limit=2, sort=sort, **query)]
+    monkeypatch.setattr(videos_module, "MOST_VIDEOS_IN_STATE", 1)  # every state "common": the walk
+    assert [r["id"] for r in api.walk_videos(limit=2, sort=sort, **query)] == walked
+    assert walked
+    assert len(walked) == len(set(walked))

@@ -8,9 +8,7 @@ a cursor (last key, last id) continues exactly after the last row: no row repeat
 
 - totals (views, likes, ...): the key is the latest counter. A page is read as up to three index range scans
   of ``video_latest_statistics_<metric>_idx`` in order (rows tied with the cursor's key, then lower keys,
-  then videos without that counter), each stopping as soon as the page is full; in a rare fetch health state
-  (failing, gone: a few hundred videos of 50,000), the workspace's videos in that state and their totals come
-  whole from ``analytics.videos_in_rare_health`` (the access checked once per video) and are sorted;
+  then videos without that counter), each stopping as soon as the page is full;
 - growth: the key is the metric's growth over the period (``analytics.video_period_growth``: NULL when nothing
   was measured), read off ``video_growth_<metric>_idx`` in order when the period ends on ``video_growth``'s
   as-of day, else summed at read time;
@@ -19,7 +17,8 @@ a cursor (last key, last id) continues exactly after the last row: no row repeat
 
 Tracking (state, start, stop) and fetch health are the caller's workspace's own
 (``analytics.workspace_video_tracking``): another workspace's start, or its still tracking a video this one
-stopped, never shows.
+stopped, never shows. Filtered by a rare state (failing, gone, stopped), a list whose workspace has few videos
+in it starts from them (``analytics.videos_in_state``) instead of walking the sort's order for them.
 """
 
 from __future__ import annotations
@@ -48,6 +47,7 @@ from vidstats.dashboard.models import (
     SeriesPoint,
     Totals,
     TrackingInfo,
+    TrackingState,
     TrackingStopped,
     VideoDetail,
     VideoIncrements,
@@ -99,9 +99,10 @@ class VideoFilters:
     def where(self) -> sql.Composable:
         return sql.SQL("{} and {}").format(self.early, self.late)
 
-    def narrowed(self, condition: sql.Composable) -> VideoFilters:
-        """These filters and ``condition`` on ``v.id`` (an early one)."""
-        return replace(self, early=sql.SQL("{} and {}").format(self.early, condition))
+    def narrowed(self, condition: sql.Composable, **params: Any) -> VideoFilters:
+        """These filters and ``condition`` on ``v.id`` (an early one, with its ``params``)."""
+        return replace(self, early=sql.SQL("{} and {}").format(self.early, condition),
+                       params={**self.params, **params})
 
 
 def video_filters(query: VideoQuery) -> VideoFilters:
@@ -123,7 +124,7 @@ def video_filters(query: VideoQuery) -> VideoFilters:
         params["tracking_state"] = query.tracking_state.value
     if query.health is not None:
         late.append(sql.SQL(f"({WORKSPACE_TRACKING.format('fetch_health')}) = %(health)s"))
-        if query.health in RARE_HEALTH:
+        if query.health.value in ("failing", "gone"):
             # The same for every workspace: the rare rows come off videos_fetch_health_idx first.
             on_video("v.fetch_health = %(health)s")
         params["health"] = query.health.value
@@ -140,10 +141,6 @@ def video_filters(query: VideoQuery) -> VideoFilters:
                  " where b.id = v.blogger_id and (b.username ilike %(q)s or b.display_name ilike %(q)s)))")
         params["q"] = f"%{escape_like(query.q)}%"
     return VideoFilters(sql.SQL(" and ").join(early), sql.SQL(" and ").join(late), params, reads_columns)
-
-
-# The fetch health states few videos are in (videos_fetch_health_idx holds them).
-RARE_HEALTH = frozenset({FetchHealthState.failing, FetchHealthState.gone})
 
 
 # A workspace's pages walk the shared sort indexes, which row-level security filters to the workspace's videos:
@@ -175,13 +172,52 @@ def starts_from_workspace_videos(conn: psycopg.Connection) -> bool:
     return bool(row is not None and row[0])
 
 
-def list_preamble(conn: psycopg.Connection, *, probe: bool) -> tuple[bool, datetime | None]:
-    """In one round trip: whether the pages start from the workspace's own videos (when ``probe``; else False)
-    and the data's as-of instant. Read before the page, the as-of instant is never later than the numbers."""
-    row = conn.execute(f"select {SMALL_WORKSPACE_PROBE if probe else 'false'}, f.*"
-                       f"  from (select) one left join lateral ({DATA_AS_OF_SQL}) f on true").fetchone()
+# The most videos in a rare state a list starts from (more: the state is common, the list walks its order).
+# Above a few thousand, ranking them all costs more than walking the sort's order to fill a page.
+MOST_VIDEOS_IN_STATE = 2000
+
+
+@dataclass(frozen=True)
+class RareState:
+    """A filter by a state few videos are usually in: the list may start from the videos in it."""
+
+    health: FetchHealthState | None
+    tracking_state: TrackingState | None
+
+    @classmethod
+    def of(cls, query: VideoQuery) -> RareState | None:
+        health = query.health if query.health in RARE_HEALTH else None
+        state = query.tracking_state if query.tracking_state in RARE_TRACKING_STATES else None
+        if health is None and state is None:
+            return None
+        return cls(query.health, query.tracking_state)
+
+
+RARE_HEALTH = frozenset({FetchHealthState.failing, FetchHealthState.gone, FetchHealthState.stopped})
+RARE_TRACKING_STATES = frozenset({TrackingState.stopped, TrackingState.gone})
+
+
+@dataclass(frozen=True)
+class ListPreamble:
+    small_workspace: bool  # its pages start from its own videos (SMALL_WORKSPACE_PROBE)
+    data_as_of: datetime | None
+    videos_in_state: list[UUID] | None  # the workspace's videos in the rare state, if at most MOST_VIDEOS_IN_STATE
+
+
+def list_preamble(conn: psycopg.Connection, *, probe: bool, rare: RareState | None) -> ListPreamble:
+    """In one round trip: whether the pages start from the workspace's own videos (when ``probe``; else False),
+    its videos in the filters' rare state (when ``rare``) and the data's as-of instant. Read before the page, the
+    as-of instant is never later than the numbers."""
+    in_state = "array(select analytics.videos_in_state(%(health)s, %(tracking_state)s, %(most)s))" if rare \
+        else "null::uuid[]"
+    params = {"most": MOST_VIDEOS_IN_STATE,
+              "health": rare.health.value if rare and rare.health else None,
+              "tracking_state": rare.tracking_state.value if rare and rare.tracking_state else None}
+    row = conn.execute(f"select {SMALL_WORKSPACE_PROBE if probe else 'false'}, {in_state}, f.*"
+                       f"  from (select) one left join lateral ({DATA_AS_OF_SQL}) f on true", params).fetchone()
     assert row is not None  # one row, whatever refresh_status() holds
-    return bool(row[0]), data_as_of_from(row[1:])
+    in_state_ids = row[1] if row[1] is not None and len(row[1]) <= MOST_VIDEOS_IN_STATE else None
+    return ListPreamble(bool(row[0]), data_as_of_from(row[2:]), in_state_ids)
 
 
 def _int_key(cursor: cursors.Cursor) -> int | None:
@@ -257,25 +293,19 @@ def page_by_total(conn: psycopg.Connection, metric: str, filters: VideoFilters, 
     return rows
 
 
-def rare_health_page_query(metric: str, filters: VideoFilters, after: sql.Composable) -> sql.Composed:
-    """A page by a total of the videos in a rare health state (``analytics.videos_in_rare_health``: the state
-    checked, the caller's right to each video checked once, their latest totals), sorted whole: there are few.
-    ``filters`` are the list's other filters; ``after`` the cursor's condition (``_after_cursor``)."""
-    video = sql.SQL("join analytics.videos v on v.id = g.video_id") if filters.reads_video_columns \
-        else sql.SQL("cross join lateral (select g.video_id as id) v")
-    return sql.SQL(
-        "select g.video_id, g.k from (select r.video_id, r.{col} as k"
-        "                               from analytics.videos_in_rare_health(%(health)s) r) g {video}"
+def page_by_total_among(conn: psycopg.Connection, metric: str, ids: list[UUID], filters: VideoFilters,
+                        cursor: cursors.Cursor | None, n: int) -> list[tuple[UUID, Any]]:
+    """The page ``page_by_total`` gives, among a few given videos: each one's latest row (none: never fetched,
+    no key) read by its key, and all of them sorted; same order, same cursors."""
+    after, params = _after_cursor(cursor, {**filters.params, "ids": ids, "n": n})
+    video = "join analytics.videos v on v.id = g.video_id" if filters.reads_video_columns \
+        else "cross join lateral (select g.video_id as id) v"
+    query = sql.SQL(
+        "select g.video_id, g.k from (select i.id as video_id, l.{col} as k from unnest(%(ids)s::uuid[]) i(id)"
+        "  left join analytics.video_latest_statistics l on l.video_id = i.id) g {video}"
         " where {where} and {after} order by g.k desc nulls last, v.id limit %(n)s"
-    ).format(col=sql.Identifier(metric), video=video, where=filters.where, after=after)
-
-
-def page_by_total_in_rare_health(conn: psycopg.Connection, metric: str, health: FetchHealthState,
-                                 filters: VideoFilters, cursor: cursors.Cursor | None,
-                                 n: int) -> list[tuple[UUID, Any]]:
-    """The same page as ``page_by_total`` with ``health`` among ``filters``: same order, same cursors."""
-    after, params = _after_cursor(cursor, {**filters.params, "health": health.value, "n": n})
-    return conn.execute(rare_health_page_query(metric, filters, after), params).fetchall()
+    ).format(col=sql.Identifier(metric), video=sql.SQL(video), where=filters.where, after=after)
+    return conn.execute(query, params).fetchall()
 
 
 def _after_cursor(cursor: cursors.Cursor | None, params: dict[str, Any]) -> tuple[sql.Composable, dict[str, Any]]:
@@ -430,17 +460,20 @@ def list_videos(db: Database, query: VideoQuery) -> VideoPage:
     conditions = video_filters(query)
     n = query.limit + 1  # one more than asked: tells whether there is a next page
     selective = query.campaign_id is not None or query.blogger_id is not None
-    # A rare health state by a total: its few videos, ranked whole (the other filters applied to them).
-    rare_health = query.health if query.health in RARE_HEALTH and query.sort.value in TOTAL_SORTS else None
+    rare = RareState.of(query)
     with db.transaction(Role.READER) as conn:
-        small, as_of = list_preamble(
-            conn, probe=not selective and query.sort is not VideoSort.recent and rare_health is None)
-        if small:
+        preamble = list_preamble(conn, probe=not selective and query.sort is not VideoSort.recent, rare=rare)
+        as_of = preamble.data_as_of
+        in_state = preamble.videos_in_state
+        if in_state is not None:
+            # Few videos in the state: the list starts from them (their state checked by videos_in_state).
+            conditions = video_filters(query.model_copy(update={"health": None, "tracking_state": None})).narrowed(
+                sql.SQL("v.id = any(%(in_state)s)"), in_state=in_state)
+        elif preamble.small_workspace:
             conditions = conditions.narrowed(SMALL_WORKSPACE_SCOPE)
         where, params = conditions.where, conditions.params
-        if rare_health is not None:
-            others = video_filters(query.model_copy(update={"health": None}))
-            keyed = page_by_total_in_rare_health(conn, query.sort.value, rare_health, others, cursor, n)
+        if query.sort.value in TOTAL_SORTS and in_state is not None:
+            keyed = page_by_total_among(conn, query.sort.value, in_state, conditions, cursor, n)
         elif query.sort.value in TOTAL_SORTS:
             keyed = page_by_total(conn, query.sort.value, conditions, cursor, n)
         elif query.sort is VideoSort.growth:
