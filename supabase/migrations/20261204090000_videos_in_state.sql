@@ -9,8 +9,8 @@
 -- tracking_state=stopped in a workspace that stopped nothing, walked all 50,000: over a second. This function
 -- finds the candidates instead from videos_fetch_health_idx (the videos' own rare states) and, for "stopped",
 -- from the workspace's own stopped entries (workspace_videos_stopped_idx), keeps those the workspace sees in
--- that state (workspace_video_tracking: its own stop), and returns at most p_max + 1 of them: more means the
--- state is common, and the list walks its order as before. Security definer like video_list_rows(): the
+-- that state (workspace_video_tracking: its own stop), and returns at most p_max + 1 of them with their latest
+-- totals (a page by a total sorts them): more means the state is common, and the list walks its order as before. Security definer like video_list_rows(): the
 -- workspace is the one the transaction's role reads (a reader's request workspace; a share link's campaign's
 -- workspace, only that campaign's videos); any other role gets nothing. The same videos the caller's policies
 -- would show in that state, and no other.
@@ -18,12 +18,13 @@ create index workspace_videos_stopped_idx on analytics.workspace_videos (workspa
     where stopped_at is not null;
 
 create function analytics.videos_in_state(p_health text, p_tracking_state text, p_max integer)
-returns setof uuid
+returns table (video_id uuid, views bigint, likes bigint, comments bigint, reposts bigint, saves bigint)
 language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
+#variable_conflict use_column
 declare
     caller text := current_setting('role', true);  -- the SET ROLE of the transaction (a definer keeps it)
     viewer uuid := case caller when 'vidstats_reader' then analytics.current_workspace_id()
@@ -39,8 +40,9 @@ begin
         return;
     end if;
     return query
-        select t.video_id
+        select t.video_id, l.views, l.likes, l.comments, l.reposts, l.saves
           from analytics.workspace_video_tracking t
+          left join analytics.video_latest_statistics l on l.video_id = t.video_id
          where t.workspace_id = viewer
            and t.video_id in (select v.id from analytics.videos v
                                where v.fetch_health = own_state and v.fetch_health <> 'tracking'
@@ -58,7 +60,8 @@ end
 $$;
 comment on function analytics.videos_in_state(text, text, integer) is
     'The caller''s workspace''s videos in a rare state (fetch health failing, gone or stopped; tracking state '
-    'stopped or gone) as that workspace sees it, at most p_max + 1 of them (a share link: its campaign''s only).';
+    'stopped or gone) as that workspace sees it, with their latest totals, at most p_max + 1 of them (a share '
+    'link: its campaign''s only).';
 
 revoke all on function analytics.videos_in_state(text, text, integer) from public;
 grant execute on function analytics.videos_in_state(text, text, integer) to vidstats_reader, vidstats_share;

@@ -14,7 +14,7 @@ from vidstats.db import Database, Role
 from tests.factories import make_video
 from tests.two_workspaces import OWNER_A, OWNER_B, TwoWorkspaces, caller, outsiders, share, two_workspaces
 
-IN_STATE = "select analytics.videos_in_state(%s, %s, %s)"
+IN_STATE = "select video_id from analytics.videos_in_state(%s, %s, %s)"
 # The same, read under the caller's own row-level security: its workspace's tracking of every video.
 UNDER_RLS = ("select t.video_id from analytics.workspace_video_tracking t join analytics.videos v on v.id = t.video_id"
              " where (%s::text is null or t.fetch_health = %s) and (%s::text is null or t.tracking_state = %s)")

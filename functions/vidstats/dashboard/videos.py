@@ -186,11 +186,23 @@ class RareState:
 
     @classmethod
     def of(cls, query: VideoQuery) -> RareState | None:
-        health = query.health if query.health in RARE_HEALTH else None
-        state = query.tracking_state if query.tracking_state in RARE_TRACKING_STATES else None
-        if health is None and state is None:
+        if query.health not in RARE_HEALTH and query.tracking_state not in RARE_TRACKING_STATES:
             return None
         return cls(query.health, query.tracking_state)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The parameters of ``IN_STATE`` (the most videos it returns: ``MOST_VIDEOS_IN_STATE`` + 1)."""
+        return {"health": self.health.value if self.health else None, "most": MOST_VIDEOS_IN_STATE,
+                "tracking_state": self.tracking_state.value if self.tracking_state else None}
+
+
+IN_STATE = "analytics.videos_in_state(%(health)s, %(tracking_state)s, %(most)s)"
+
+
+def other_filters(query: VideoQuery) -> VideoFilters:
+    """The list's filters but the states (which ``IN_STATE`` applies)."""
+    return video_filters(query.model_copy(update={"health": None, "tracking_state": None}))
 
 
 RARE_HEALTH = frozenset({FetchHealthState.failing, FetchHealthState.gone, FetchHealthState.stopped})
@@ -208,13 +220,10 @@ def list_preamble(conn: psycopg.Connection, *, probe: bool, rare: RareState | No
     """In one round trip: whether the pages start from the workspace's own videos (when ``probe``; else False),
     its videos in the filters' rare state (when ``rare``) and the data's as-of instant. Read before the page, the
     as-of instant is never later than the numbers."""
-    in_state = "array(select analytics.videos_in_state(%(health)s, %(tracking_state)s, %(most)s))" if rare \
-        else "null::uuid[]"
-    params = {"most": MOST_VIDEOS_IN_STATE,
-              "health": rare.health.value if rare and rare.health else None,
-              "tracking_state": rare.tracking_state.value if rare and rare.tracking_state else None}
+    in_state = f"array(select s.video_id from {IN_STATE} s)" if rare else "null::uuid[]"
     row = conn.execute(f"select {SMALL_WORKSPACE_PROBE if probe else 'false'}, {in_state}, f.*"
-                       f"  from (select) one left join lateral ({DATA_AS_OF_SQL}) f on true", params).fetchone()
+                       f"  from (select) one left join lateral ({DATA_AS_OF_SQL}) f on true",
+                       rare.params if rare else {}).fetchone()
     assert row is not None  # one row, whatever refresh_status() holds
     in_state_ids = row[1] if row[1] is not None and len(row[1]) <= MOST_VIDEOS_IN_STATE else None
     return ListPreamble(bool(row[0]), data_as_of_from(row[2:]), in_state_ids)
@@ -293,19 +302,25 @@ def page_by_total(conn: psycopg.Connection, metric: str, filters: VideoFilters, 
     return rows
 
 
-def page_by_total_among(conn: psycopg.Connection, metric: str, ids: list[UUID], filters: VideoFilters,
-                        cursor: cursors.Cursor | None, n: int) -> list[tuple[UUID, Any]]:
-    """The page ``page_by_total`` gives, among a few given videos: each one's latest row (none: never fetched,
-    no key) read by its key, and all of them sorted; same order, same cursors."""
-    after, params = _after_cursor(cursor, {**filters.params, "ids": ids, "n": n})
+def page_by_total_in_state(conn: psycopg.Connection, metric: str, rare: RareState, filters: VideoFilters,
+                           cursor: cursors.Cursor | None, n: int) -> list[tuple[UUID, Any]] | None:
+    """The page ``page_by_total`` gives with the rare state among the filters (``filters``: the others), from the
+    workspace's videos in that state and their totals (``IN_STATE``), sorted whole; None if more than
+    ``MOST_VIDEOS_IN_STATE`` are in it (then walking the sort's order is quicker). Same order, same cursors."""
+    after, params = _after_cursor(cursor, {**filters.params, **rare.params, "n": n})
     video = "join analytics.videos v on v.id = g.video_id" if filters.reads_video_columns \
         else "cross join lateral (select g.video_id as id) v"
     query = sql.SQL(
-        "select g.video_id, g.k from (select i.id as video_id, l.{col} as k from unnest(%(ids)s::uuid[]) i(id)"
-        "  left join analytics.video_latest_statistics l on l.video_id = i.id) g {video}"
-        " where {where} and {after} order by g.k desc nulls last, v.id limit %(n)s"
-    ).format(col=sql.Identifier(metric), video=sql.SQL(video), where=filters.where, after=after)
-    return conn.execute(query, params).fetchall()
+        "with s as (select * from {in_state})"
+        " select (select count(*) from s), p.video_id, p.k from (select) one left join lateral ("
+        "   select g.video_id, g.k from (select s.video_id, s.{col} as k from s) g {video}"
+        "    where {where} and {after} order by g.k desc nulls last, v.id limit %(n)s) p on true"
+    ).format(in_state=sql.SQL(IN_STATE), col=sql.Identifier(metric), video=sql.SQL(video), where=filters.where,
+             after=after)
+    rows = conn.execute(query, params).fetchall()
+    if rows[0][0] > MOST_VIDEOS_IN_STATE:
+        return None
+    return [(video_id, key) for _, video_id, key in rows if video_id is not None]
 
 
 def _after_cursor(cursor: cursors.Cursor | None, params: dict[str, Any]) -> tuple[sql.Composable, dict[str, Any]]:
@@ -451,6 +466,18 @@ def video_rows(conn: psycopg.Connection, ids: Sequence[UUID], first: date, last:
     return [_row(r) for r in rows]
 
 
+def _page_in_sort_order(conn: psycopg.Connection, query: VideoQuery, filters: VideoFilters,
+                        cursor: cursors.Cursor | None, n: int, first: date, last: date,
+                        selective: bool) -> list[tuple[UUID, Any]]:
+    """The page's videos and keys, read in the sort's order."""
+    if query.sort.value in TOTAL_SORTS:
+        return page_by_total(conn, query.sort.value, filters, cursor, n)
+    where, params = filters.where, filters.params
+    if query.sort is VideoSort.growth:
+        return _page_by_growth(conn, query.metric.value, where, params, cursor, n, first, last, selective)
+    return _page_by_recency(conn, where, params, cursor, n)
+
+
 def list_videos(db: Database, query: VideoQuery) -> VideoPage:
     signature = f"{query.sort.value}:{query.metric.value}:{query.period.value}"
     filters = query.model_dump(mode="json", exclude={"cursor", "limit"})  # a cursor is bound to these
@@ -461,25 +488,22 @@ def list_videos(db: Database, query: VideoQuery) -> VideoPage:
     n = query.limit + 1  # one more than asked: tells whether there is a next page
     selective = query.campaign_id is not None or query.blogger_id is not None
     rare = RareState.of(query)
+    by_total = query.sort.value in TOTAL_SORTS
     with db.transaction(Role.READER) as conn:
-        preamble = list_preamble(conn, probe=not selective and query.sort is not VideoSort.recent, rare=rare)
+        # In a rare state, a page by a total is read with the videos in it; other sorts start from their ids.
+        preamble = list_preamble(conn, probe=not selective and query.sort is not VideoSort.recent,
+                                 rare=None if by_total else rare)
         as_of = preamble.data_as_of
-        in_state = preamble.videos_in_state
-        if in_state is not None:
-            # Few videos in the state: the list starts from them (their state checked by videos_in_state).
-            conditions = video_filters(query.model_copy(update={"health": None, "tracking_state": None})).narrowed(
-                sql.SQL("v.id = any(%(in_state)s)"), in_state=in_state)
-        elif preamble.small_workspace:
-            conditions = conditions.narrowed(SMALL_WORKSPACE_SCOPE)
-        where, params = conditions.where, conditions.params
-        if query.sort.value in TOTAL_SORTS and in_state is not None:
-            keyed = page_by_total_among(conn, query.sort.value, in_state, conditions, cursor, n)
-        elif query.sort.value in TOTAL_SORTS:
-            keyed = page_by_total(conn, query.sort.value, conditions, cursor, n)
-        elif query.sort is VideoSort.growth:
-            keyed = _page_by_growth(conn, query.metric.value, where, params, cursor, n, first, last, selective)
-        else:
-            keyed = _page_by_recency(conn, where, params, cursor, n)
+        keyed = page_by_total_in_state(conn, query.sort.value, rare, other_filters(query), cursor, n) \
+            if rare is not None and by_total else None
+        if keyed is None:
+            if preamble.videos_in_state is not None:
+                # Few videos in the state: the list starts from them (their state checked by videos_in_state).
+                conditions = other_filters(query).narrowed(sql.SQL("v.id = any(%(in_state)s)"),
+                                                           in_state=preamble.videos_in_state)
+            elif preamble.small_workspace:
+                conditions = conditions.narrowed(SMALL_WORKSPACE_SCOPE)
+            keyed = _page_in_sort_order(conn, query, conditions, cursor, n, first, last, selective)
         page, more = keyed[: query.limit], len(keyed) > query.limit
         items = video_rows(conn, [video_id for video_id, _ in page], first, last)
     next_cursor = None
