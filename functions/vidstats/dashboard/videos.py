@@ -304,25 +304,34 @@ def page_by_total(conn: psycopg.Connection, metric: str, filters: VideoFilters, 
     return rows
 
 
+@dataclass(frozen=True)
+class PageInState:
+    keyed: list[tuple[UUID, Any]] | None  # None: more than MOST_VIDEOS_IN_STATE videos are in the state
+    data_as_of: datetime | None
+
+
 def page_by_total_in_state(conn: psycopg.Connection, metric: str, rare: RareState, filters: VideoFilters,
-                           cursor: cursors.Cursor | None, n: int) -> list[tuple[UUID, Any]] | None:
+                           cursor: cursors.Cursor | None, n: int) -> PageInState:
     """The page ``page_by_total`` gives with the rare state among the filters (``filters``: the others), from the
-    workspace's videos in that state and their totals (``IN_STATE``), sorted whole; None if more than
-    ``MOST_VIDEOS_IN_STATE`` are in it (then walking the sort's order is quicker). Same order, same cursors."""
+    workspace's videos in that state and their totals (``IN_STATE``), sorted whole, unless more than
+    ``MOST_VIDEOS_IN_STATE`` are in it (then walking the sort's order is quicker). Same order, same cursors. One
+    statement, so one round trip: the data's as-of instant is read with the page (the same snapshot)."""
     after, params = _after_cursor(cursor, {**filters.params, **rare.params, "n": n})
     video = "join analytics.videos v on v.id = g.video_id" if filters.reads_video_columns \
         else "cross join lateral (select g.video_id as id) v"
     query = sql.SQL(
         "with s as (select * from {in_state})"
-        " select (select count(*) from s), p.video_id, p.k from (select) one left join lateral ("
-        "   select g.video_id, g.k from (select s.video_id, s.{col} as k from s) g {video}"
-        "    where {where} and {after} order by g.k desc nulls last, v.id limit %(n)s) p on true"
-    ).format(in_state=sql.SQL(IN_STATE), col=sql.Identifier(metric), video=sql.SQL(video), where=filters.where,
-             after=after)
+        " select (select count(*) from s), p.video_id, p.k, f.*"
+        "   from (select) one left join lateral ({as_of}) f on true left join lateral ("
+        "     select g.video_id, g.k from (select s.video_id, s.{col} as k from s) g {video}"
+        "      where {where} and {after} order by g.k desc nulls last, v.id limit %(n)s) p on true"
+    ).format(in_state=sql.SQL(IN_STATE), as_of=sql.SQL(DATA_AS_OF_SQL), col=sql.Identifier(metric),
+             video=sql.SQL(video), where=filters.where, after=after)
     rows = conn.execute(query, params).fetchall()
+    as_of = data_as_of_from(rows[0][3:])
     if rows[0][0] > MOST_VIDEOS_IN_STATE:
-        return None
-    return [(video_id, key) for _, video_id, key in rows if video_id is not None]
+        return PageInState(None, as_of)
+    return PageInState([(video_id, key) for _, video_id, key, *_ in rows if video_id is not None], as_of)
 
 
 def _after_cursor(cursor: cursors.Cursor | None, params: dict[str, Any]) -> tuple[sql.Composable, dict[str, Any]]:
@@ -493,12 +502,13 @@ def list_videos(db: Database, query: VideoQuery) -> VideoPage:
     by_total = query.sort.value in TOTAL_SORTS
     with db.transaction(Role.READER) as conn:
         # In a rare state, a page by a total is read with the videos in it; other sorts start from their ids.
-        preamble = list_preamble(conn, probe=not selective and query.sort is not VideoSort.recent,
-                                 rare=None if by_total else rare)
-        as_of = preamble.data_as_of
-        keyed = page_by_total_in_state(conn, query.sort.value, rare, other_filters(query), cursor, n) \
-            if rare is not None and by_total else None
+        in_state = page_by_total_in_state(conn, query.sort.value, rare, other_filters(query), cursor, n) \
+            if rare is not None and by_total else PageInState(None, None)
+        keyed, as_of = in_state.keyed, in_state.data_as_of
         if keyed is None:
+            preamble = list_preamble(conn, probe=not selective and query.sort is not VideoSort.recent,
+                                     rare=None if by_total else rare)
+            as_of = preamble.data_as_of
             if preamble.videos_in_state is not None:
                 # Few videos in the state: the list starts from them (their state checked by videos_in_state).
                 conditions = other_filters(query).narrowed(sql.SQL("v.id = any(%(in_state)s)"),
