@@ -113,3 +113,32 @@ def test_other_roles_get_no_row(db: Database, data: TwoWorkspaces) -> None:
         conn.execute("select set_config('request.jwt.claims', %s, true), set_config('request.headers', %s, true)",
                      (f'{{"sub": "{OWNER_A}"}}', f'{{"x-workspace-id": "{data.a.workspace}"}}'))
         assert conn.execute(IN_STATE, ("failing", None, 100)).fetchall() == []
+
+
+@pytest.mark.parametrize(("health", "state"), [("failing", None), (None, "stopped"), ("gone", None)])
+def test_it_reads_only_the_videos_in_the_state_not_every_video_of_the_workspace(
+        db: Database, health: str | None, state: str | None) -> None:
+    from vidstats.workspaces import create_workspace
+
+    conn = db.connection()
+    with conn.transaction():
+        workspace = create_workspace(conn, "Big", owner_user_id=OWNER_A)
+        conn.execute("insert into analytics.videos (platform, external_video_id, url)"
+                     " select 'youtube', 'big' || i, 'https://youtu.be/big' || i from generate_series(1, 10000) i")
+        conn.execute("insert into analytics.workspace_videos (workspace_id, video_id) select %s, id"
+                     " from analytics.videos", (workspace,))
+        conn.execute("update analytics.videos set failure_days = 2 where external_video_id in ('big1', 'big2')")
+        conn.execute("update analytics.videos set tracking_state = 'gone' where external_video_id = 'big3'")
+        conn.execute("update analytics.workspace_videos set stopped_at = now() where video_id in ("
+                     " select id from analytics.videos where external_video_id in ('big4', 'big5'))")
+        conn.execute("analyze analytics.videos, analytics.workspace_videos")
+    with db.as_caller(caller(OWNER_A, workspace)).transaction(Role.READER) as reader:
+        for _ in range(2):  # the second: planned already (planning reads the catalogs)
+            plan = reader.execute("explain (analyze, buffers, format json) select * from"
+                                  " analytics.videos_in_state(%s, %s, 1000)", (health, state)).fetchone()
+    assert plan is not None
+    top = plan[0][0]["Plan"]
+    assert top["Actual Rows"] == {"failing": 2, "gone": 1}.get(health or "", 2)
+    # A few index probes per video in the state; a scan of the workspace's 10,000 videos reads hundreds of
+    # pages, walking their tracking tens of thousands.
+    assert top["Shared Hit Blocks"] + top["Shared Read Blocks"] < 100, top
