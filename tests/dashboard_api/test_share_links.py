@@ -52,6 +52,22 @@ def test_a_link_opens_its_campaigns_analytics_and_videos_with_the_same_figures_a
     assert sorted(walked) == sorted([str(data.a.video), str(data.shared_video)])
 
 
+def test_a_link_filtered_by_a_rare_state_lists_only_its_campaigns_videos_in_it(
+        data: TwoWorkspaces, db: Database) -> None:
+    outside = make_video(db, workspace_id=data.a.workspace)  # A's, but in no campaign
+    with db.connection().transaction():  # stopped: by A (the shared video, one outside the campaign), by B
+        db.connection().execute(
+            "update analytics.workspace_videos set stopped_at = now()"
+            " where (workspace_id, video_id) in ((%s, %s), (%s, %s), (%s, %s))",
+            (data.a.workspace, data.shared_video, data.a.workspace, outside, data.b.workspace, data.b.video))
+    owner, link = persona_api("owner A", data), make_link(data)
+    for sort in ("views", "growth", "recent"):
+        shared = ANONYMOUS.ok(f"{link['path']}/videos", sort=sort, tracking_state="stopped")
+        assert [r["id"] for r in shared["items"]] == [str(data.shared_video)]
+        assert shared == owner.ok("/videos", campaign_id=str(data.a.campaign), sort=sort, tracking_state="stopped")
+    assert ANONYMOUS.ok(f"{link['path']}/videos", tracking_state="gone")["items"] == []
+
+
 def test_a_link_shows_only_its_campaign(data: TwoWorkspaces, db: Database) -> None:
     outside = make_video(db, workspace_id=data.a.workspace)  # A's, but in no campaign
     link = make_link(data)
