@@ -132,6 +132,7 @@ EXPECTED_FUNCTION_GRANTS = {
     # The list's rows with each video's access checked once (security definer): the reader and the share role.
     ("video_list_rows", READER): {"EXECUTE"},
     ("videos_in_state", READER): {"EXECUTE"},
+    ("videos_matching", READER): {"EXECUTE"},
     ("video_series", READER): {"EXECUTE"},
     ("series_periods", READER): {"EXECUTE"},
     ("add_page_views", PAGE_VIEWS): {"EXECUTE"},
@@ -158,8 +159,8 @@ EXPECTED_FUNCTION_GRANTS = {
     ("viewing_workspace_id", READER): {"EXECUTE"},
     **{(function, SHARE): {"EXECUTE"} for function in (
         "campaign_video_days", "campaign_video_growth", "campaign_series", "campaign_figures",
-        "video_period_growth", "video_list_rows", "videos_in_state", "series_periods", "refresh_status",
-        "current_share_campaign_id", "current_share_workspace_id", "viewing_workspace_id")},
+        "video_period_growth", "video_list_rows", "videos_in_state", "videos_matching", "series_periods",
+        "refresh_status", "current_share_campaign_id", "current_share_workspace_id", "viewing_workspace_id")},
 }
 
 

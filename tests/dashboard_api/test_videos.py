@@ -180,7 +180,7 @@ def test_pages_filtered_by_the_workspaces_tracking_repeat_and_skip_nothing(
     # state with few videos in it, the page starts from those (videos_in_state): over ties, after cursors, with
     # rows the filter drops between the kept ones. Video i: stopped when i % 4 == 3, failing when i % 3 != 0,
     # 100 * (i % 5) views (ties), never fetched from 22 on.
-    monkeypatch.setattr(videos_module, "MOST_VIDEOS_IN_STATE", most_in_state)
+    monkeypatch.setattr(videos_module, "MOST_CANDIDATES", most_in_state)
     videos = [seed.video(db, state="stopped" if i % 4 == 3 else "active") for i in range(26)]
     seed.snapshots(db, [(v, seed.days_ago(1), seed.views(100 * (i % 5))) for i, v in enumerate(videos[:22])])
     with db.connection().transaction():
@@ -328,15 +328,22 @@ def test_stopping_a_gone_video_is_409(api: Api, db: Database) -> None:
 
 @pytest.mark.usefixtures("api_env")
 @pytest.mark.parametrize("sort", ["views", "likes", "recent", "growth"])
-@pytest.mark.parametrize("query", [{"health": "failing"}, {"tracking_state": "stopped", "platform": "tiktok"}],
-                         ids=["failing", "stopped tiktok"])
-def test_a_rare_state_gives_the_same_pages_from_its_videos_as_walking_the_sort(
+@pytest.mark.parametrize("query", [
+    {"health": "failing"}, {"tracking_state": "stopped", "platform": "tiktok"}, {"q": "summer"},
+    {"q": "SUMMER", "platform": "tiktok"}, {"q": "summer", "health": "failing"}, {"q": "no such text"},
+], ids=["failing", "stopped tiktok", "search", "search tiktok", "search failing", "search without match"])
+def test_a_filter_that_finds_its_videos_gives_the_same_pages_from_them_as_walking_the_sort(
         api: Api, db: Database, sort: str, query: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    # Few videos in the state: the list starts from them (videos_in_state); many: it walks the sort's order and
-    # checks each video's state. Both must give the same pages. Video i: stopped when i % 4 == 3, failing when
-    # i % 3 != 0, an Instagram video when i % 5 == 1, views and likes with ties, growth over two days.
+    # Few videos in a rare state or matching a search: the list starts from them (videos_in_state, the trigram
+    # indexes); many: it walks the sort's order and checks each video. Both must give the same pages. Video i:
+    # stopped when i % 4 == 3, failing when i % 3 != 0, an Instagram video when i % 5 == 1, "Summer" in its
+    # caption when i % 4 == 0 or by a creator "summer_vibes" when i % 7 == 0, views and likes with ties, growth
+    # over two days.
+    creator = seed.blogger(db, "summer_vibes")
     videos = [seed.video(db, state="stopped" if i % 4 == 3 else "active",
-                         platform="instagram" if i % 5 == 1 else "tiktok") for i in range(24)]
+                         platform="instagram" if i % 5 == 1 else "tiktok",
+                         caption=f"Summer sale {i}" if i % 4 == 0 else f"clip {i}",
+                         blogger=creator if i % 7 == 0 else None) for i in range(24)]
     fetched = list(enumerate(videos[:20]))
     seed.snapshots(db, [(v, seed.days_ago(2), seed.views(10 * (i % 3))) for i, v in fetched])
     seed.snapshots(db, [(v, seed.days_ago(1), seed.views(100 * (i % 5) + 10 * (i % 3))) for i, v in fetched])
@@ -344,8 +351,8 @@ def test_a_rare_state_gives_the_same_pages_from_its_videos_as_walking_the_sort(
         db.connection().execute("update analytics.videos set failure_days = 2 where id = any(%s::uuid[])",
                                 ([v for i, v in enumerate(videos) if i % 3],))
     seed.refresh(db)
-    walked = [r["id"] for r in api.walk_videos(limit=2, sort=sort, **query)]
-    monkeypatch.setattr(videos_module, "MOST_VIDEOS_IN_STATE", 1)  # every state "common": the walk
-    assert [r["id"] for r in api.walk_videos(limit=2, sort=sort, **query)] == walked
-    assert walked
-    assert len(walked) == len(set(walked))
+    found = [r["id"] for r in api.walk_videos(limit=2, sort=sort, **query)]
+    monkeypatch.setattr(videos_module, "MOST_CANDIDATES", 1)  # every filter "common": the walk
+    assert [r["id"] for r in api.walk_videos(limit=2, sort=sort, **query)] == found
+    assert len(found) == len(set(found))
+    assert (found == []) == (query.get("q") == "no such text")

@@ -76,6 +76,11 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def search_pattern(text: str) -> str:
+    """The ILIKE pattern of ``q``: contains the text, literally."""
+    return f"%{escape_like(text)}%"
+
+
 # ---- the list --------------------------------------------------------------------------------------------
 
 
@@ -139,7 +144,7 @@ def video_filters(query: VideoQuery) -> VideoFilters:
     if query.q is not None:
         on_video("(v.caption ilike %(q)s or exists (select 1 from analytics.bloggers b"
                  " where b.id = v.blogger_id and (b.username ilike %(q)s or b.display_name ilike %(q)s)))")
-        params["q"] = f"%{escape_like(query.q)}%"
+        params["q"] = search_pattern(query.q)
     return VideoFilters(sql.SQL(" and ").join(early), sql.SQL(" and ").join(late), params, reads_columns)
 
 
@@ -172,10 +177,11 @@ def starts_from_workspace_videos(conn: psycopg.Connection) -> bool:
     return bool(row is not None and row[0])
 
 
-# The most videos in a rare state a list starts from (more: the state is common, the list walks its order).
-# Each costs about a dozen buffer reads (its state, its workspace's tracking, its latest row), about what walking
-# the sort's order costs per page row found when a state holds 1 in 50 of the videos.
-MOST_VIDEOS_IN_STATE = 1000
+# The most videos a list starts from when its filters keep few (a rare state's, a search's matches); more: the
+# filters are common, the list walks its sort's order. Each costs about a dozen buffer reads (its state or match,
+# its workspace's tracking, its latest row), about what walking the sort's order costs per page row found when
+# the filters keep 1 in 50 of the videos.
+MOST_CANDIDATES = 1000
 
 
 # The states few of a workspace's videos are usually in (videos_in_state serves them).
@@ -198,8 +204,8 @@ class RareState:
 
     @property
     def params(self) -> dict[str, Any]:
-        """The parameters of ``IN_STATE`` (the most videos it returns: ``MOST_VIDEOS_IN_STATE`` + 1)."""
-        return {"health": self.health.value if self.health else None, "most": MOST_VIDEOS_IN_STATE,
+        """The parameters of ``IN_STATE`` (the most videos it returns: ``MOST_CANDIDATES`` + 1)."""
+        return {"health": self.health.value if self.health else None, "most": MOST_CANDIDATES,
                 "tracking_state": self.tracking_state.value if self.tracking_state else None}
 
 
@@ -211,24 +217,42 @@ def other_filters(query: VideoQuery) -> VideoFilters:
     return video_filters(query.model_copy(update={"health": None, "tracking_state": None}))
 
 
+# The videos whose caption, or whose creator's username or display name, contains the search, that the caller
+# may see (trigram indexes, searched as the owner: migration 20261204090100).
+SEARCH_MATCHES = "select s.id from analytics.videos_matching(%(q)s, %(most)s) s(id)"
+
+
+def candidate_source(query: VideoQuery, rare: RareState | None) -> tuple[str, dict[str, Any]] | None:
+    """A query of the ids of the only videos the list's filters can keep, when a filter finds them directly (a
+    rare state, a search), and its parameters; else None."""
+    if rare is not None:
+        return f"select s.video_id as id from {IN_STATE} s", rare.params
+    if query.q is not None:
+        return SEARCH_MATCHES, {"q": search_pattern(query.q), "most": MOST_CANDIDATES}
+    return None
+
+
 @dataclass(frozen=True)
 class ListPreamble:
     small_workspace: bool  # its pages start from its own videos (SMALL_WORKSPACE_PROBE)
     data_as_of: datetime | None
-    videos_in_state: list[UUID] | None  # the workspace's videos in the rare state, if at most MOST_VIDEOS_IN_STATE
+    candidates: list[UUID] | None  # the only videos the filters can keep, if at most MOST_CANDIDATES
 
 
-def list_preamble(conn: psycopg.Connection, *, probe: bool, rare: RareState | None) -> ListPreamble:
+def list_preamble(conn: psycopg.Connection, *, probe: bool,
+                  candidates: tuple[str, dict[str, Any]] | None) -> ListPreamble:
     """In one round trip: whether the pages start from the workspace's own videos (when ``probe``; else False),
-    its videos in the filters' rare state (when ``rare``) and the data's as-of instant. Read before the page, the
-    as-of instant is never later than the numbers."""
-    in_state = f"array(select s.video_id from {IN_STATE} s)" if rare else "null::uuid[]"
-    row = conn.execute(f"select {SMALL_WORKSPACE_PROBE if probe else 'false'}, {in_state}, f.*"
+    the ids ``candidates`` finds if at most ``MOST_CANDIDATES`` (when given) and the data's as-of instant. Read
+    before the page, the as-of instant is never later than the numbers."""
+    found = "null::uuid[]"
+    if candidates is not None:
+        found = (f"(select case when count(*) <= %(most)s then coalesce(array_agg(distinct c.id), '{{}}') end"
+                 f"   from ({candidates[0]} limit %(most)s + 1) c)")
+    row = conn.execute(f"select {SMALL_WORKSPACE_PROBE if probe else 'false'}, {found}, f.*"
                        f"  from (select) one left join lateral ({DATA_AS_OF_SQL}) f on true",
-                       rare.params if rare else {}).fetchone()
+                       candidates[1] if candidates else {}).fetchone()
     assert row is not None  # one row, whatever refresh_status() holds
-    in_state_ids = row[1] if row[1] is not None and len(row[1]) <= MOST_VIDEOS_IN_STATE else None
-    return ListPreamble(bool(row[0]), data_as_of_from(row[2:]), in_state_ids)
+    return ListPreamble(bool(row[0]), data_as_of_from(row[2:]), row[1])
 
 
 def _int_key(cursor: cursors.Cursor) -> int | None:
@@ -306,7 +330,7 @@ def page_by_total(conn: psycopg.Connection, metric: str, filters: VideoFilters, 
 
 @dataclass(frozen=True)
 class PageInState:
-    keyed: list[tuple[UUID, Any]] | None  # None: more than MOST_VIDEOS_IN_STATE videos are in the state
+    keyed: list[tuple[UUID, Any]] | None  # None: more than MOST_CANDIDATES videos are in the state
     data_as_of: datetime | None
 
 
@@ -314,7 +338,7 @@ def page_by_total_in_state(conn: psycopg.Connection, metric: str, rare: RareStat
                            cursor: cursors.Cursor | None, n: int) -> PageInState:
     """The page ``page_by_total`` gives with the rare state among the filters (``filters``: the others), from the
     workspace's videos in that state and their totals (``IN_STATE``), sorted whole, unless more than
-    ``MOST_VIDEOS_IN_STATE`` are in it (then walking the sort's order is quicker). Same order, same cursors. One
+    ``MOST_CANDIDATES`` are in it (then walking the sort's order is quicker). Same order, same cursors. One
     statement, so one round trip: the data's as-of instant is read with the page (the same snapshot)."""
     after, params = _after_cursor(cursor, {**filters.params, **rare.params, "n": n})
     video = "join analytics.videos v on v.id = g.video_id" if filters.reads_video_columns \
@@ -329,9 +353,24 @@ def page_by_total_in_state(conn: psycopg.Connection, metric: str, rare: RareStat
              video=sql.SQL(video), where=filters.where, after=after)
     rows = conn.execute(query, params).fetchall()
     as_of = data_as_of_from(rows[0][3:])
-    if rows[0][0] > MOST_VIDEOS_IN_STATE:
+    if rows[0][0] > MOST_CANDIDATES:
         return PageInState(None, as_of)
     return PageInState([(video_id, key) for _, video_id, key, *_ in rows if video_id is not None], as_of)
+
+
+def page_by_total_among(conn: psycopg.Connection, metric: str, ids: list[UUID], filters: VideoFilters,
+                        cursor: cursors.Cursor | None, n: int) -> list[tuple[UUID, Any]]:
+    """The page ``page_by_total`` gives, among a few given videos: each one's latest row (none: never fetched, no
+    key) read by its key, and all of them sorted. Same order, same cursors."""
+    after, params = _after_cursor(cursor, {**filters.params, "ids": ids, "n": n})
+    video = "join analytics.videos v on v.id = g.video_id" if filters.reads_video_columns \
+        else "cross join lateral (select g.video_id as id) v"
+    query = sql.SQL(
+        "select g.video_id, g.k from (select i.id as video_id, l.{col} as k from unnest(%(ids)s::uuid[]) i(id)"
+        "  left join analytics.video_latest_statistics l on l.video_id = i.id) g {video}"
+        " where {where} and {after} order by g.k desc nulls last, v.id limit %(n)s"
+    ).format(col=sql.Identifier(metric), video=sql.SQL(video), where=filters.where, after=after)
+    return conn.execute(query, params).fetchall()
 
 
 def _after_cursor(cursor: cursors.Cursor | None, params: dict[str, Any]) -> tuple[sql.Composable, dict[str, Any]]:
@@ -430,7 +469,8 @@ def _page_by_growth(conn: psycopg.Connection, metric: str, where: sql.Composable
 
 
 def _page_by_recency(conn: psycopg.Connection, where: sql.Composable, params: dict[str, Any],
-                     cursor: cursors.Cursor | None, n: int) -> list[tuple[UUID, Any]]:
+                     cursor: cursors.Cursor | None, n: int, among: list[UUID] | None = None
+                     ) -> list[tuple[UUID, Any]]:
     params = {**params, "n": n}
     if cursor is not None:
         if not isinstance(cursor.k, str):
@@ -442,18 +482,25 @@ def _page_by_recency(conn: psycopg.Connection, where: sql.Composable, params: di
         if key.tzinfo is None:
             raise BadRequestError("query.cursor", "not a cursor returned by this endpoint")
         params.update(ck=key, cid=cursor.id)
-    return conn.execute(recency_query(where, after_cursor=cursor is not None), params).fetchall()
+    if among is not None:
+        params["among"] = among
+    return conn.execute(recency_query(where, after_cursor=cursor is not None, among=among is not None),
+                        params).fetchall()
 
 
-def recency_query(where: sql.Composable, *, after_cursor: bool) -> sql.Composed:
+def recency_query(where: sql.Composable, *, after_cursor: bool, among: bool = False) -> sql.Composed:
     """The workspace's own start, newest first: an index range of workspace_videos_workspace_id_added_at_idx
-    (after a cursor, from its key on), stopping once the page is full."""
+    (after a cursor, from its key on), stopping once the page is full; ``among`` a few given videos
+    (%(among)s), their entries read by key and sorted."""
     after = sql.SQL("wv.added_at <= %(ck)s and (wv.added_at < %(ck)s or wv.video_id > %(cid)s)") if after_cursor \
         else sql.SQL("true")
-    return sql.SQL("select wv.video_id, wv.added_at from analytics.workspace_videos wv"
+    entries = sql.SQL("unnest(%(among)s::uuid[]) a(id) join analytics.workspace_videos wv on wv.video_id = a.id"
+                      if among else "analytics.workspace_videos wv")
+    return sql.SQL("select wv.video_id, wv.added_at from {entries}"
                    " join analytics.videos v on v.id = wv.video_id"
                    " where wv.workspace_id = (select analytics.viewing_workspace_id()) and {where} and {after}"
-                   " order by wv.added_at desc, wv.video_id limit %(n)s").format(where=where, after=after)
+                   " order by wv.added_at desc, wv.video_id limit %(n)s").format(entries=entries, where=where,
+                                                                                after=after)
 
 
 def _row(r: Sequence[Any]) -> VideoRow:
@@ -477,16 +524,21 @@ def video_rows(conn: psycopg.Connection, ids: Sequence[UUID], first: date, last:
     return [_row(r) for r in rows]
 
 
-def _page_in_sort_order(conn: psycopg.Connection, query: VideoQuery, filters: VideoFilters,
-                        cursor: cursors.Cursor | None, n: int, first: date, last: date,
-                        selective: bool) -> list[tuple[UUID, Any]]:
-    """The page's videos and keys, read in the sort's order."""
+def _page(conn: psycopg.Connection, query: VideoQuery, filters: VideoFilters, cursor: cursors.Cursor | None,
+          n: int, first: date, last: date, selective: bool, among: list[UUID] | None) -> list[tuple[UUID, Any]]:
+    """The page's videos and keys: read in the sort's order, or ``among`` the only videos the filters can keep
+    (then each one's key is read and they are sorted)."""
+    if among is not None:
+        filters = filters.narrowed(sql.SQL("v.id = any(%(among)s)"), among=among)
     if query.sort.value in TOTAL_SORTS:
+        if among is not None:
+            return page_by_total_among(conn, query.sort.value, among, filters, cursor, n)
         return page_by_total(conn, query.sort.value, filters, cursor, n)
     where, params = filters.where, filters.params
     if query.sort is VideoSort.growth:
-        return _page_by_growth(conn, query.metric.value, where, params, cursor, n, first, last, selective)
-    return _page_by_recency(conn, where, params, cursor, n)
+        return _page_by_growth(conn, query.metric.value, where, params, cursor, n, first, last,
+                               selective or among is not None)
+    return _page_by_recency(conn, where, params, cursor, n, among)
 
 
 def list_videos(db: Database, query: VideoQuery) -> VideoPage:
@@ -506,16 +558,15 @@ def list_videos(db: Database, query: VideoQuery) -> VideoPage:
             if rare is not None and by_total else PageInState(None, None)
         keyed, as_of = in_state.keyed, in_state.data_as_of
         if keyed is None:
+            rare_candidates = None if by_total else rare  # (common, if a page by a total got here)
             preamble = list_preamble(conn, probe=not selective and query.sort is not VideoSort.recent,
-                                     rare=None if by_total else rare)
+                                     candidates=candidate_source(query, rare_candidates))
             as_of = preamble.data_as_of
-            if preamble.videos_in_state is not None:
-                # Few videos in the state: the list starts from them (their state checked by videos_in_state).
-                conditions = other_filters(query).narrowed(sql.SQL("v.id = any(%(in_state)s)"),
-                                                           in_state=preamble.videos_in_state)
-            elif preamble.small_workspace:
+            if preamble.candidates is not None and rare_candidates is not None:
+                conditions = other_filters(query)  # videos_in_state checked the states
+            elif preamble.small_workspace and preamble.candidates is None:
                 conditions = conditions.narrowed(SMALL_WORKSPACE_SCOPE)
-            keyed = _page_in_sort_order(conn, query, conditions, cursor, n, first, last, selective)
+            keyed = _page(conn, query, conditions, cursor, n, first, last, selective, preamble.candidates)
         page, more = keyed[: query.limit], len(keyed) > query.limit
         items = video_rows(conn, [video_id for video_id, _ in page], first, last)
     next_cursor = None
