@@ -27,13 +27,16 @@ BENCH_SERVER_SETTINGS = {"shared_buffers": "1GB", "work_mem": "64MB", "maintenan
 @contextlib.contextmanager
 def bench_database(work_dir: Path) -> Iterator[str]:
     """A migrated database on a fresh embedded server; yields a URL as the (non-superuser) project owner."""
-    server = start_embedded(work_dir / "pgdata", delete_on_exit=True)
+    # Stopped, not deleted, between the two starts: the settings (shared_buffers needs a restart) live in the
+    # cluster. (Until 2026-12 the first server deleted its cluster on stopping: every bench ran on a fresh
+    # cluster with PostgreSQL's defaults, 128 MB of shared buffers, fsync on.)
+    server = start_embedded(work_dir / "pgdata", delete_on_exit=False)
     superuser_url = server.get_uri()
     tune_for_tests(superuser_url)
     with psycopg.connect(superuser_url, autocommit=True) as conn:
         for name, value in BENCH_SERVER_SETTINGS.items():
             conn.execute(f"alter system set {name} = '{value}'".encode())
-    server.cleanup()  # shared_buffers needs a restart
+    server.cleanup()
     server = start_embedded(work_dir / "pgdata", delete_on_exit=True)
     superuser_url = server.get_uri()
     apply_supabase_roles(superuser_url)
