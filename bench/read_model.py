@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.read_model                 # 1M and 5M snapshots (several minutes)
     .venv/bin/python -m bench.read_model --scales 1M     # quicker
     .venv/bin/python -m bench.read_model --scales 1M --nightly-only --campaigns 300x30,5000x99   # with campaigns
+    .venv/bin/python -m bench.read_model --scales 1M --nightly-only --index-floor   # the step without sort indexes
 
 For each history size it loads N videos x 100 days of snapshots (ending yesterday) and times:
 - the catch-up of that whole history from watermark 0, calling analytics.refresh_materialized_views() until
@@ -57,11 +58,17 @@ def median_ms(run: Callable[[], object], repeat: int) -> float:
     return statistics.median(samples)
 
 
-def nightly_step(conn: psycopg.Connection) -> tuple[list[float], list[dict[str, Any]]]:
+def nightly_step(conn: psycopg.Connection, *, index_floor: bool = False) -> tuple[list[float], list[dict[str, Any]]]:
     """The nightly run's refresh: the first 10k videos get one snapshot each on today, the UTC day video_growth's
     periods end on (growth_as_of), and which has no rows yet: a daily row inserted per video, its week and latest
     row updated, its three growth rows moved. The same step is timed several times, each rolled back (so each
-    finds the same state; the first warms the caches and is not counted), then once more for good."""
+    finds the same state; the first warms the caches and is not counted), then once more for good.
+
+    ``index_floor``: also the same step (the per-video relations' alone) with the sort indexes of video_growth,
+    then of video_growth and video_latest_statistics, dropped in its rolled-back transaction: what keeping the
+    dashboard's sorts indexed costs the step, and what the step costs without it."""
+    growth_sorts = sort_indexes(conn, "video_growth")
+    all_sorts = growth_sorts + sort_indexes(conn, "video_latest_statistics")
     growth_as_of = conn.execute(
         "select growth_as_of = (now() at time zone 'UTC')::date from analytics.read_model_state"
         " where name = 'video_statistics'").fetchone()
@@ -81,6 +88,11 @@ def nightly_step(conn: psycopg.Connection) -> tuple[list[float], list[dict[str, 
         # before migration 20261203100000), interleaved with it and rolled back: untimed in `elapsed`.
         if run > 0:
             without_campaign_days.append(_rolled_back_step(conn, "refresh_read_model_relations")[0])
+        if run > 0 and index_floor:
+            without_growth_sort_indexes.append(
+                _rolled_back_step(conn, "refresh_read_model_relations", drop_indexes=growth_sorts))
+            without_any_sort_index.append(
+                _rolled_back_step(conn, "refresh_read_model_relations", drop_indexes=all_sorts))
         ms, summary = _rolled_back_step(conn, "refresh_materialized_views", commit=last)
         assert summary["rows"] == NEW_SNAPSHOTS, summary
         assert not summary["growth_rebuilt"], summary
@@ -91,15 +103,30 @@ def nightly_step(conn: psycopg.Connection) -> tuple[list[float], list[dict[str, 
     return elapsed, summaries
 
 
-# nightly_step()'s interleaved runs of the per-video relations' step alone (refresh_read_model_relations).
+# nightly_step()'s interleaved runs of the per-video relations' step alone (refresh_read_model_relations), and
+# (index_floor) of that step without the sort indexes.
 without_campaign_days: list[float] = []
+without_growth_sort_indexes: list[tuple[float, dict[str, Any]]] = []
+without_any_sort_index: list[tuple[float, dict[str, Any]]] = []
 
 
-def _rolled_back_step(conn: psycopg.Connection, function: str, *, commit: bool = False) -> tuple[float, dict[str, Any]]:
+def sort_indexes(conn: psycopg.Connection, table: str) -> list[str]:
+    """The indexes of analytics.<table> other than its primary key: the ones the dashboard's sorts walk."""
+    return [row[0] for row in conn.execute(
+        "select format('%%I.%%I', n.nspname, c.relname) from pg_index i join pg_class c on c.oid = i.indexrelid"
+        " join pg_namespace n on n.oid = c.relnamespace"
+        " where i.indrelid = format('analytics.%%I', %s::text)::regclass and not i.indisprimary order by 1",
+        (table,))]
+
+
+def _rolled_back_step(conn: psycopg.Connection, function: str, *, commit: bool = False,
+                      drop_indexes: Sequence[str] = ()) -> tuple[float, dict[str, Any]]:
     # (the rolled-back runs' row versions cleared first, as autovacuum would between two nights; untimed)
     conn.execute("vacuum analytics.video_growth, analytics.video_latest_statistics,"
                  " analytics.mv_video_daily_increments, analytics.mv_video_weekly_increments")
     conn.execute("begin")
+    for index in drop_indexes:  # (untimed; restored by the rollback)
+        conn.execute(f"drop index {index}".encode())
     started = time.perf_counter()
     summary = conn.execute(f"select analytics.{function}(100000)".encode()).fetchone()
     conn.execute("commit" if commit else "rollback")
@@ -108,7 +135,8 @@ def _rolled_back_step(conn: psycopg.Connection, function: str, *, commit: bool =
 
 
 def run_scale(label: str, videos: int, table: Table, work_dir: Path, *, nightly_only: bool = False,
-              catch_up_only: bool = False, campaigns: Sequence[tuple[int, int]] = ()) -> None:
+              catch_up_only: bool = False, campaigns: Sequence[tuple[int, int]] = (), index_floor: bool = False
+              ) -> None:
     with bench_database(work_dir / label) as url, psycopg.connect(url, autocommit=True) as conn:
         started = time.perf_counter()
         # The history ends yesterday: today, the day growth is caught up for, is new to every video.
@@ -135,7 +163,7 @@ def run_scale(label: str, videos: int, table: Table, work_dir: Path, *, nightly_
         print(f"[{label}] bulk catch-up {catch_up_ms / 1000:.1f} s in {len(catch_up_steps)} steps; "
               + step_breakdown(catch_up_steps, sum), flush=True)
         if nightly_only:
-            nightly_ms, nightly_steps = nightly_step(conn)
+            nightly_ms, nightly_steps = nightly_step(conn, index_floor=index_floor)
             table.add(label, "nightly-shaped: 10k snapshots, one per video, on today (growth's day)",
                       statistics.median(nightly_ms), f"bulk catch-up, {len(catch_up_steps)} steps", catch_up_ms)
             print(f"[{label}] nightly-shaped step, median of {len(nightly_ms)}: "
@@ -143,6 +171,18 @@ def run_scale(label: str, videos: int, table: Table, work_dir: Path, *, nightly_
             table.add(label, "nightly-shaped step (with the campaigns' kept daily growth)",
                       statistics.median(nightly_ms), "the per-video relations' step alone, interleaved",
                       statistics.median(without_campaign_days))
+            if index_floor:
+                alone = statistics.median(without_campaign_days)
+                for what, runs in (("without video_growth's sort indexes", without_growth_sort_indexes),
+                                   ("without any sort index (video_growth's, video_latest_statistics')",
+                                    without_any_sort_index)):
+                    table.add(label, f"the per-video relations' step {what}", statistics.median(ms for ms, _ in runs),
+                              "the same step with them, interleaved", alone)
+                    print(f"[{label}] the per-video relations' step {what}, median of {len(runs)}: "
+                          + step_breakdown([summary for _, summary in runs], statistics.median), flush=True)
+                without_growth_sort_indexes.clear()
+                without_any_sort_index.clear()
+            without_campaign_days.clear()
             assert_verified(conn, label, "after the nightly-shaped step")
             return
         verify_started = time.perf_counter()
@@ -254,12 +294,16 @@ def main() -> None:
     parser.add_argument("--campaigns", default="",
                         help="campaigns in the history, VIDEOSxDAYS comma-separated (e.g. 300x30,5000x99; default:"
                              " none)")
+    parser.add_argument("--index-floor", action="store_true",
+                        help="with --nightly-only: also the step without the sort indexes (dropped in its"
+                             " rolled-back transaction), interleaved")
     args = parser.parse_args()
     table = Table()
     with tempfile.TemporaryDirectory(prefix="vidstats-bench-") as tmp:
         for label in args.scales.split(","):
             run_scale(label, SCALES[label], table, Path(tmp), nightly_only=args.nightly_only,
-                      catch_up_only=args.catch_up_only, campaigns=parse_shapes(args.campaigns))
+                      catch_up_only=args.catch_up_only, campaigns=parse_shapes(args.campaigns),
+                      index_floor=args.index_floor)
     table.print()
 
 
