@@ -14,6 +14,7 @@ token of the workspace's owner and its X-Workspace-Id:
 - GET /videos?cursor=...                (the 20th page of the default sort)
 - GET /videos?health=failing            (the 0.5% of videos whose fetches fail, by views; and by recency)
 - GET /videos?tracking_state=stopped    (the 0.1% of its videos the workspace stopped tracking, by views)
+- GET /videos?q=clip 4242               (a search 11 captions match, by views)
 each against the same page computed in SQL from the seed's latest-row view (videos joined with the latest
 video_statistics row per video, at read time); and every other sort:
 - GET /videos?sort=likes, ?sort=recent  (against the seed's view too)
@@ -93,6 +94,8 @@ BASELINES = {
     "growth page 20": read_time_growth("views", 7, offset=950),
     "failing recent": f"select p.*, {PERIOD_SUMS} from (select * from public.bench_seed_latest"
                       " where fetch_health = 'failing' order by tracking_started_at desc, id limit 50) p",
+    "search": f"select p.*, {PERIOD_SUMS} from (select * from public.bench_seed_latest"
+              " where caption ilike '%%clip 4242%%' order by views desc nulls last, id limit 50) p",
     "stopped": f"select p.*, {PERIOD_SUMS} from (select v.* from public.bench_seed_latest v"
                " join analytics.workspace_videos wv on wv.video_id = v.id and wv.workspace_id = %(workspace)s"
                " where wv.stopped_at is not null order by views desc nulls last, id limit 50) p",
@@ -306,6 +309,7 @@ def videos_cases(call: Callable[[dict[str, str]], Any], campaign_id: str) -> dic
         "failing": {"health": "failing"},
         "failing recent": {"health": "failing", "sort": "recent"},
         "stopped": {"tracking_state": "stopped"},
+        "search": {"q": "clip 4242"},
         "likes": {"sort": "likes"},
         "recent": {"sort": "recent"},
         "growth 1d": {"sort": "growth", "period": "1d"},
