@@ -65,10 +65,15 @@ def uuid_array(values: Sequence[UUID | None]) -> UuidArray:
 
 def int8_array(values: Sequence[int | None]) -> Int8Array:
     pack = _INT8.pack
-    try:  # no NULL (or a value out of range: it fails again below, with struct's message)
+    try:  # no NULL: the usual case, without a test per element
         return Int8Array(_array(INT8_OID, [pack(8, v) for v in values], False))
     except struct.error:
+        pass
+    try:
         return Int8Array(_array(INT8_OID, [_NULL if v is None else pack(8, v) for v in values], True))
+    except struct.error:
+        wrong = next(v for v in values if v is not None and not -(2**63) <= v < 2**63)
+        raise ValueError(f"{wrong} does not fit in an int8 (bigint)") from None
 
 
 def text_array(values: Sequence[str | None]) -> TextArray:
