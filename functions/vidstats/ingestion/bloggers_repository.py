@@ -16,11 +16,13 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from threading import Lock
 from uuid import UUID
 
 import psycopg
 
+from vidstats.ingestion.binary_arrays import text_array
 from vidstats.platforms import Platform
 from vidstats.providers.base import VideoCounters
 
@@ -54,7 +56,7 @@ class Creator:
         handle = handle.strip() if platform is Platform.YOUTUBE else handle.strip().lstrip("@")
         return cls(platform, handle, handle, display_name, keyed_by_handle=True)
 
-    @property
+    @cached_property  # looked up several times per video of a batch
     def key(self) -> tuple[str, str]:
         return self.platform.value, self.platform_user_id
 
@@ -77,7 +79,7 @@ def _merged(creators: Sequence[Creator]) -> list[Creator]:
     by_key: dict[tuple[str, str], Creator] = {}
     for creator in creators:
         known = by_key.get(creator.key)
-        if known is not None:
+        if known is not None and known != creator:  # a batch's answers for one creator are usually the same
             creator = Creator(creator.platform, creator.platform_user_id, creator.username or known.username,
                               creator.display_name or known.display_name,
                               creator.keyed_by_handle and known.keyed_by_handle)
@@ -277,10 +279,13 @@ def creator_ids(conn: psycopg.Connection, creators: Sequence[Creator], *,
 def _unchanged_creator_ids(conn: psycopg.Connection, merged: Sequence[Creator]) -> dict[tuple[str, str], UUID] | None:
     """The rows' ids if every creator's row exists, keyed by its id, stating what the answer does (a value the
     answer leaves out counts as stated), and no handle-keyed row has one of their handles; else None."""
-    columns = {"platform": [c.platform.value for c in merged], "user_id": [c.platform_user_id for c in merged],
-               "username": [c.username for c in merged], "name": [c.display_name for c in merged],
-               "url": [c.profile_url for c in merged], "platforms": sorted({c.platform.value for c in merged}),
-               "handles": sorted({c.username.lower() for c in merged if c.username})}
+    columns = {"platform": text_array([c.platform.value for c in merged]),
+               "user_id": text_array([c.platform_user_id for c in merged]),
+               "username": text_array([c.username for c in merged]),
+               "name": text_array([c.display_name for c in merged]),
+               "url": text_array([c.profile_url for c in merged]),
+               "platforms": text_array(sorted({c.platform.value for c in merged})),
+               "handles": text_array(sorted({c.username.lower() for c in merged if c.username}))}
     # Rows found through the (platform, platform_user_id) key, and one probe of the handle index.
     rows = conn.execute(
         """

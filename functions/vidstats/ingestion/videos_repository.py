@@ -50,7 +50,8 @@ class FetchOutcome(NamedTuple):
     error_class: str | None = None  # last_error_class: what the failure means (providers.errors.ErrorClass)
     caption: str | None = None
     published_at: datetime | None = None
-    blogger_id: UUID | None = None  # the creator the answer names (its row: bloggers_repository.creator_ids)
+    # The creator the answer names (its row: bloggers_repository.creator_ids). Last: the processor sets it last.
+    blogger_id: UUID | None = None
 
 
 def upsert_videos(conn: psycopg.Connection, videos: Sequence[NewVideo], *, reactivate: bool) -> list[VideoRow]:
