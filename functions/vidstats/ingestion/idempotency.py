@@ -61,7 +61,7 @@ class IdempotencyStore:
         # The usual case, no key ever seen: a plain insert (pipelined, one round trip). It is a third cheaper for
         # the server than the upsert below (no speculative insertion per row), and a key already there fails it
         # whole (a concurrent claimant's too: the unique check waits for it), rolled back: the upsert then sorts
-        # the keys out.
+        # the keys out. A redelivery so costs a round trip more, and an error line in the server's log.
         try:
             with pipelined_transaction(self._db, Role.INGEST) as conn:
                 conn.execute(
