@@ -198,9 +198,9 @@ class KnownCreators:
     except by such a fold, which keeps the id-keyed row an entry names.
     """
 
-    def __init__(self, *, max_entries: int = 50_000, ttl_s: float = 900.0,
+    def __init__(self, *, max_entries: int = 20_000, ttl_s: float = 900.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._max_entries = max_entries
+        self._max_entries = max_entries  # an entry takes about 1 kB: 20,000 are 20 MB of the function's 512
         self._ttl_s = ttl_s
         self._clock = clock
         self._entries: dict[Creator, tuple[UUID, float]] = {}  # insertion order: the oldest first
