@@ -41,9 +41,11 @@ def test_a_packed_array_is_the_array_of_its_values(database: IsolatedDatabase, p
     assert row[1] == list(values)
 
 
-def test_a_naive_timestamp_is_refused_with_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="aware datetime"):
-        timestamptz_array([datetime(2026, 11, 30, 12, 0)])
+def test_a_naive_timestamp_is_taken_as_utc(database: IsolatedDatabase) -> None:
+    with database.connect_owner() as conn:
+        row = conn.execute(b"select %b::timestamptz[]", (timestamptz_array([datetime(2026, 11, 30, 12, 0)]),)
+                           ).fetchone()
+    assert row == ([datetime(2026, 11, 30, 12, 0, tzinfo=UTC)],)
 
 
 def test_a_counter_out_of_int8_range_is_refused() -> None:

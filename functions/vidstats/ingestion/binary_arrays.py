@@ -6,8 +6,9 @@ Python, close to half of what the server takes to COPY those rows. Packed here w
 half as much. Each array is a ``bytes`` subclass whose dumper sends it as is, with its array type's oid: pass it
 as a binary parameter (``%b``) where psycopg would have been given the list.
 
-Only the element types the write path sends: uuid, int8, text, timestamptz (a timestamptz must be aware: a
-naive one has no single meaning). ``None`` is a NULL element.
+Only the element types the write path sends: uuid, int8, text, timestamptz (a naive datetime is taken as UTC,
+as Supabase's sessions, in UTC, read one: an answer without a zone must not fail its whole batch's write). ``None``
+is a NULL element.
 """
 
 from __future__ import annotations
@@ -102,9 +103,8 @@ def timestamptz_array(values: Sequence[datetime | None]) -> TimestamptzArray:
             continue
         element = seen.get(value)
         if element is None:
-            if value.tzinfo is None or value.utcoffset() is None:
-                raise ValueError(f"a timestamptz needs an aware datetime, not {value!r}")
-            element = seen[value] = pack(8, (value - _PG_EPOCH) // _MICROSECOND)
+            aware = value if value.tzinfo is not None and value.utcoffset() is not None else value.replace(tzinfo=UTC)
+            element = seen[value] = pack(8, (aware - _PG_EPOCH) // _MICROSECOND)
         elements.append(element)
     return TimestamptzArray(_array(TIMESTAMPTZ_OID, elements, has_null))
 
