@@ -11,10 +11,11 @@
     after a warm-up. Two ratios to the COPY: the write path as issue 17 words it (the claim transaction plus
     the write transaction, each timed from BEGIN to its commit, the Python that builds their parameters
     included), and the whole processor call (also parsing the 10 bodies, building the work items and the rows,
-    handing the fetches to the thread pool). Three cases: the nightly re-fetch (every video fetched the night
-    before, untimed) in the nightly's order (by id: a batch's videos lie on scattered heap pages) and in
-    insertion order (a batch's videos share pages), and a first fetch in insertion order (a new campaign's:
-    captions and creators are written then).
+    handing the fetches to the thread pool). Four cases: the nightly re-fetch (every video fetched the night
+    before, untimed, by the same processor) in the nightly's order (by id: a batch's videos lie on scattered heap
+    pages) and in insertion order (a batch's videos share pages), a first fetch in insertion order (a new
+    campaign's: captions and creators are written then), and the nightly re-fetch by id in a new processor (a new
+    night's Lambda: it knows none of the creators yet).
 (c) Pacing: the processor fetching from a local HTTP server on 127.0.0.1 that answers after 300 ms and
     enforces 20 req/s (token bucket, burst 20, 429 beyond), with RAPIDAPI_RPS = 20.
 """
@@ -238,11 +239,13 @@ class WritePath:
 
 
 def write_path(db: TimedDatabase, platform: Platform, count: int, prefix: str, *, by_id: bool, refetch: bool,
-               per_message: int = 50, warm_up: int = 3) -> WritePath:
+               new_process: bool = False, per_message: int = 50, warm_up: int = 3) -> WritePath:
     """Per SQS batch: the processor with parsed answers, then a raw COPY of the same rows (interleaved, so
     both see the same machine load); medians of the batches after ``warm_up``. ``refetch``: every video was
     fetched once before, untimed (the previous night: captions known, creators attached), as in the nightly
-    run; else this is the videos' first fetch (a new campaign's: captions and creators written)."""
+    run; else this is the videos' first fetch (a new campaign's: captions and creators written). The re-fetch runs
+    in the processor that made the previous fetch (what it learnt then, e.g. which creators are stored as the
+    answers state them, is still known), or with ``new_process`` in a new one (a new night's Lambda)."""
     videos = make_videos(db, platform, count, prefix=prefix)
     if by_id:
         videos.sort(key=lambda v: v[0])
@@ -252,6 +255,9 @@ def write_path(db: TimedDatabase, platform: Platform, count: int, prefix: str, *
     if refetch:
         for batch in batches(platform, videos, per_message):
             assert not ingest.process(batch).failures
+        if new_process:
+            ingest = IngestProcessor(db, lambda _p: answering, idempotency=IdempotencyStore(db, window_s=3600),
+                                     concurrency=8)
     process_s: list[float] = []
     claims_s: list[float] = []
     write_s: list[float] = []
@@ -394,11 +400,13 @@ def main(argv: list[str] | None = None) -> None:
         table: list[tuple[str, ...]] = [("batches of 500 rows", "batches", "claims ms", "write ms",
                                          "claims + write ms", "whole call ms", "raw COPY ms",
                                          "write path ratio (target >= 0.50x)", "whole call ratio")]
-        scenarios = (("nightly re-fetch, by id", True, True), ("re-fetch, insertion order", False, True),
-                     ("first fetch, insertion order", False, False))
-        for index, (label, by_id, refetch) in enumerate(scenarios):
+        scenarios = (("nightly re-fetch, by id", True, True, False),
+                     ("re-fetch, insertion order", False, True, False),
+                     ("first fetch, insertion order", False, False, False),
+                     ("nightly re-fetch, by id, new process", True, True, True))
+        for index, (label, by_id, refetch, new_process) in enumerate(scenarios):
             path = write_path(db, Platform.YOUTUBE, args.batches * 500, prefix=f"write-{index}-", by_id=by_id,
-                              refetch=refetch)
+                              refetch=refetch, new_process=new_process)
             table.append((label, f"{path.batches}", f"{path.claims_ms:.1f}", f"{path.write_ms:.1f}",
                           f"{path.write_path_ms:.1f}", f"{path.process_ms:.1f}", f"{path.copy_ms:.1f}",
                           f"{path.copy_ms / path.write_path_ms:.2f}x", f"{path.copy_ms / path.process_ms:.2f}x"))

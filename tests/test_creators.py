@@ -17,8 +17,9 @@ import pytest
 import respx
 from vidstats.db import Database, Role
 from vidstats.ingestion.blogger_batches_repository import BatchCounts, FailureReason, find_batch
+from vidstats.ingestion.bloggers_repository import Creator, KnownCreators
 from vidstats.ingestion.messages import FetchCreatorMessage, dump_message
-from vidstats.ingestion.processor import Record
+from vidstats.ingestion.processor import IngestProcessor, Record, WriteFailed
 from vidstats.platforms import Platform
 
 from tests.conftest import IsolatedDatabase
@@ -42,6 +43,11 @@ LISTED = ["7020000000000000001", "7038000000000000003", "7040875497281867010"]  
 def query(database: IsolatedDatabase, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     with psycopg.connect(database.superuser_url) as conn:
         return conn.execute(sql.encode(), params).fetchall()
+
+
+def execute(database: IsolatedDatabase, sql: str) -> None:
+    with psycopg.connect(database.superuser_url) as conn:
+        conn.execute(sql.encode())
 
 
 def bloggers(database: IsolatedDatabase) -> list[tuple[Any, ...]]:
@@ -261,6 +267,100 @@ def test_a_fetch_that_changes_nothing_of_its_creator_neither_locks_nor_writes_it
 
     assert query(database, versions, video_id) == before  # no new versions, and no lock on the creator's row
     assert len(query(database, "select id from analytics.video_statistics")) == 2
+
+
+# --- creators a warm processor already knows -----------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def warm_processor(db: Database, client: httpx.Client, clock: Clock, **kwargs: Any) -> IngestProcessor:
+    """One processor for several batches, as a warm Lambda keeps it (with its memory of known creators)."""
+    return processor(db, client, known_creators=KnownCreators(ttl_s=600, clock=clock, **kwargs))
+
+
+def fetch_with(ingest: IngestProcessor, video_id: UUID, external_id: str, *, message_id: str = "m1",
+               request_id: UUID | None = None) -> dict[str, Exception]:
+    body = fetch_body([(video_id, Platform.TIKTOK, external_id)], request_id=request_id)
+    return ingest.process([Record(message_id, body)]).failures
+
+
+def test_a_known_creator_is_not_read_again_until_its_entry_expires(
+        db: Database, database: IsolatedDatabase, router: respx.MockRouter, client: httpx.Client) -> None:
+    clock = Clock()
+    ingest = warm_processor(db, client, clock)
+    video_id = track_by_url(db, Platform.TIKTOK, "7099999999999999999")
+    tiktok_video(router, "7099999999999999999", MINEO)
+    assert fetch_with(ingest, video_id, "7099999999999999999") == {}
+    # Another process wrote a newer handle (its own answer) meanwhile.
+    execute(database, "update analytics.bloggers set username = 'mineo.renamed', display_name = 'Renamed'")
+
+    assert fetch_with(ingest, video_id, "7099999999999999999") == {}  # the same answer: known, not read
+    assert [(row[2], row[3]) for row in bloggers(database)] == [("mineo.renamed", "Renamed")]
+
+    clock.now = 601  # expired: read again, and the answer is followed, as by a processor that never knew it
+    assert fetch_with(ingest, video_id, "7099999999999999999") == {}
+    assert [(row[2], row[3]) for row in bloggers(database)] == [("mineodesu69", "こずりん")]
+    assert len(query(database, "select id from analytics.video_statistics")) == 3
+
+
+def test_a_known_creators_row_deleted_meanwhile_fails_the_write_whole_and_its_redelivery_recreates_it(
+        db: Database, database: IsolatedDatabase, router: respx.MockRouter, client: httpx.Client) -> None:
+    ingest = warm_processor(db, client, Clock())
+    video_id = track_by_url(db, Platform.TIKTOK, "7099999999999999999")
+    tiktok_video(router, "7099999999999999999", MINEO)
+    assert fetch_with(ingest, video_id, "7099999999999999999") == {}
+    execute(database, "delete from analytics.bloggers")  # the video's blogger_id is set null with it
+
+    request_id = uuid.uuid4()
+    failures = fetch_with(ingest, video_id, "7099999999999999999", message_id="m2", request_id=request_id)
+    assert isinstance(failures["m2"], WriteFailed)  # the remembered row is gone: the video's foreign key
+    assert len(query(database, "select id from analytics.video_statistics")) == 1  # nothing of that write
+
+    assert fetch_with(ingest, video_id, "7099999999999999999", message_id="m2", request_id=request_id) == {}
+    assert len(query(database, "select id from analytics.video_statistics")) == 2
+    assert creator_of(database) == {"7099999999999999999": MINEO["id"]}
+
+
+def test_a_handle_row_made_meanwhile_for_a_known_creator_is_folded_in_once_the_entry_expires(
+        db: Database, database: IsolatedDatabase, router: respx.MockRouter, client: httpx.Client) -> None:
+    clock = Clock()
+    ingest = warm_processor(db, client, clock)
+    video_id = track_by_url(db, Platform.TIKTOK, "7099999999999999999")
+    tiktok_video(router, "7099999999999999999", MINEO)
+    assert fetch_with(ingest, video_id, "7099999999999999999") == {}
+    (id_row,) = query(database, "select id from analytics.bloggers")
+    # What a blogger batch for the handle writes when no row has that handle (another process renamed it).
+    execute(database, "insert into analytics.bloggers (platform, platform_user_id, username, keyed_by_handle)"
+                    " values ('tiktok', 'mineodesu69', 'mineodesu69', true)")
+
+    assert fetch_with(ingest, video_id, "7099999999999999999") == {}
+    assert len(bloggers(database)) == 2  # not looked at while the entry lasts
+
+    clock.now = 601
+    assert fetch_with(ingest, video_id, "7099999999999999999") == {}
+    assert query(database, "select id from analytics.bloggers") == [id_row]
+
+
+def test_known_creators_are_bounded_and_expire() -> None:
+    clock = Clock()
+    known = KnownCreators(max_entries=2, ttl_s=10, clock=clock)
+    a, b, c = (Creator(Platform.TIKTOK, user_id, f"handle{user_id}") for user_id in ("1", "2", "3"))
+    ids = {creator.key: uuid.uuid4() for creator in (a, b, c)}
+    known.remember([a, b, c], ids)
+    assert len(known) == 2
+    assert known.split([b, c]) == ({b.key: ids[b.key], c.key: ids[c.key]}, [])
+    assert known.split([a, b]) == ({b.key: ids[b.key]}, [a])  # the oldest went first
+    renamed = Creator(Platform.TIKTOK, "2", "handle2.new")
+    assert known.split([b, renamed]) == ({}, [b, renamed])  # an answer stating something else: read, with b's
+    clock.now = 10
+    assert known.split([c]) == ({}, [c])
 
 
 # --- a blogger batch's outcome ------------------------------------------------------------------------------

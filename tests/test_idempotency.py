@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 from vidstats.db import Database, Role
-from vidstats.ingestion.idempotency import IdempotencyStore
+from vidstats.ingestion.idempotency import Claims, IdempotencyStore
 from vidstats.migrations import default_migrations_dir, migrate
 
 from tests.conftest import IsolatedDatabase
@@ -141,3 +142,26 @@ def test_purge_forgets_every_expired_key_a_round_at_a_time(db: Database, databas
     assert store.purge_expired(limit=2) == 3  # two rounds of two, the second short
 
     assert store.claim(["a", "b", "c", "kept"], lock_s=60, token="t2").busy == {"kept"}
+
+
+def test_a_claim_racing_an_uncommitted_claim_of_the_same_new_keys_waits_and_finds_them_held(
+    db: Database, database: IsolatedDatabase
+) -> None:
+    """Never-seen keys are claimed by a plain insert; a concurrent claimant's uncommitted insert of one of them
+    makes it wait, then fail whole and fall back to the upsert, which reports that key held, the others ours."""
+    store = IdempotencyStore(db, window_s=3600)
+    result: dict[str, Claims] = {}
+    with database.connect_owner() as other, other.transaction():
+        other.execute("insert into analytics.ingest_claims (claim_id, claimed_by, locked_until, expires_at)"
+                      " values (md5('b')::uuid, md5('t-other')::uuid, now() + interval '1 minute',"
+                      " now() + interval '1 hour')")
+        racing = threading.Thread(target=lambda: result.update(
+            claims=store.claim(["a", "b", "c"], lock_s=60, token="t-me")))
+        racing.start()
+        racing.join(0.5)
+        assert racing.is_alive()  # waiting on the other claimant's key
+    racing.join(10)  # the other claimant committed
+
+    assert result["claims"].claimed == {"a", "c"}
+    assert result["claims"].busy == {"b"}
+    assert store.claim(["a", "c"], lock_s=60, token="t-third").busy == {"a", "c"}  # the fallback's claims stand

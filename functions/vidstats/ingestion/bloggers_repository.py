@@ -13,12 +13,16 @@ Functions take an open connection inside ``Database.transaction(Role.INGEST)``: 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from threading import Lock
 from uuid import UUID
 
 import psycopg
 
+from vidstats.ingestion.binary_arrays import text_array
 from vidstats.platforms import Platform
 from vidstats.providers.base import VideoCounters
 
@@ -52,7 +56,7 @@ class Creator:
         handle = handle.strip() if platform is Platform.YOUTUBE else handle.strip().lstrip("@")
         return cls(platform, handle, handle, display_name, keyed_by_handle=True)
 
-    @property
+    @cached_property  # looked up several times per video of a batch
     def key(self) -> tuple[str, str]:
         return self.platform.value, self.platform_user_id
 
@@ -75,7 +79,7 @@ def _merged(creators: Sequence[Creator]) -> list[Creator]:
     by_key: dict[tuple[str, str], Creator] = {}
     for creator in creators:
         known = by_key.get(creator.key)
-        if known is not None:
+        if known is not None and known != creator:  # a batch's answers for one creator are usually the same
             creator = Creator(creator.platform, creator.platform_user_id, creator.username or known.username,
                               creator.display_name or known.display_name,
                               creator.keyed_by_handle and known.keyed_by_handle)
@@ -177,27 +181,111 @@ def attach_creators(conn: psycopg.Connection, seen: Sequence[tuple[UUID, Creator
     return attach_videos(conn, [(video_id, ids[creator.key]) for video_id, creator in seen])
 
 
-def creator_ids(conn: psycopg.Connection, creators: Sequence[Creator]) -> dict[tuple[str, str], UUID]:
+class KnownCreators:
+    """Creators this process found stored exactly as an answer states them (or wrote so), with their row ids: a
+    bounded, expiring per-process memory (a warm Lambda keeps it across batches) that spares ``creator_ids`` its
+    read when a batch's answers say nothing new.
+
+    An entry is the whole answer (id, handle, display name): an answer stating anything else misses it and is
+    checked against the table as before. Entries are added only once the transaction that found or wrote the row
+    committed (``remember``), and all are dropped when a write fails (``forget_all``: a row deleted meanwhile
+    fails the video's foreign key, and the retry reads the table again).
+
+    What another process changes meanwhile is seen once the entry expires (``ttl_s``): a newer handle written by
+    another answer is not overwritten by an answer still stating the old one (which is what the read would have
+    let happen), and a handle-keyed row created with this creator's handle (a blogger batch after a rename) is
+    folded in by the first answer after expiry, instead of the first answer. A creator row is never deleted
+    except by such a fold, which keeps the id-keyed row an entry names.
+    """
+
+    def __init__(self, *, max_entries: int = 20_000, ttl_s: float = 900.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._max_entries = max_entries  # an entry takes about 1 kB: 20,000 are 20 MB of the function's 512
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._entries: dict[Creator, tuple[UUID, float]] = {}  # insertion order: the oldest first
+        self._lock = Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def split(self, creators: Sequence[Creator]) -> tuple[dict[tuple[str, str], UUID], list[Creator]]:
+        """The row ids of the creators whose every answer here is known (and not expired), and the answers of the
+        other creators (all of a creator's answers, known or not: they are merged as before)."""
+        now = self._clock()
+        ids: dict[tuple[str, str], UUID] = {}
+        unknown: set[tuple[str, str]] = set()
+        with self._lock:
+            for creator in set(creators):
+                entry = self._entries.get(creator)
+                if entry is None or entry[1] <= now:
+                    unknown.add(creator.key)
+                else:
+                    ids[creator.key] = entry[0]
+        if not unknown:
+            return ids, []
+        for key in unknown:
+            ids.pop(key, None)
+        return ids, [creator for creator in creators if creator.key in unknown]
+
+    def remember(self, creators: Sequence[Creator], ids: Mapping[tuple[str, str], UUID]) -> None:
+        """The answers' creators as stored by a transaction that committed (``ids``: ``creator_ids``' answer).
+
+        An entry still valid keeps its expiry: a creator seen in every batch is read again once per ``ttl_s``.
+        """
+        now = self._clock()
+        with self._lock:
+            new = set()
+            for creator in set(creators):
+                entry = self._entries.get(creator)
+                if entry is None or entry[1] <= now or entry[0] != ids.get(creator.key):
+                    new.add(creator.key)
+            if not new:
+                return
+            # What was read or written: each creator's answers merged, as ``creator_ids`` checked them.
+            for creator in _merged([creator for creator in creators if creator.key in new]):
+                row = ids.get(creator.key)
+                if row is not None:
+                    self._entries.pop(creator, None)  # re-added last: the oldest go first
+                    self._entries[creator] = (row, now + self._ttl_s)
+            while len(self._entries) > self._max_entries:
+                del self._entries[next(iter(self._entries))]
+
+    def forget_all(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def creator_ids(conn: psycopg.Connection, creators: Sequence[Creator], *,
+                known: KnownCreators | None = None) -> dict[tuple[str, str], UUID]:
     """Each creator's row id, after saving what the answers change (``save_creators``).
 
     The usual nightly fetch changes nothing: one read finds every row as stated and no handle-keyed row
     waiting for one of these handles, and nothing is written or locked (the upsert locks every row it meets,
-    changed or not). A change made meanwhile by another transaction is followed by the next fetch.
+    changed or not). A change made meanwhile by another transaction is followed by the next fetch. With
+    ``known``, the creators whose answers this process already found stored are not read (the caller
+    ``remember``s what it read once its transaction committed).
     """
+    found: dict[tuple[str, str], UUID] = {}
+    if known is not None:
+        found, creators = known.split(creators)
     merged = _merged(creators)
     if not merged:
-        return {}
-    known = _unchanged_creator_ids(conn, merged)
-    return known if known is not None else save_creators(conn, merged)
+        return found
+    stored = _unchanged_creator_ids(conn, merged)
+    return {**found, **(stored if stored is not None else save_creators(conn, merged))}
 
 
 def _unchanged_creator_ids(conn: psycopg.Connection, merged: Sequence[Creator]) -> dict[tuple[str, str], UUID] | None:
     """The rows' ids if every creator's row exists, keyed by its id, stating what the answer does (a value the
     answer leaves out counts as stated), and no handle-keyed row has one of their handles; else None."""
-    columns = {"platform": [c.platform.value for c in merged], "user_id": [c.platform_user_id for c in merged],
-               "username": [c.username for c in merged], "name": [c.display_name for c in merged],
-               "url": [c.profile_url for c in merged], "platforms": sorted({c.platform.value for c in merged}),
-               "handles": sorted({c.username.lower() for c in merged if c.username})}
+    columns = {"platform": text_array([c.platform.value for c in merged]),
+               "user_id": text_array([c.platform_user_id for c in merged]),
+               "username": text_array([c.username for c in merged]),
+               "name": text_array([c.display_name for c in merged]),
+               "url": text_array([c.profile_url for c in merged]),
+               "platforms": text_array(sorted({c.platform.value for c in merged})),
+               "handles": text_array(sorted({c.username.lower() for c in merged if c.username}))}
     # Rows found through the (platform, platform_user_id) key, and one probe of the handle index.
     rows = conn.execute(
         """

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from vidstats.db import Database, Role
+from vidstats.ingestion.binary_arrays import text_array
 from vidstats.ingestion.pipelined import pipelined_transaction
 
 
@@ -56,9 +57,29 @@ class IdempotencyStore:
         # Arrays go in binary (%b): psycopg dumps a 1,000-key text array about 10x faster than as text.
         if not unique:
             return claims
-        params = {"keys": unique, "lock": lock_s, "token": token, "window": self._window_s}
-        # The usual case, every key free: one insert that touches only the keys' own rows, and its count read
-        # once it committed (pipelined, the claim is one round trip).
+        params = {"keys": text_array(unique), "lock": lock_s, "token": token, "window": self._window_s}
+        # The usual case, no key ever seen: a plain insert (pipelined, one round trip). It is a third cheaper for
+        # the server than the upsert below (no speculative insertion per row), and a key already there fails it
+        # whole (a concurrent claimant's too: the unique check waits for it), rolled back: the upsert then sorts
+        # the keys out. A redelivery so costs a round trip more, and an error line in the server's log.
+        try:
+            with pipelined_transaction(self._db, Role.INGEST) as conn:
+                conn.execute(
+                    """
+                    insert into analytics.ingest_claims (claim_id, claimed_by, locked_until, expires_at)
+                    select md5(key)::uuid, md5(%(token)s)::uuid, now() + make_interval(secs => %(lock)s),
+                           now() + make_interval(secs => %(window)s)
+                      from unnest(%(keys)b::text[]) as key
+                    """,
+                    params,
+                )
+        except psycopg.errors.UniqueViolation:
+            pass
+        else:
+            claims.claimed = set(unique)
+            return claims
+        # Some keys were seen: an upsert that takes the free and expired ones, touching only the keys' own rows,
+        # and its count read once it committed.
         with pipelined_transaction(self._db, Role.INGEST) as conn:
             cursor = conn.execute(
                 """

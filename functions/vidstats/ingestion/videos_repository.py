@@ -15,6 +15,7 @@ from uuid import UUID
 
 import psycopg
 
+from vidstats.ingestion.binary_arrays import text_array, timestamptz_array, uuid_array
 from vidstats.platforms import Platform
 
 
@@ -49,7 +50,8 @@ class FetchOutcome(NamedTuple):
     error_class: str | None = None  # last_error_class: what the failure means (providers.errors.ErrorClass)
     caption: str | None = None
     published_at: datetime | None = None
-    blogger_id: UUID | None = None  # the creator the answer names (its row: bloggers_repository.creator_ids)
+    # The creator the answer names (its row: bloggers_repository.creator_ids). Last: the processor sets it last.
+    blogger_id: UUID | None = None
 
 
 def upsert_videos(conn: psycopg.Connection, videos: Sequence[NewVideo], *, reactivate: bool) -> list[VideoRow]:
@@ -151,8 +153,9 @@ def record_fetch_outcomes(conn: psycopg.Connection, outcomes: Sequence[FetchOutc
                     or (v.published_at is null and u.published_at is not null)
                     or (u.blogger_id is not null and v.blogger_id is distinct from u.blogger_id))
             """,
-            {"id": [o.video_id for o in ordered], "caption": [o.caption for o in ordered],
-             "published_at": [o.published_at for o in ordered], "blogger_id": [o.blogger_id for o in ordered]},
+            {"id": uuid_array([o.video_id for o in ordered]), "caption": text_array([o.caption for o in ordered]),
+             "published_at": timestamptz_array([o.published_at for o in ordered]),
+             "blogger_id": uuid_array([o.blogger_id for o in ordered])},
         )
         return cursor.rowcount
     # Arrays in binary (%b): dumping 1,000 uuids as text costs more than the update itself.
