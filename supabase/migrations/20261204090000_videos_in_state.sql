@@ -17,6 +17,26 @@
 create index workspace_videos_stopped_idx on analytics.workspace_videos (workspace_id, video_id)
     where stopped_at is not null;
 
+-- Who a security definer function reads for, from the role the transaction runs as (a definer keeps the SET ROLE):
+-- a reader, its request's workspace; a share link's reader, the link's campaign and that campaign's workspace;
+-- any other role, nothing (NULLs). The rule video_list_rows() (migration 20261203090000) spells out in its own
+-- body; the functions after it call this.
+create function analytics.caller_access(out caller text, out workspace_id uuid, out campaign_id uuid)
+language sql
+stable
+set search_path = ''
+as $$
+    select r,
+           case r when 'vidstats_reader' then analytics.current_workspace_id()
+                  when 'vidstats_share' then analytics.current_share_workspace_id() end,
+           case r when 'vidstats_share' then analytics.current_share_campaign_id() end
+      from (select current_setting('role', true) as r) s
+$$;
+comment on function analytics.caller_access() is
+    'For security definer functions: the transaction''s role, and the workspace (and a share link''s campaign) '
+    'it reads.';
+revoke all on function analytics.caller_access() from public;
+
 create function analytics.videos_in_state(p_health text, p_tracking_state text, p_max integer)
 returns table (video_id uuid, views bigint, likes bigint, comments bigint, reposts bigint, saves bigint)
 language plpgsql
@@ -26,10 +46,10 @@ set search_path = ''
 as $$
 #variable_conflict use_column
 declare
-    caller text := current_setting('role', true);  -- the SET ROLE of the transaction (a definer keeps it)
-    viewer uuid := case caller when 'vidstats_reader' then analytics.current_workspace_id()
-                               when 'vidstats_share' then analytics.current_share_workspace_id() end;
-    shared_campaign uuid := case caller when 'vidstats_share' then analytics.current_share_campaign_id() end;
+    access record := analytics.caller_access();
+    caller text := access.caller;
+    viewer uuid := access.workspace_id;
+    shared_campaign uuid := access.campaign_id;
     -- The state of a video's own row (videos.fetch_health) a video in the asked state has: stopped (and, for
     -- "stopped", also the workspace's own stop), gone, failing. Common states (tracking, active) are not served.
     own_state text := case when 'stopped' in (p_health, p_tracking_state) then 'stopped'

@@ -30,10 +30,10 @@ security definer
 set search_path = ''
 as $$
 declare
-    caller text := current_setting('role', true);  -- the SET ROLE of the transaction (a definer keeps it)
-    viewer uuid := case caller when 'vidstats_reader' then analytics.current_workspace_id()
-                               when 'vidstats_share' then analytics.current_share_workspace_id() end;
-    shared_campaign uuid := case caller when 'vidstats_share' then analytics.current_share_campaign_id() end;
+    access record := analytics.caller_access();
+    caller text := access.caller;
+    viewer uuid := access.workspace_id;
+    shared_campaign uuid := access.campaign_id;
 begin
     if viewer is null or p_pattern is null then
         return;
