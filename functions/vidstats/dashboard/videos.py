@@ -528,17 +528,16 @@ def _page(conn: psycopg.Connection, query: VideoQuery, filters: VideoFilters, cu
           n: int, first: date, last: date, selective: bool, among: list[UUID] | None) -> list[tuple[UUID, Any]]:
     """The page's videos and keys: read in the sort's order, or ``among`` the only videos the filters can keep
     (then each one's key is read and they are sorted)."""
-    if among is not None:
-        filters = filters.narrowed(sql.SQL("v.id = any(%(among)s)"), among=among)
     if query.sort.value in TOTAL_SORTS:
         if among is not None:
             return page_by_total_among(conn, query.sort.value, among, filters, cursor, n)
         return page_by_total(conn, query.sort.value, filters, cursor, n)
-    where, params = filters.where, filters.params
     if query.sort is VideoSort.growth:
-        return _page_by_growth(conn, query.metric.value, where, params, cursor, n, first, last,
+        if among is not None:  # their growth summed for them alone (the page starts from their ids)
+            filters = filters.narrowed(sql.SQL("v.id = any(%(among)s)"), among=among)
+        return _page_by_growth(conn, query.metric.value, filters.where, filters.params, cursor, n, first, last,
                                selective or among is not None)
-    return _page_by_recency(conn, where, params, cursor, n, among)
+    return _page_by_recency(conn, filters.where, filters.params, cursor, n, among)
 
 
 def list_videos(db: Database, query: VideoQuery) -> VideoPage:
