@@ -285,6 +285,19 @@ def warm_processor(db: Database, client: httpx.Client, clock: Clock, **kwargs: A
     return processor(db, client, known_creators=KnownCreators(ttl_s=600, clock=clock, **kwargs))
 
 
+MINEOS_VIDEO = "7099999999999999999"
+
+
+def fetched_once(db: Database, router: respx.MockRouter, client: httpx.Client,
+                 clock: Clock) -> tuple[IngestProcessor, UUID]:
+    """A warm processor that fetched a tracked video of MINEO's once (so it knows MINEO), and the video."""
+    ingest = warm_processor(db, client, clock)
+    video_id = track_by_url(db, Platform.TIKTOK, MINEOS_VIDEO)
+    tiktok_video(router, MINEOS_VIDEO, MINEO)
+    assert fetch_with(ingest, video_id, MINEOS_VIDEO) == {}
+    return ingest, video_id
+
+
 def fetch_with(ingest: IngestProcessor, video_id: UUID, external_id: str, *, message_id: str = "m1",
                request_id: UUID | None = None) -> dict[str, Exception]:
     body = fetch_body([(video_id, Platform.TIKTOK, external_id)], request_id=request_id)
@@ -294,10 +307,7 @@ def fetch_with(ingest: IngestProcessor, video_id: UUID, external_id: str, *, mes
 def test_a_known_creator_is_not_read_again_until_its_entry_expires(
         db: Database, database: IsolatedDatabase, router: respx.MockRouter, client: httpx.Client) -> None:
     clock = Clock()
-    ingest = warm_processor(db, client, clock)
-    video_id = track_by_url(db, Platform.TIKTOK, "7099999999999999999")
-    tiktok_video(router, "7099999999999999999", MINEO)
-    assert fetch_with(ingest, video_id, "7099999999999999999") == {}
+    ingest, video_id = fetched_once(db, router, client, clock)
     # Another process wrote a newer handle (its own answer) meanwhile.
     execute(database, "update analytics.bloggers set username = 'mineo.renamed', display_name = 'Renamed'")
 
@@ -312,10 +322,7 @@ def test_a_known_creator_is_not_read_again_until_its_entry_expires(
 
 def test_a_known_creators_row_deleted_meanwhile_fails_the_write_whole_and_its_redelivery_recreates_it(
         db: Database, database: IsolatedDatabase, router: respx.MockRouter, client: httpx.Client) -> None:
-    ingest = warm_processor(db, client, Clock())
-    video_id = track_by_url(db, Platform.TIKTOK, "7099999999999999999")
-    tiktok_video(router, "7099999999999999999", MINEO)
-    assert fetch_with(ingest, video_id, "7099999999999999999") == {}
+    ingest, video_id = fetched_once(db, router, client, Clock())
     execute(database, "delete from analytics.bloggers")  # the video's blogger_id is set null with it
 
     request_id = uuid.uuid4()
@@ -331,10 +338,7 @@ def test_a_known_creators_row_deleted_meanwhile_fails_the_write_whole_and_its_re
 def test_a_handle_row_made_meanwhile_for_a_known_creator_is_folded_in_once_the_entry_expires(
         db: Database, database: IsolatedDatabase, router: respx.MockRouter, client: httpx.Client) -> None:
     clock = Clock()
-    ingest = warm_processor(db, client, clock)
-    video_id = track_by_url(db, Platform.TIKTOK, "7099999999999999999")
-    tiktok_video(router, "7099999999999999999", MINEO)
-    assert fetch_with(ingest, video_id, "7099999999999999999") == {}
+    ingest, video_id = fetched_once(db, router, client, clock)
     (id_row,) = query(database, "select id from analytics.bloggers")
     # What a blogger batch for the handle writes when no row has that handle (another process renamed it).
     execute(database, "insert into analytics.bloggers (platform, platform_user_id, username, keyed_by_handle)"
