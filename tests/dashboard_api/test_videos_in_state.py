@@ -5,6 +5,7 @@ most p_max + 1 of them, and nothing to anyone else."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -142,3 +143,26 @@ def test_it_reads_only_the_videos_in_the_state_not_every_video_of_the_workspace(
     # A few index probes per video in the state; a scan of the workspace's 10,000 videos reads hundreds of
     # pages, walking their tracking tens of thousands.
     assert top["Shared Hit Blocks"] + top["Shared Read Blocks"] < 100, top
+
+
+def plan_nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
+    return [node, *(n for child in node.get("Plans", []) for n in plan_nodes(child))]
+
+
+def test_a_workspaces_tracking_of_a_video_is_read_from_the_primary_key_alone(db: Database, data: TwoWorkspaces,
+                                                                            states: dict[str, UUID]) -> None:
+    """Its start and stop are in the key's leaves (migration 20261205090000): ranking a state's videos probes the
+    key, not the table too."""
+    conn = db.connection()
+    conn.execute("vacuum analyze analytics.workspace_videos")  # as autovacuum leaves a rarely changed table
+    with db.as_caller(caller(OWNER_A, data.a.workspace)).transaction(Role.READER) as reader:
+        reader.execute("set local enable_seqscan = off")  # the tests' tables are a page: pick as at scale
+        plan = reader.execute("explain (analyze, buffers, format json) select t.started_at, t.stopped_at,"
+                              " t.tracking_state from analytics.workspace_video_tracking t where t.video_id = %s",
+                              (states["a_stopped"],)).fetchone()
+    assert plan is not None
+    probes = [n for n in plan_nodes(plan[0][0]["Plan"]) if n.get("Relation Name") == "workspace_videos"]
+    # (row-level security probes it too)
+    assert probes
+    assert {(n["Node Type"], n["Index Name"], n["Heap Fetches"]) for n in probes} == \
+        {("Index Only Scan", "workspace_videos_pkey", 0)}, probes
