@@ -173,24 +173,33 @@ def test_keyset_pages_over_ties_repeat_and_skip_nothing(api: Api, db: Database, 
     ({"health": "stopped", "platform": "tiktok"}, lambda i: i % 4 == 3),
 ], ids=["failing", "tracking", "active", "stopped", "stopped tiktok"])
 @pytest.mark.parametrize("most_in_state", [2000, 2], ids=["from the videos in the state", "the state is common"])
+@pytest.mark.parametrize("sort", ["views", "recent"])
 def test_pages_filtered_by_the_workspaces_tracking_repeat_and_skip_nothing(
-        api: Api, db: Database, query: dict[str, str], kept: Callable[[int], bool], most_in_state: int,
+        api: Api, db: Database, query: dict[str, str], kept: Callable[[int], bool], most_in_state: int, sort: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    # The workspace-tracking filters run after the page's order (page_by_total's late filters), or, for a rare
-    # state with few videos in it, the page starts from those (videos_in_state): over ties, after cursors, with
-    # rows the filter drops between the kept ones. Video i: stopped when i % 4 == 3, failing when i % 3 != 0,
-    # 100 * (i % 5) views (ties), never fetched from 22 on.
+    # The workspace-tracking filters run after the page's order (page_by_total's late filters, the recency walk),
+    # or, for a rare state with few videos in it, the page starts from those (videos_in_state): over ties, after
+    # cursors, with rows the filter drops between the kept ones. Video i: stopped when i % 4 == 3, failing when
+    # i % 3 != 0, 100 * (i % 5) views (ties), tracked from (i % 3) days ago (ties), never fetched from 22 on.
     monkeypatch.setattr(videos_module, "MOST_CANDIDATES", most_in_state)
+    started = [seed.days_ago(i % 3) for i in range(26)]
     videos = [seed.video(db, state="stopped" if i % 4 == 3 else "active") for i in range(26)]
     seed.snapshots(db, [(v, seed.days_ago(1), seed.views(100 * (i % 5))) for i, v in enumerate(videos[:22])])
     with db.connection().transaction():
+        db.connection().execute("update analytics.workspace_videos w set added_at = s.at"
+                                " from unnest(%s::uuid[], %s::timestamptz[]) s(id, at) where w.video_id = s.id",
+                                (videos, started))
         db.connection().execute("update analytics.videos set consecutive_failures = 2, failure_days = 2,"
                                 " last_error_class = 'transient', last_error = 'test', last_error_at = now()"
                                 " where id = any(%s::uuid[])", ([v for i, v in enumerate(videos) if i % 3],))
     seed.refresh(db)
-    expected = sorted((i for i in range(26) if kept(i)),
-                      key=lambda i: (i >= 22, -(100 * (i % 5)) if i < 22 else 0, UUID(videos[i])))
-    ids = [r["id"] for r in api.walk_videos(limit=3, **query)]
+
+    def order(i: int) -> tuple[Any, ...]:
+        if sort == "recent":
+            return (-started[i].timestamp(), UUID(videos[i]))
+        return (i >= 22, -(100 * (i % 5)) if i < 22 else 0, UUID(videos[i]))
+    expected = sorted((i for i in range(26) if kept(i)), key=order)
+    ids = [r["id"] for r in api.walk_videos(limit=3, sort=sort, **query)]
     assert ids == [videos[i] for i in expected]
 
 

@@ -23,7 +23,7 @@ in it starts from them (``analytics.videos_in_state``) instead of walking the so
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -255,6 +255,19 @@ def list_preamble(conn: psycopg.Connection, *, probe: bool,
     return ListPreamble(bool(row[0]), data_as_of_from(row[2:]), row[1])
 
 
+def _recency_key(cursor: cursors.Cursor) -> datetime:
+    """A recency cursor's key: the workspace's start of its video (an ISO instant with its zone)."""
+    if not isinstance(cursor.k, str):
+        raise BadRequestError("query.cursor", "not a cursor returned by this endpoint")
+    try:
+        key = datetime.fromisoformat(cursor.k)
+    except ValueError as exc:
+        raise BadRequestError("query.cursor", "not a cursor returned by this endpoint") from exc
+    if key.tzinfo is None:
+        raise BadRequestError("query.cursor", "not a cursor returned by this endpoint")
+    return key
+
+
 def _int_key(cursor: cursors.Cursor) -> int | None:
     if cursor.k is None:
         return None
@@ -334,13 +347,20 @@ class PageInState:
     data_as_of: datetime | None
 
 
-def page_by_total_in_state(conn: psycopg.Connection, metric: str, rare: RareState, filters: VideoFilters,
-                           cursor: cursors.Cursor | None, n: int) -> PageInState:
-    """The page ``page_by_total`` gives with the rare state among the filters (``filters``: the others), from the
-    workspace's videos in that state and their totals (``IN_STATE``), sorted whole, unless more than
-    ``MOST_CANDIDATES`` are in it (then walking the sort's order is quicker). Same order, same cursors. One
-    statement, so one round trip: the data's as-of instant is read with the page (the same snapshot)."""
-    after, params = _after_cursor(cursor, {**filters.params, **rare.params, "n": n})
+# What a page in a rare state is ordered by, from videos_in_state()'s columns: a total, or the workspace's start.
+IN_STATE_KEYS = TOTAL_SORTS | {"started_at"}
+
+
+def page_in_state(conn: psycopg.Connection, key: str, rare: RareState, filters: VideoFilters,
+                  cursor: cursors.Cursor | None, n: int) -> PageInState:
+    """The page ``page_by_total`` (``key``: a total) or ``_page_by_recency`` (``key``: "started_at") gives with the
+    rare state among the filters (``filters``: the others), from the workspace's videos in that state, their totals
+    and starts (``IN_STATE``), sorted whole, unless more than ``MOST_CANDIDATES`` are in it (then walking the
+    sort's order is quicker). Same order, same cursors. One statement, so one round trip: the data's as-of instant
+    is read with the page (the same snapshot)."""
+    assert key in IN_STATE_KEYS
+    key_of = _recency_key if key == "started_at" else _int_key
+    after, params = _after_cursor(cursor, {**filters.params, **rare.params, "n": n}, key_of)
     video = "join analytics.videos v on v.id = g.video_id" if filters.reads_video_columns \
         else "cross join lateral (select g.video_id as id) v"
     query = sql.SQL(
@@ -349,7 +369,7 @@ def page_by_total_in_state(conn: psycopg.Connection, metric: str, rare: RareStat
         "   from (select) one left join lateral ({as_of}) f on true left join lateral ("
         "     select g.video_id, g.k from (select s.video_id, s.{col} as k from s) g {video}"
         "      where {where} and {after} order by g.k desc nulls last, v.id limit %(n)s) p on true"
-    ).format(in_state=sql.SQL(IN_STATE), as_of=sql.SQL(DATA_AS_OF_SQL), col=sql.Identifier(metric),
+    ).format(in_state=sql.SQL(IN_STATE), as_of=sql.SQL(DATA_AS_OF_SQL), col=sql.Identifier(key),
              video=sql.SQL(video), where=filters.where, after=after)
     rows = conn.execute(query, params).fetchall()
     as_of = data_as_of_from(rows[0][3:])
@@ -373,11 +393,13 @@ def page_by_total_among(conn: psycopg.Connection, metric: str, ids: list[UUID], 
     return conn.execute(query, params).fetchall()
 
 
-def _after_cursor(cursor: cursors.Cursor | None, params: dict[str, Any]) -> tuple[sql.Composable, dict[str, Any]]:
-    """The keyset condition "after the cursor's (key, id)" for a page ordered "g.k desc nulls last, v.id"."""
+def _after_cursor(cursor: cursors.Cursor | None, params: dict[str, Any],
+                  key_of: Callable[[cursors.Cursor], Any] = _int_key) -> tuple[sql.Composable, dict[str, Any]]:
+    """The keyset condition "after the cursor's (key, id)" for a page ordered "g.k desc nulls last, v.id" (the
+    cursor's key read by ``key_of``)."""
     if cursor is None:
         return sql.SQL("true"), params
-    key = _int_key(cursor)
+    key = key_of(cursor)
     if key is None:
         return sql.SQL("(g.k is null and v.id > %(cid)s)"), {**params, "cid": cursor.id}
     condition = sql.SQL("(g.k < %(ck)s or (g.k = %(ck)s and v.id > %(cid)s) or g.k is null)")
@@ -473,15 +495,7 @@ def _page_by_recency(conn: psycopg.Connection, where: sql.Composable, params: di
                      ) -> list[tuple[UUID, Any]]:
     params = {**params, "n": n}
     if cursor is not None:
-        if not isinstance(cursor.k, str):
-            raise BadRequestError("query.cursor", "not a cursor returned by this endpoint")
-        try:
-            key = datetime.fromisoformat(cursor.k)
-        except ValueError as exc:
-            raise BadRequestError("query.cursor", "not a cursor returned by this endpoint") from exc
-        if key.tzinfo is None:
-            raise BadRequestError("query.cursor", "not a cursor returned by this endpoint")
-        params.update(ck=key, cid=cursor.id)
+        params.update(ck=_recency_key(cursor), cid=cursor.id)
     if among is not None:
         params["among"] = among
     return conn.execute(recency_query(where, after_cursor=cursor is not None, among=among is not None),
@@ -550,14 +564,15 @@ def list_videos(db: Database, query: VideoQuery) -> VideoPage:
     n = query.limit + 1  # one more than asked: tells whether there is a next page
     selective = query.campaign_id is not None or query.blogger_id is not None
     rare = RareState.of(query)
-    by_total = query.sort.value in TOTAL_SORTS
+    # In a rare state, a page by a total or by recency is read with the videos in it; growth starts from their ids.
+    in_state_key = "started_at" if query.sort is VideoSort.recent else query.sort.value
+    read_in_state = in_state_key in IN_STATE_KEYS
     with db.transaction(Role.READER) as conn:
-        # In a rare state, a page by a total is read with the videos in it; other sorts start from their ids.
-        in_state = page_by_total_in_state(conn, query.sort.value, rare, other_filters(query), cursor, n) \
-            if rare is not None and by_total else PageInState(None, None)
+        in_state = page_in_state(conn, in_state_key, rare, other_filters(query), cursor, n) \
+            if rare is not None and read_in_state else PageInState(None, None)
         keyed, as_of = in_state.keyed, in_state.data_as_of
         if keyed is None:
-            rare_candidates = None if by_total else rare  # (common, if a page by a total got here)
+            rare_candidates = None if read_in_state else rare  # (common, if a page read in state got here)
             preamble = list_preamble(conn, probe=not selective and query.sort is not VideoSort.recent,
                                      candidates=candidate_source(query, rare_candidates))
             as_of = preamble.data_as_of
