@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
 from vidstats.dashboard.campaigns import campaign_analytics
 from vidstats.dashboard.models import AnalyticsMode
 from vidstats.db import Database, Role
@@ -13,6 +14,7 @@ from vidstats.local.demo_data import (
     FLASH_SALE_DAYS,
     HISTORY_DAYS,
     MID_CAMPAIGN_DAY,
+    later_that_day,
     load_demo_data,
 )
 from vidstats.read_model import verify_read_model
@@ -54,3 +56,11 @@ def test_the_demo_shows_growth_in_every_campaign_and_every_fetch_health(db: Data
     assert states.get("gone") == 1
     assert states.get("failing") == 1
     assert isinstance(sale.date_from, date)
+
+
+@pytest.mark.parametrize("hour_minute", [(0, 0), (12, 0), (21, 0), (23, 59)])
+def test_the_mid_campaign_join_is_later_on_the_same_utc_day_at_any_hour(hour_minute: tuple[int, int]) -> None:
+    at = datetime(2026, 11, 30, *hour_minute, tzinfo=UTC)
+    joined = later_that_day(at)
+    assert joined > at
+    assert joined.date() == at.date()

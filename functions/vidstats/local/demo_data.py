@@ -27,7 +27,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
 
 from vidstats.db import Database
@@ -136,6 +136,13 @@ def _default_workspace_owner(db: Database) -> Database:
                                workspace_id=DEFAULT_WORKSPACE_ID, edits=True))
 
 
+def later_that_day(at: datetime) -> datetime:
+    """Halfway from ``at`` to the end of its UTC day: after that day's snapshots, and on that day at any hour (a
+    fixed "3 hours later" crossed midnight in the evening)."""
+    day_end = datetime.combine(at.astimezone(UTC).date() + timedelta(days=1), time.min, UTC)
+    return at + (day_end - at) / 2
+
+
 def load_demo_data(db: Database, *, now: datetime | None = None, days: int = HISTORY_DAYS,
                    creators: tuple[tuple[Platform, str], ...] = DEMO_CREATORS,
                    videos_per_creator: int = VIDEOS_PER_CREATOR) -> DemoLoad:
@@ -183,7 +190,7 @@ def load_demo_data(db: Database, *, now: datetime | None = None, days: int = HIS
                                                   added_at=starts_at))
     if late:
         add_videos(editor, campaign.id, CampaignVideosAdd(
-            video_ids=late, added_at=times[min(MID_CAMPAIGN_DAY, days)] + timedelta(hours=3)))
+            video_ids=late, added_at=later_that_day(times[min(MID_CAMPAIGN_DAY, days)])))
     # An ended campaign: the second creator's videos, from its start to its end.
     sale_from, sale_to = (times[min(d, days)] - timedelta(hours=2) for d in FLASH_SALE_DAYS)
     sale = create_campaign(editor, CampaignCreate(name=DEMO_FLASH_SALE_NAME, starts_at=sale_from, ends_at=sale_to))
