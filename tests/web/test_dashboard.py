@@ -136,6 +136,44 @@ def test_the_videos_table_sorts_and_pages_with_no_row_repeated_or_skipped(
     assert table_ids(page) == expected[(pages - 2) * 5:(pages - 1) * 5]
 
 
+def test_the_videos_screen_searches_filters_and_sorts_newest_first_as_the_api_does(
+        page: Page, api: httpx.Client) -> None:
+    def listed(**params: str) -> list[str]:
+        return [v["id"] for v in api.get("/videos", params={"limit": 20, **params}).json()["items"]]
+
+    every = listed()
+    creator = api.get("/videos", params={"limit": 1}).json()["items"][0]["blogger"]["username"]
+    found = listed(q=creator)
+    failing = listed(health="failing")
+    newest = listed(q=creator, sort="recent")
+    assert 0 < len(found) < len(every)
+    assert failing
+    assert set(newest) == set(found)
+    sign_in(page)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Videos", exact=True).click()
+    page.get_by_role("heading", name="Videos", level=1).wait_for()
+    current_page(page)
+    assert table_ids(page) == every
+    search = page.get_by_role("searchbox", name="Search captions and creators")
+    search.fill(creator)
+    search.press("Enter")
+    expect(page.locator("[data-testid=videos] tbody tr")).to_have_count(len(found))
+    current_page(page)
+    assert table_ids(page) == found
+    page.get_by_role("button", name="added", exact=True).click()
+    expect(page.locator("th[aria-sort=descending]")).to_have_text("added ↓")
+    current_page(page)
+    assert table_ids(page) == newest
+    search.fill("")  # clearing the box shows every video again
+    page.get_by_label("Show").select_option("failing")
+    expect(page.locator("[data-testid=videos] tbody tr")).to_have_count(len(failing))
+    current_page(page)
+    assert sorted(table_ids(page)) == sorted(failing)
+    search.fill("no video says this")
+    search.press("Enter")
+    expect(page.get_by_text("No videos match.")).to_be_visible()
+
+
 def test_a_tracked_url_appears_after_a_refresh_and_a_bad_one_says_why(
         page: Page, api: httpx.Client, base_url: str) -> None:
     url = "https://www.tiktok.com/@webtest/video/7300000000000000042"
@@ -279,6 +317,7 @@ def test_every_screen_passes_axe_and_fits_a_phone(page: Page, api: httpx.Client)
     page.get_by_role("button", name="Development sign-in as dev@localhost").wait_for()
     screens: list[tuple[str, str | None, str]] = [("sign-in", None, "vidstats")]
     screens += [("campaigns", "/#/campaigns", "Campaigns"), ("campaign", f"/#/campaigns/{cid}", LAUNCH),
+                ("videos", "/#/videos", "Videos"),
                 ("video", f"/#/videos/{video['id']}", "Fetch health"), ("creators", "/#/creators", "Creators"),
                 ("creator", f"/#/creators/{creator}", "Videos"), ("track", "/#/track", "Track videos"),
                 ("page-views", "/#/page-views", "Page views"), ("members", "/#/members", "Members"),
@@ -353,7 +392,7 @@ def test_a_viewer_sees_no_command_buttons(page: Page, api: httpx.Client) -> None
     expect(page.get_by_role("combobox", name="Workspace", exact=True).locator("option:checked")).to_have_text(
         "Default workspace (viewer)")
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_text(["Campaigns", "Creators", "Settings"])
+    expect(nav.get_by_role("link")).to_have_text(["Campaigns", "Videos", "Creators", "Settings"])
     page.get_by_role("link", name=LAUNCH).click()
     page.get_by_role("heading", name=LAUNCH, level=1).wait_for()
     page.wait_for_function("() => !document.querySelector('.state.loading')")

@@ -16,24 +16,27 @@ import { SharedScreen } from "./shared";
 import type { Abilities, Access, Chosen, Workspace } from "./workspace";
 import { AccessContext, abilities, chooseWorkspace, isAdminToken, rememberWorkspace, useAccess } from "./workspace";
 import { VideoScreen } from "./video";
+import { VideosScreen } from "./videos";
 import "./style.css";
 
 // The main menu: [label, link, route names, who sees it].
 const NAV: [string, string, string[], (a: Abilities) => boolean][] = [
   ["Campaigns", href.campaigns(), ["campaigns", "campaign"], () => true],
+  ["Videos", href.videos(), ["videos", "video"], () => true],
   ["Creators", href.creators(), ["creators", "creator"], () => true],
   ["Track videos", href.track(), ["track"], (a) => a.canEdit],
   ["Members", href.members(), ["members"], (a) => a.role === "owner"],
   ["Settings", href.settings(), ["settings"], (a) => a.role !== null],
   ["Page views", href.pageViews(), ["page-views"], (a) => a.admin],
 ];
-const DETAIL: Record<string, string> = { campaign: href.campaigns(), video: href.campaigns(), creator: href.creators() };
+const DETAIL: Record<string, string> = { campaign: href.campaigns(), video: href.videos(), creator: href.creators() };
 
 function Screen({ route }: { route: Route }) {
   const access = useAccess();
   switch (route.name) {
     case "campaigns": return <CampaignsScreen />;
     case "campaign": return <CampaignScreen id={route.params.id} key={route.params.id} />;
+    case "videos": return <VideosScreen />;
     case "video": return <VideoScreen id={route.params.id} key={route.params.id} />;
     case "creators": return <CreatorsScreen />;
     case "creator": return <CreatorScreen id={route.params.id} key={route.params.id} />;

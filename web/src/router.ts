@@ -7,6 +7,7 @@ const ROUTES: [string, RegExp][] = [
   ["campaigns", /^\/?$/],
   ["campaigns", /^\/campaigns$/],
   ["campaign", /^\/campaigns\/(?<id>[^/]+)$/],
+  ["videos", /^\/videos$/],
   ["video", /^\/videos\/(?<id>[^/]+)$/],
   ["creators", /^\/creators$/],
   ["creator", /^\/creators\/(?<id>[^/]+)$/],
@@ -39,6 +40,7 @@ export function useRoute(): Route {
 export const href = {
   campaigns: () => "#/campaigns",
   campaign: (id: string) => `#/campaigns/${id}`,
+  videos: () => "#/videos",
   video: (id: string) => `#/videos/${id}`,
   creators: () => "#/creators",
   creator: (id: string) => `#/creators/${id}`,

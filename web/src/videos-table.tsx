@@ -1,13 +1,18 @@
-// GET /videos as a table: sorted by any total or any growth (metric and period), paged with the API's cursors.
+// GET /videos as a table: sorted by any total, any growth (metric and period) or newest first, paged with the API's
+// cursors.
 import { useState } from "preact/hooks";
 import { get } from "./api";
 import { Empty, ErrorBox, Freshness, Growth, Loading, Num, Select, useLoad } from "./components";
+import { ago, when } from "./format";
 import { href } from "./router";
 import type { Metric, Period, VideoPage } from "./types";
 import { METRICS } from "./types";
 
-export interface VideoFilters { campaign_id?: string; blogger_id?: string; platform?: string }
-type Sort = { by: "total" | "growth"; metric: Metric };
+export interface VideoFilters {
+  campaign_id?: string; blogger_id?: string; platform?: string; q?: string; health?: string; tracking_state?: string;
+}
+// "recent": the workspace's newest first (when it started tracking each video).
+type Sort = { by: "total" | "growth" | "recent"; metric: Metric };
 
 const PAGE_SIZE = 20;
 
@@ -27,18 +32,20 @@ export function VideosTable({ query, shared }: { query: VideoFilters; shared?: s
   const request = JSON.stringify([key, cursor]);
   const path = shared ? `/shared/${encodeURIComponent(shared)}/videos` : "/videos";
   const loaded = useLoad(async () => ({ request, page: await get<VideoPage>(path, {
-    ...query, sort: sort.by === "total" ? sort.metric : "growth", metric: sort.metric, period, limit: pageSize, cursor,
+    ...query, sort: sort.by === "total" ? sort.metric : sort.by, metric: sort.metric, period, limit: pageSize, cursor,
   }) }), [request]);
   // While the next page loads, the previous one stays on screen, marked busy (data-current="false").
   const page = { ...loaded, data: loaded.data?.page ?? null };
   const current = loaded.data?.request === request && !loaded.loading;
   const header = (by: Sort["by"], metric: Metric) => {
-    const active = sort.by === by && sort.metric === metric;
-    const label = by === "total" ? metric : `+${period} ${metric}`;
+    const active = sort.by === by && (by === "recent" || sort.metric === metric);
+    const label = by === "total" ? metric : by === "growth" ? `+${period} ${metric}` : "added";
+    const title = by === "recent" ? "Sort by when tracking started, newest first"
+      : `Sort by ${by === "total" ? "total" : "growth over " + period} ${metric}, highest first`;
     return (
-      <th scope="col" class="n" aria-sort={active ? "descending" : undefined} key={`${by}-${metric}`}>
+      <th scope="col" class="n" aria-sort={active ? "descending" : undefined} key={by === "recent" ? by : `${by}-${metric}`}>
         <button type="button" class={active ? "sort active" : "sort"} onClick={() => setSort({ by, metric })}
-          title={`Sort by ${by === "total" ? "total" : "growth over " + period} ${metric}, highest first`}>
+          title={title}>
           {label}{active ? " ↓" : ""}
         </button>
       </th>
@@ -61,7 +68,7 @@ export function VideosTable({ query, shared }: { query: VideoFilters; shared?: s
           <table class="data" data-testid="videos" data-current={String(current)}>
             <caption class="visually-hidden">Videos, page {cursors.length}</caption>
             <thead><tr>
-              <th scope="col">Video</th><th scope="col">Creator</th>
+              <th scope="col">Video</th><th scope="col">Creator</th>{header("recent", sort.metric)}
               {METRICS.map((m) => header("total", m))}
               {METRICS.map((m) => header("growth", m))}
             </tr></thead>
@@ -74,6 +81,8 @@ export function VideosTable({ query, shared }: { query: VideoFilters; shared?: s
                     <small class="platform">{v.platform}{v.tracking_state !== "active" ? ` · ${v.tracking_state}` : ""}</small></th>
                   <td>{!v.blogger ? "—" : shared ? `@${v.blogger.username ?? "?"}`
                     : <a href={href.creator(v.blogger.id)}>@{v.blogger.username ?? "?"}</a>}</td>
+                  <td class="n"><time dateTime={v.tracking_started_at} title={when(v.tracking_started_at)}>
+                    {ago(v.tracking_started_at)}</time></td>
                   {METRICS.map((m) => <td class="n" key={m}><Num value={v.totals[m]} /></td>)}
                   {METRICS.map((m) => <td class="n" key={m}><Growth value={v.increments[m]} total={v.totals[m]} /></td>)}
                 </tr>
