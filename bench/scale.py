@@ -266,19 +266,25 @@ def run(videos: int, days: int, budget: Budget, repeat: int, work_dir: Path) -> 
     return table
 
 
+def next_utc_time(hh_mm: str, now: dt.datetime) -> dt.datetime:
+    """The next UTC instant at HH:MM after ``now``: a run started at 23:20 with --stop-at 00:58 stops after
+    midnight (taken as today's 00:58, already past, it once skipped every measured step but the catch-up)."""
+    hour, minute = (int(x) for x in hh_mm.split(":"))
+    at = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return at if at > now else at + dt.timedelta(days=1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--videos", type=int, default=500_000)
     parser.add_argument("--days", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=100, help="GET /videos calls per sort (p50/p95)")
-    parser.add_argument("--stop-at", metavar="HH:MM", help="UTC time after which no step starts (today)")
+    parser.add_argument("--stop-at", metavar="HH:MM",
+                        help="UTC time after which no step starts (its next occurrence: after midnight if earlier)")
     parser.add_argument("--data-dir", type=Path, help="where the throwaway server lives (deleted at the end; "
                                                       "default: a temporary directory)")
     args = parser.parse_args()
-    stop_at = None
-    if args.stop_at:
-        hour, minute = (int(x) for x in args.stop_at.split(":"))
-        stop_at = dt.datetime.now(dt.UTC).replace(hour=hour, minute=minute, second=0, microsecond=0)
+    stop_at = next_utc_time(args.stop_at, dt.datetime.now(dt.UTC)) if args.stop_at else None
     parent = args.data_dir
     if parent is not None:
         parent.mkdir(parents=True, exist_ok=True)
