@@ -23,24 +23,32 @@ generate_series a day, ending three days ago) and bench.dashboard's 100 workspac
 - the full `vidstats verify` (analytics.verify_read_model(); the CLI's default statement timeout is 30 s).
 The last two are cut by a statement timeout at ``--stop-at`` (UTC HH:MM); any step that would start after it is
 reported "not measured". Table rows: measure, figure, detail.
+
+``--resume DIR`` goes on with an interrupted run whose history and workspaces were loaded (DIR: its
+vidstats-bench-* directory, kept when the process was killed): the server restarts on that cluster, the catch-up
+is finished from where it stood (reported as such: not a figure of the whole catch-up) and every later step runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
+import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from vidstats.db import Database
+from vidstats.local.embedded import PROJECT_OWNER, start_embedded, with_login
 from vidstats.read_model import verify_read_model, verify_read_model_sample
 
-from bench.dashboard import add_workspaces, handler_client, percentiles, videos_cases
+from bench.dashboard import BENCH_USER, add_workspaces, handler_client, percentiles, videos_cases
 from bench.read_model import step_breakdown
 from bench.support import bench_database, load_synthetic_history, print_table
 
@@ -101,7 +109,64 @@ def relation_bytes(conn: psycopg.Connection, relation: str) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def run(videos: int, days: int, budget: Budget, repeat: int, work_dir: Path) -> list[list[str]]:
+@contextlib.contextmanager
+def resumed_database(work_dir: Path) -> Iterator[str]:
+    """The bench database of an interrupted run, its server restarted on the kept cluster (stopped at the end)."""
+    server = start_embedded(work_dir / "pgdata", delete_on_exit=False)
+    try:
+        yield with_login(server.get_uri(), user=PROJECT_OWNER, dbname="bench")
+    finally:
+        server.cleanup()
+
+
+def loaded_workspaces(conn: psycopg.Connection, videos: int) -> tuple[str, str]:
+    """add_workspaces' (measured, small) workspace ids in a loaded database, checking it holds ``videos``."""
+    row = conn.execute(
+        "select (select count(*) from analytics.videos),"
+        "       (select workspace_id from analytics.campaigns where name = 'bench'),"
+        "       (select m.workspace_id from analytics.workspace_members m join analytics.campaigns c"
+        "            on c.name = 'bench' and m.workspace_id <> c.workspace_id where m.user_id = %s)",
+        (BENCH_USER,)).fetchone()
+    assert row is not None
+    if row[0] != videos or row[1] is None or row[2] is None:
+        raise SystemExit(f"--resume: the database holds {row[0]:,} videos and {'no' if row[1] is None else 'its'} "
+                         f"workspaces; expected {videos:,} videos loaded with their workspaces")
+    return str(row[1]), str(row[2])
+
+
+def load_average() -> str:
+    return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def load(conn: psycopg.Connection, videos: int, days: int, add: Callable[[str, str, str], None]
+         ) -> tuple[str, str]:
+    """The history and bench.dashboard's workspaces, then VACUUM ANALYZE; the (measured, small) workspaces."""
+    snapshots = videos * days
+    started = time.perf_counter()
+
+    def progress(day: int) -> None:
+        if day % 10 == 0 or day == days:
+            print(f"  loaded {day}/{days} days ({time.perf_counter() - started:,.0f} s, {load_average()})",
+                  flush=True)
+
+    # The history ends three days ago: the nightly-shaped days (today - 2, today - 1) and today are new.
+    load_synthetic_history(conn, videos, days, end_days_ago=3, progress=progress)
+    load_s = time.perf_counter() - started
+    started = time.perf_counter()
+    workspace, small = add_workspaces(conn, videos)
+    workspaces_s = time.perf_counter() - started
+    started = time.perf_counter()
+    conn.execute("vacuum analyze")
+    vacuum_s = time.perf_counter() - started
+    add("load: history", f"{load_s:,.0f} s", f"{snapshots:,} snapshots, {snapshots / load_s:,.0f} rows/s "
+        f"(one INSERT ... SELECT a day, indexes and triggers on); {load_average()}")
+    add("load: 100 workspaces, 2 campaigns", f"{workspaces_s:,.0f} s", f"then VACUUM ANALYZE {vacuum_s:,.0f} s")
+
+    return workspace, small
+
+
+def run(videos: int, days: int, budget: Budget, repeat: int, work_dir: Path, *, resume: bool = False
+        ) -> list[list[str]]:
     snapshots = videos * days
     table: list[list[str]] = [["measure", "figure", "detail"]]
 
@@ -118,37 +183,22 @@ def run(videos: int, days: int, budget: Budget, repeat: int, work_dir: Path) -> 
         skipped(measure, "out of time (--stop-at)")
         return True
 
-    def load_average() -> str:
-        return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
-
-    with bench_database(work_dir) as url, psycopg.connect(url, autocommit=True) as conn:
+    database = resumed_database(work_dir) if resume else bench_database(work_dir)
+    with database as url, psycopg.connect(url, autocommit=True) as conn:
         print(f"{videos:,} videos x {days} days = {snapshots:,} snapshots; {load_average()}", flush=True)
-        started = time.perf_counter()
-
-        def progress(day: int) -> None:
-            if day % 10 == 0 or day == days:
-                print(f"  loaded {day}/{days} days ({time.perf_counter() - started:,.0f} s, {load_average()})",
-                      flush=True)
-
-        # The history ends three days ago: the nightly-shaped days (today - 2, today - 1) and today are new.
-        load_synthetic_history(conn, videos, days, end_days_ago=3, progress=progress)
-        load_s = time.perf_counter() - started
-        started = time.perf_counter()
-        workspace, small = add_workspaces(conn, videos)
-        workspaces_s = time.perf_counter() - started
-        started = time.perf_counter()
-        conn.execute("vacuum analyze")
-        vacuum_s = time.perf_counter() - started
-        add("load: history", f"{load_s:,.0f} s", f"{snapshots:,} snapshots, {snapshots / load_s:,.0f} rows/s "
-            f"(one INSERT ... SELECT a day, indexes and triggers on); {load_average()}")
-        add("load: 100 workspaces, 2 campaigns", f"{workspaces_s:,.0f} s", f"then VACUUM ANALYZE {vacuum_s:,.0f} s")
+        if resume:
+            workspace, small = loaded_workspaces(conn, videos)
+            add("load", "resumed", f"the history and workspaces of the interrupted run in {work_dir}")
+        else:
+            workspace, small = load(conn, videos, days, add)
 
         # The bulk catch-up from watermark 0, as mv_refresh runs it.
         started = time.perf_counter()
         catch_up = refresh_until_caught_up(conn)
         catch_up_s = time.perf_counter() - started
         bulk = sum(1 for _, s in catch_up if s.get("bulk"))
-        add("bulk catch-up from watermark 0", f"{catch_up_s:,.1f} s",
+        add("bulk catch-up, finished after the interruption" if resume else "bulk catch-up from watermark 0",
+            f"{catch_up_s:,.1f} s",
             f"{len(catch_up)} steps ({bulk} bulk), longest {max(ms for ms, _ in catch_up) / 1000:,.1f} s; "
             + step_breakdown([s for _, s in catch_up], sum) + f"; {load_average()}")
         conn.execute("analyze")
@@ -239,12 +289,13 @@ def run(videos: int, days: int, budget: Budget, repeat: int, work_dir: Path) -> 
                 conn.execute("refresh materialized view public.bench_daily_reference")
             except psycopg.errors.QueryCanceled:
                 elapsed = time.perf_counter() - started
-                skipped("seed's plain REFRESH MATERIALIZED VIEW", f"cut at --stop-at after {elapsed:,.0f} s "
-                        f"(the catch-up took {catch_up_s:,.0f} s)")
+                skipped("seed's plain REFRESH MATERIALIZED VIEW", f"cut at --stop-at after {elapsed:,.0f} s"
+                        + ("" if resume else f" (the catch-up took {catch_up_s:,.0f} s)"))
             else:
                 plain_s = time.perf_counter() - started
+                ratio = "" if resume else f"catch-up / plain = {catch_up_s / plain_s:,.2f}x the time; "
                 add("seed's plain REFRESH MATERIALIZED VIEW (reference)", f"{plain_s:,.1f} s",
-                    f"catch-up / plain = {catch_up_s / plain_s:,.2f}x the time; {load_average()}")
+                    ratio + load_average())
             conn.execute("select set_config('statement_timeout', '0', false)")
 
         # The full verify: one statement over the whole history (the CLI's default statement timeout is 30 s).
@@ -283,13 +334,19 @@ def main() -> None:
                         help="UTC time after which no step starts (its next occurrence: after midnight if earlier)")
     parser.add_argument("--data-dir", type=Path, help="where the throwaway server lives (deleted at the end; "
                                                       "default: a temporary directory)")
+    parser.add_argument("--resume", type=Path, metavar="DIR",
+                        help="go on with the interrupted run kept in DIR (deleted once this run ends)")
     args = parser.parse_args()
     stop_at = next_utc_time(args.stop_at, dt.datetime.now(dt.UTC)) if args.stop_at else None
     parent = args.data_dir
     if parent is not None:
         parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="vidstats-bench-", dir=parent) as tmp:
-        table = run(args.videos, args.days, Budget(stop_at), args.repeat, Path(tmp))
+    if args.resume is not None:
+        table = run(args.videos, args.days, Budget(stop_at), args.repeat, args.resume, resume=True)
+        shutil.rmtree(args.resume)
+    else:
+        with tempfile.TemporaryDirectory(prefix="vidstats-bench-", dir=parent) as tmp:
+            table = run(args.videos, args.days, Budget(stop_at), args.repeat, Path(tmp))
     print(f"\n{args.videos:,} videos x {args.days} days ({args.videos * args.days:,} snapshots)")
     print_table(table)
 
