@@ -1,6 +1,7 @@
 // A uPlot time series of the API's points. What was drawn is exposed for tests and assistive technology: the
 // figure's data-drawn attribute holds the plotted days and values (read back from uPlot), and a visually hidden
 // table lists the same points.
+import "./browser_language"; // first: uPlot reads the browser's language as it loads
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
