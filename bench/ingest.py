@@ -255,6 +255,11 @@ def write_path(db: TimedDatabase, platform: Platform, count: int, prefix: str, *
     if refetch:
         for batch in batches(platform, videos, per_message):
             assert not ingest.process(batch).failures
+        # By the next night autovacuum has analyzed what the previous one added (thousands of creators): with
+        # the statistics of a table still empty, the planner reads every creator of the platform per batch.
+        conn = db.connection()
+        with conn.transaction():
+            conn.execute("analyze analytics.bloggers, analytics.videos")
         if new_process:
             ingest = IngestProcessor(db, lambda _p: answering, idempotency=IdempotencyStore(db, window_s=3600),
                                      concurrency=8)
