@@ -161,7 +161,6 @@ def load(conn: psycopg.Connection, videos: int, days: int, add: Callable[[str, s
     add("load: history", f"{load_s:,.0f} s", f"{snapshots:,} snapshots, {snapshots / load_s:,.0f} rows/s "
         f"(one INSERT ... SELECT a day, indexes and triggers on); {load_average()}")
     add("load: 100 workspaces, 2 campaigns", f"{workspaces_s:,.0f} s", f"then VACUUM ANALYZE {vacuum_s:,.0f} s")
-
     return workspace, small
 
 

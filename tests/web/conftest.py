@@ -119,21 +119,33 @@ class PageProblems:
             self.messages.append(message.text)
 
 
-@pytest.fixture
-def page(browser: Browser, base_url: str) -> Iterator[Page]:
-    """A new browser context (no session) on the dashboard, 1280 px wide; fails on any console error."""
+@contextlib.contextmanager
+def dashboard_page(browser: Browser, base_url: str, *, language: str | None = None) -> Iterator[Page]:
+    """A new browser context (no session) on the dashboard, 1280 px wide; fails on any console error.
+    ``language``: what the browser reports as ``navigator.language`` (by default en-US)."""
     context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900}, accept_downloads=True,
                                   locale="en-US", timezone_id="UTC")
+    if language is not None:
+        context.add_init_script(
+            f"Object.defineProperty(Navigator.prototype, 'language', {{get: () => {json.dumps(language)}}})")
     context.set_default_timeout(10_000)
     page = context.new_page()
     problems = PageProblems()
     page.on("console", problems.console)
     page.on("pageerror", lambda error: problems.messages.append(f"page error: {error}"))
-    yield page
-    context.close()
+    try:
+        yield page
+    finally:
+        context.close()
     # A 401/404 answer is logged by the browser as a failed resource load: those are the tests' own business.
     real = [m for m in problems.messages if "Failed to load resource" not in m]
     assert real == []
+
+
+@pytest.fixture
+def page(browser: Browser, base_url: str) -> Iterator[Page]:
+    with dashboard_page(browser, base_url) as page:
+        yield page
 
 
 def sign_in(page: Page, email: str = "dev@localhost") -> None:

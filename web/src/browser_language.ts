@@ -12,12 +12,13 @@ function accepted(tag: string): boolean {
   }
 }
 
-export function validLanguage(tag: string): string {
+function validLanguage(tag: string): string {
   if (accepted(tag)) return tag;
   const base = tag.split("@")[0].replace(/_/g, "-");
   return base && accepted(base) ? base : "en-US";
 }
 
-if (!accepted(navigator.language)) {
-  Object.defineProperty(navigator, "language", { value: validLanguage(navigator.language), configurable: true });
+const language = validLanguage(navigator.language);
+if (language !== navigator.language) {
+  Object.defineProperty(navigator, "language", { value: language, configurable: true });
 }
